@@ -1,0 +1,192 @@
+/**
+ * HTTP front of the lab model server: KServe V1 and Open Inference Protocol V2
+ * REST endpoints around one LoadedModel. Plain HTTP on loopback; the ingress
+ * router terminates TLS in front of it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LoadedModel, RequestError } from './model.ts';
+
+const MAX_BODY = 64 * 1024 * 1024;
+export const SERVER_NAME = 'mlv-lab-onnx-runtime';
+export const SERVER_VERSION = '0.1.0';
+
+export interface ModelServerOptions {
+  modelName: string;
+  /** access log sink; one line per request. Default: stdout. null disables. */
+  log?: ((line: string) => void) | null;
+}
+
+type State = { phase: 'loading' } | { phase: 'ready'; model: LoadedModel } | { phase: 'failed'; error: string };
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new RequestError(`request body larger than ${MAX_BODY} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (!text) return reject(new RequestError('empty request body; expected JSON'));
+      try {
+        resolve(JSON.parse(text));
+      } catch (e) {
+        reject(new RequestError(`invalid JSON body: ${(e as Error).message}`));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+export class ModelServer {
+  readonly server: Server;
+  private state: State = { phase: 'loading' };
+  private inflight = 0;
+  private readonly log: ((line: string) => void) | null;
+
+  constructor(private readonly opts: ModelServerOptions) {
+    this.log = opts.log === undefined ? (line) => process.stdout.write(line + '\n') : opts.log;
+    this.server = createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 65_000; // longer than the router's idle upstream sockets
+    this.server.headersTimeout = 70_000;
+  }
+
+  get name(): string {
+    return this.opts.modelName;
+  }
+
+  get ready(): boolean {
+    return this.state.phase === 'ready';
+  }
+
+  get model(): LoadedModel | undefined {
+    return this.state.phase === 'ready' ? this.state.model : undefined;
+  }
+
+  setModel(model: LoadedModel): void {
+    this.state = { phase: 'ready', model };
+  }
+
+  setFailed(error: string): void {
+    this.state = { phase: 'failed', error };
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting, let in-flight requests finish (up to graceMs), close. */
+  async close(graceMs = 5000): Promise<void> {
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private notReady(res: ServerResponse): void {
+    const s = this.state;
+    if (s.phase === 'failed') send(res, 503, { error: `model ${this.name} failed to load: ${s.error}` });
+    else send(res, 503, { error: `model ${this.name} is not ready (loading)` });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    this.inflight++;
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    res.on('finish', () => {
+      this.inflight--;
+      if (this.log) {
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        this.log(`${new Date().toISOString()} ${method} ${url} ${res.statusCode} ${ms.toFixed(2)}ms`);
+      }
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) this.inflight--;
+    });
+    try {
+      await this.route(method, url.split('?')[0]!, req, res);
+    } catch (e) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof RequestError) send(res, e.status, { error: e.message });
+      else {
+        const msg = (e as Error)?.message ?? String(e);
+        this.log?.(`${new Date().toISOString()} ERROR ${method} ${url}: ${msg}`);
+        send(res, 500, { error: `inference failed: ${msg}` });
+      }
+    }
+  }
+
+  private async route(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const get = method === 'GET' || method === 'HEAD';
+    if (path === '/' && get) return send(res, 200, { status: 'alive' });
+    if (path === '/v2/health/live' && get) return send(res, 200, { live: true });
+    if (path === '/v2/health/ready' && get) return send(res, this.ready ? 200 : 503, { ready: this.ready });
+    if (path === '/v2' && get) return send(res, 200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
+    if ((path === '/v1/models' || path === '/v2/models') && get) return send(res, 200, { models: [this.name] });
+
+    let m = /^\/v1\/models\/([^/:]+)(:predict)?$/.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1]!);
+      if (name !== this.name) return send(res, 404, { error: `Model with name ${name} does not exist.` });
+      if (!m[2]) {
+        if (!get) return send(res, 405, { error: `method ${method} not allowed` });
+        return send(res, 200, { name, ready: this.ready });
+      }
+      if (method !== 'POST') return send(res, 405, { error: `use POST for :predict` });
+      const body = await readBody(req);
+      const model = this.model;
+      if (!model) return this.notReady(res);
+      return send(res, 200, await model.predictV1(body));
+    }
+
+    m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1]!);
+      if (name !== this.name) return send(res, 404, { error: `Model with name ${name} does not exist.` });
+      const version = m[2] ? decodeURIComponent(m[2]) : undefined;
+      if (version !== undefined && version !== '1') return send(res, 404, { error: `Model ${name} has no version ${version} (versions: 1)` });
+      const tail = m[3];
+      if (tail === '/ready') {
+        if (!get) return send(res, 405, { error: `method ${method} not allowed` });
+        return send(res, this.ready ? 200 : 503, { name, ready: this.ready });
+      }
+      if (tail === '/infer') {
+        if (method !== 'POST') return send(res, 405, { error: 'use POST for /infer' });
+        const body = await readBody(req);
+        const model = this.model;
+        if (!model) return this.notReady(res);
+        return send(res, 200, await model.inferV2(body));
+      }
+      if (!get) return send(res, 405, { error: `method ${method} not allowed` });
+      const model = this.model;
+      if (!model) return this.notReady(res);
+      return send(res, 200, model.metadataV2());
+    }
+    send(res, 404, { error: `no route for ${method} ${path}` });
+  }
+}
