@@ -1,0 +1,107 @@
+/**
+ * Where and how to reach an InferenceService.
+ *
+ * Two ways in:
+ * - directly at `status.url` (DNS resolves to the ingress), or
+ * - through a configured ingress base URL (e.g. `http://127.0.0.1:31080`) with
+ *   the `Host` header set to `status.url`'s host: the Istio/Knative convention,
+ *   since the gateway routes on the virtual host. `status.url`'s path is kept
+ *   (path-based routing). For https ingresses the TLS SNI name defaults to the
+ *   same host.
+ * From inside the cluster, `status.address.url` can be used instead.
+ *
+ * Field names match `LoadOptions` in helpers/loadgen.ts, so an Endpoint can be
+ * spread into a load run: `runLoad({ ...ep, url: endpointUrl(ep, path), ... })`.
+ */
+
+export interface Endpoint {
+  /** Base URL without trailing slash; request paths are appended to it. */
+  baseUrl: string;
+  /** `Host` header override (virtual host), when going through an ingress. */
+  hostHeader?: string;
+  /** TLS SNI name for https. */
+  servername?: string;
+  /** PEM CA bundle; TLS verification is on unless `insecureSkipVerify`. */
+  ca?: string | Buffer;
+  insecureSkipVerify?: boolean;
+  /** Sent as `Authorization: Bearer <token>`; never logged. */
+  bearerToken?: string;
+}
+
+/** The part of an InferenceService status needed to resolve its endpoint. */
+export interface StatusUrls {
+  url?: string;
+  address?: { url?: string };
+}
+
+export interface ResolveOptions {
+  /** Ingress base URL; when set, requests go there with `Host: <status.url host>`. */
+  ingressBaseUrl?: string;
+  /** Use `status.address.url` (cluster-local) instead of `status.url`. */
+  useClusterAddress?: boolean;
+  ca?: string | Buffer;
+  insecureSkipVerify?: boolean;
+  bearerToken?: string;
+}
+
+/** Resolve the endpoint of an InferenceService from its status. */
+export function resolveEndpoint(status: StatusUrls | undefined, o: ResolveOptions = {}): Endpoint {
+  const tls = compact({ ca: o.ca, insecureSkipVerify: o.insecureSkipVerify, bearerToken: o.bearerToken });
+  if (o.useClusterAddress) {
+    const address = status?.address?.url;
+    if (!address) throw new Error("InferenceService has no status.address.url yet (is it Ready?)");
+    return { baseUrl: trimSlash(parseHttpUrl(address, "status.address.url").href), ...tls };
+  }
+  const statusUrl = status?.url;
+  if (!statusUrl) throw new Error("InferenceService has no status.url yet (is it Ready?)");
+  const u = parseHttpUrl(statusUrl, "status.url");
+  if (!o.ingressBaseUrl) return { baseUrl: trimSlash(u.href), ...tls };
+  const ingress = parseHttpUrl(o.ingressBaseUrl, "ingressBaseUrl");
+  const path = trimSlash(u.pathname);
+  return compact({
+    baseUrl: trimSlash(ingress.origin + trimSlash(ingress.pathname) + path),
+    hostHeader: u.host,
+    servername: ingress.protocol === "https:" ? u.hostname : undefined,
+    ...tls,
+  });
+}
+
+/** Join the endpoint base URL and a path starting with "/". */
+export function endpointUrl(ep: Endpoint, path: string): string {
+  return ep.baseUrl + (path.startsWith("/") ? path : `/${path}`);
+}
+
+/** URL safe to log: no user-info, secret-looking query values masked. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    u.username = "";
+    u.password = "";
+    for (const key of [...u.searchParams.keys()]) {
+      if (/token|key|secret|password|auth|sig/i.test(key)) u.searchParams.set(key, "***");
+    }
+    return u.href;
+  } catch {
+    return raw.replace(/\/\/[^/@]*@/, "//");
+  }
+}
+
+function parseHttpUrl(raw: string, what: string): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`${what} is not a valid URL: ${JSON.stringify(raw)}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`${what} must be http(s), got ${u.protocol}`);
+  return u;
+}
+
+/** Drop undefined-valued keys (keeps resolved endpoints tidy and comparable). */
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function trimSlash(s: string): string {
+  return s.replace(/\/+$/, "");
+}
