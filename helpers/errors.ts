@@ -1,0 +1,36 @@
+/**
+ * Error kinds that decide how an outcome is reported:
+ * - ConfigError: the user's configuration is wrong (before anything is contacted).
+ * - InfraError: the harness could not reach or drive the target (not a product failure).
+ * Both print as one paragraph: their stack is the message, so Playwright shows no
+ * stack dump or code frame for them.
+ */
+abstract class CleanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.stack = `${this.name}: ${message}`;
+  }
+}
+
+export class ConfigError extends CleanError {
+  constructor(readonly problems: string[], source: string) {
+    super(
+      `Invalid target configuration in ${source}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+  }
+}
+
+/** The marker the matrix and Allure categories use to tell infra errors from failures. */
+export const INFRA_MARKER = 'INFRA:';
+
+export class InfraError extends CleanError {
+  constructor(message: string) {
+    super(`${INFRA_MARKER} ${message}`);
+  }
+}
+
+export function isInfraMessage(message: string | undefined): boolean {
+  return !!message && message.includes(INFRA_MARKER);
+}

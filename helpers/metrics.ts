@@ -1,0 +1,75 @@
+/** Schemas for what the workloads write (`metrics.json`) and print (`MLV_RANK`, `MLV_RESULT`). */
+import { z } from 'zod';
+
+const ratio = z.number().min(0).max(1);
+
+export const TrainingMetricsSchema = z
+  .object({
+    epochs: z.array(z.number().int().positive()).min(1),
+    loss: z.array(z.number().nonnegative()),
+    accuracy: z.array(ratio),
+    test_accuracy: ratio,
+    training_time_seconds: z.number().positive(),
+    device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
+    cuda_visible_devices: z.string().nullable(),
+    cuda_available: z.boolean().optional(),
+    torch_version: z.string().optional(),
+    hostname: z.string().optional(),
+  })
+  .passthrough()
+  .refine((m) => m.loss.length === m.epochs.length && m.accuracy.length === m.epochs.length, {
+    message: 'epochs, loss and accuracy must have one entry per epoch',
+  });
+export type TrainingMetrics = z.infer<typeof TrainingMetricsSchema>;
+
+export const DdpMetricsSchema = z
+  .object({
+    world_size: z.number().int().positive(),
+    backend: z.enum(['gloo', 'nccl']),
+    samples_per_second: z.number().positive(),
+  })
+  .passthrough()
+  .and(TrainingMetricsSchema);
+export type DdpMetrics = z.infer<typeof DdpMetricsSchema>;
+
+export const RankReportSchema = z
+  .object({
+    rank: z.number().int().nonnegative(),
+    world_size: z.number().int().positive(),
+    local_rank: z.number().int().nonnegative(),
+    device: z.string(),
+    hostname: z.string(),
+    cuda_visible_devices: z.string().nullable(),
+    samples_per_second: z.number().nonnegative(),
+    backend: z.enum(['gloo', 'nccl']),
+  })
+  .passthrough();
+export type RankReport = z.infer<typeof RankReportSchema>;
+
+/** Extract `PREFIX {json}` lines from a log. */
+export function taggedJson(log: string, prefix: string): unknown[] {
+  const out: unknown[] = [];
+  // torchrun --tee prefixes lines with `[default0]:`; srun --label with `0: `.
+  const re = new RegExp(`^(?:\\[[^\\]]*\\]:|\\d+: )?\\s*${prefix} (\\{.*\\})\\s*$`, 'gm');
+  for (const m of log.matchAll(re)) {
+    try {
+      out.push(JSON.parse(m[1]!));
+    } catch {
+      /* a torn line is reported by the caller's count check */
+    }
+  }
+  return out;
+}
+
+/** Lines that betray a CUDA / NCCL / gloo failure in a job log. */
+export const ERROR_PATTERNS: Record<'cuda' | 'nccl' | 'gloo' | 'oom' | 'traceback', RegExp> = {
+  cuda: /CUDA error|cudaError|CUBLAS_STATUS_|CUDNN_STATUS_|device-side assert|no CUDA-capable device|CUDA driver version is insufficient/i,
+  nccl: /NCCL (?:error|WARN)|ncclInternalError|ncclSystemError|ncclUnhandledCudaError|NCCL timeout/i,
+  gloo: /Gloo connectFullMesh failed|\[gloo\b[^\]]*\].*(?:error|failed)|gloo.*Connection (?:closed|refused)|ProcessGroupGloo.*(?:error|failed)/i,
+  oom: /CUDA out of memory|OutOfMemoryError|oom-kill|Killed process|oom_kill/i,
+  traceback: /^Traceback \(most recent call last\):/m,
+};
+
+export function findErrorLines(log: string, kinds: (keyof typeof ERROR_PATTERNS)[]): string[] {
+  return log.split('\n').filter((line) => kinds.some((k) => ERROR_PATTERNS[k].test(line)));
+}

@@ -1,0 +1,106 @@
+/**
+ * Per-target references: the thresholds that decide pass or fail, and the workload sizes
+ * each target runs. `references/default.yaml` holds the plan's numbers for real GPU
+ * clusters; `references/lab.yaml` holds numbers measured on the lab, with provenance.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+export const ThresholdSchema = z
+  .object({
+    min: z.number().optional(),
+    max: z.number().optional(),
+    unit: z.string().default(''),
+    /** Where the number comes from: the plan, or a measurement. */
+    source: z.string().optional(),
+  })
+  .refine((t) => t.min !== undefined || t.max !== undefined, { message: 'a threshold needs min or max' })
+  .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, { message: 'min must not exceed max' });
+export type Threshold = z.infer<typeof ThresholdSchema>;
+
+const Workload = z.object({
+  epochs: z.number().int().positive(),
+  trainSamples: z.number().int().nonnegative().default(0),
+  testSamples: z.number().int().nonnegative().default(0),
+  batchSize: z.number().int().positive().default(128),
+  cpusPerTask: z.number().int().positive().default(4),
+  mem: z.string().default('8G'),
+  timeLimitSeconds: z.number().positive(),
+});
+
+const Task = z.object({
+  workload: Workload.optional(),
+  thresholds: z.record(z.string(), ThresholdSchema),
+});
+
+export const ReferencesSchema = z.object({
+  target: z.string(),
+  description: z.string().optional(),
+  provenance: z
+    .object({ date: z.string(), runs: z.number().int().positive().optional(), machine: z.string().optional(), notes: z.string().optional() })
+    .optional(),
+  tasks: z.record(z.string(), Task),
+});
+export type References = z.infer<typeof ReferencesSchema>;
+export type TaskReferences = z.infer<typeof Task>;
+
+export function referencesPath(nameOrPath: string, root = process.cwd()): string {
+  if (isAbsolute(nameOrPath) || nameOrPath.includes('/') || extname(nameOrPath)) return resolve(root, nameOrPath);
+  for (const ext of ['.yaml', '.yml', '.json']) {
+    const p = resolve(root, 'references', nameOrPath + ext);
+    if (existsSync(p)) return p;
+  }
+  return resolve(root, 'references', `${nameOrPath}.yaml`);
+}
+
+export function loadReferences(nameOrPath: string, root = process.cwd()): References {
+  const path = referencesPath(nameOrPath, root);
+  if (!existsSync(path)) throw new ConfigError([`MLV_REFERENCES names ${path}, which does not exist. Fix: use default, lab, or a path to a references file.`], 'MLV_REFERENCES');
+  const text = readFileSync(path, 'utf8');
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError([`${path} is not valid YAML/JSON: ${(e as Error).message}`], path);
+  }
+  const r = ReferencesSchema.safeParse(data);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), path);
+  return r.data;
+}
+
+export interface Verdict {
+  name: string;
+  value: number;
+  threshold: Threshold;
+  pass: boolean;
+  /** One line, e.g. "test_accuracy 0.962 >= 0.95 (lab measured)". */
+  message: string;
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toPrecision(4).replace(/\.?0+$/, ''));
+
+export function evaluate(name: string, value: number, t: Threshold): Verdict {
+  const unit = t.unit ? ` ${t.unit}` : '';
+  const okMin = t.min === undefined || value >= t.min;
+  const okMax = t.max === undefined || value <= t.max;
+  const pass = Number.isFinite(value) && okMin && okMax;
+  const band =
+    t.min !== undefined && t.max !== undefined ? `in [${fmt(t.min)}, ${fmt(t.max)}]` : t.min !== undefined ? `>= ${fmt(t.min)}` : `<= ${fmt(t.max!)}`;
+  const message = `${name} = ${fmt(value)}${unit}, want ${band}${unit}${t.source ? ` (${t.source})` : ''}: ${pass ? 'ok' : 'FAILED'}`;
+  return { name, value, threshold: t, pass, message };
+}
+
+export function taskReferences(refs: References, task: string): TaskReferences {
+  const t = refs.tasks[task];
+  if (!t) throw new ConfigError([`references for target ${refs.target} have no entry for ${task}. Fix: add tasks.${task} to the references file.`], refs.target);
+  return t;
+}
+
+export function threshold(task: TaskReferences, name: string): Threshold {
+  const t = task.thresholds[name];
+  if (!t) throw new Error(`no threshold named ${name}; known: ${Object.keys(task.thresholds).join(', ')}`);
+  return t;
+}

@@ -1,0 +1,200 @@
+/**
+ * Parsers for SLURM command output. Each matches one exact output format that the
+ * harness requests (see the FORMAT constants), and is tested on recorded real output.
+ */
+
+export const SQUEUE_FORMAT = '%i|%j|%T|%r|%N|%k';
+export const SACCT_FIELDS = ['JobID', 'JobName', 'State', 'ExitCode', 'Elapsed', 'AllocTRES', 'NodeList', 'Comment'] as const;
+export const SINFO_NODE_FORMAT = '%N|%P|%T|%c|%m|%G';
+
+/** Job states in which a job can still change. */
+export const ACTIVE_STATES = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED', 'RESV_DEL_HOLD', 'REQUEUE_FED', 'REQUEUE_HOLD', 'SPECIAL_EXIT']);
+
+export interface SqueueRow {
+  jobId: string;
+  name: string;
+  state: string;
+  reason: string;
+  nodes: string[];
+  comment: string;
+}
+
+export function parseSqueue(text: string): SqueueRow[] {
+  return lines(text).map((line) => {
+    const f = line.split('|');
+    if (f.length < 6) throw new Error(`unexpected squeue line (want ${SQUEUE_FORMAT}): ${line}`);
+    const [jobId, name, state, reason, nodes, ...comment] = f;
+    return { jobId: jobId!, name: name!, state: state!, reason: reason === 'None' ? '' : reason!, nodes: expandHostlist(nodes!), comment: comment.join('|') };
+  });
+}
+
+export interface Tres {
+  cpu?: number;
+  memMB?: number;
+  nodes?: number;
+  gpus?: number;
+  raw: Record<string, string>;
+}
+
+/** Parses TRES strings such as `billing=2,cpu=2,gres/gpu=1,mem=1000M,node=1`. */
+export function parseTres(s: string): Tres {
+  const raw: Record<string, string> = {};
+  for (const part of s.split(',').filter(Boolean)) {
+    const i = part.indexOf('=');
+    if (i > 0) raw[part.slice(0, i)] = part.slice(i + 1);
+  }
+  const gpuKey = Object.keys(raw).find((k) => k === 'gres/gpu');
+  return {
+    cpu: raw.cpu !== undefined ? Number(raw.cpu) : undefined,
+    memMB: raw.mem !== undefined ? memToMB(raw.mem) : undefined,
+    nodes: raw.node !== undefined ? Number(raw.node) : undefined,
+    gpus: gpuKey ? Number(raw[gpuKey]) : undefined,
+    raw,
+  };
+}
+
+function memToMB(v: string): number {
+  const m = /^([\d.]+)([KMGT]?)$/.exec(v);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return { '': 1, K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'] * n;
+}
+
+/** `[D-]HH:MM:SS`, `MM:SS` or `MM:SS.mmm` to seconds. */
+export function parseElapsed(s: string): number {
+  const m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$/.exec(s.trim());
+  if (!m) throw new Error(`unexpected elapsed time: ${s}`);
+  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+}
+
+export interface SacctRow {
+  jobId: string;
+  /** The step part of the id (`batch`, `extern`, `0`), or undefined for the allocation itself. */
+  step?: string;
+  name: string;
+  /** The state word (e.g. CANCELLED from "CANCELLED by 1000"). */
+  state: string;
+  stateDetail: string;
+  exitCode: number;
+  signal: number;
+  elapsedSeconds: number;
+  tres: Tres;
+  nodes: string[];
+  comment: string;
+}
+
+export function parseSacct(text: string): SacctRow[] {
+  return lines(text).map((line) => {
+    const f = line.split('|');
+    if (f.length < SACCT_FIELDS.length) throw new Error(`unexpected sacct line (want ${SACCT_FIELDS.join('|')}): ${line}`);
+    const [id, name, state, exit, elapsed, tres, nodes, ...comment] = f;
+    const [jobId, step] = id!.split('.', 2) as [string, string | undefined];
+    const [code, signal] = exit!.split(':').map(Number);
+    return {
+      jobId,
+      step,
+      name: name!,
+      state: state!.split(' ')[0]!.replace(/\+$/, ''),
+      stateDetail: state!,
+      exitCode: code ?? NaN,
+      signal: signal ?? 0,
+      elapsedSeconds: parseElapsed(elapsed!),
+      tres: parseTres(tres!),
+      nodes: expandHostlist(nodes!),
+      comment: comment.join('|'),
+    };
+  });
+}
+
+/** Parses `scontrol show ...` records (multi-line or --oneliner) into key/value maps. */
+export function parseScontrol(text: string): Record<string, string>[] {
+  const records: Record<string, string>[] = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const flat = block.replace(/\n\s+/g, ' ').trim();
+    if (!flat) continue;
+    for (const line of flat.split('\n')) {
+      const rec: Record<string, string> = {};
+      // Keys are words followed by '='; a value runs until the next " Key=".
+      const re = /(?:^|\s)([A-Za-z][A-Za-z0-9_:/.]*)=/g;
+      const marks: { key: string; start: number; valueStart: number }[] = [];
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(line))) marks.push({ key: m[1]!, start: m.index, valueStart: m.index + m[0].length });
+      marks.forEach((mk, i) => {
+        const end = i + 1 < marks.length ? marks[i + 1]!.start : line.length;
+        rec[mk.key] = line.slice(mk.valueStart, end).trim();
+      });
+      if (Object.keys(rec).length) records.push(rec);
+    }
+  }
+  return records;
+}
+
+export interface SinfoNode {
+  node: string;
+  partition: string;
+  /** e.g. idle, mixed, allocated, drained; a trailing `*` (not responding) is kept in `flags`. */
+  state: string;
+  flags: string;
+  cpus: number;
+  memoryMB: number;
+  gres: Record<string, number>;
+}
+
+/** Parses `sinfo -N -h -o '%N|%P|%T|%c|%m|%G'`. */
+export function parseSinfoNodes(text: string): SinfoNode[] {
+  return lines(text).map((line) => {
+    const f = line.split('|');
+    if (f.length < 6) throw new Error(`unexpected sinfo line (want ${SINFO_NODE_FORMAT}): ${line}`);
+    const [node, partition, state, cpus, mem, gres] = f as [string, string, string, string, string, string];
+    const m = /^([a-z_]+)([*~#!%$@^-]*)$/i.exec(state);
+    return {
+      node,
+      partition: partition.replace(/\*$/, ''),
+      state: m ? m[1]!.toLowerCase() : state.toLowerCase(),
+      flags: m ? m[2]! : '',
+      cpus: Number(cpus),
+      memoryMB: Number(mem),
+      gres: parseGres(gres),
+    };
+  });
+}
+
+/** `gpu:4`, `gpu:a100:4(S:0-1)`, `gpu:2,shard:8` → { gpu: 4, shard: 8 }. `(null)` → {}. */
+export function parseGres(s: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!s || s === '(null)') return out;
+  for (const part of s.split(/,(?![^()]*\))/)) {
+    const clean = part.replace(/\(.*\)$/, '');
+    const fields = clean.split(':');
+    const name = fields[0]!;
+    const count = Number(fields[fields.length - 1]);
+    out[name] = (out[name] ?? 0) + (Number.isFinite(count) && fields.length > 1 ? count : 1);
+  }
+  return out;
+}
+
+/** Expands SLURM hostlists: `node[1-3,5],login1` → [node1, node2, node3, node5, login1]. */
+export function expandHostlist(s: string): string[] {
+  if (!s || s === 'None assigned' || s === '(null)') return [];
+  const out: string[] = [];
+  for (const part of s.match(/[^,[]+(?:\[[^\]]*\][^,]*)?/g) ?? []) {
+    const m = /^(.*)\[([^\]]+)\](.*)$/.exec(part);
+    if (!m) {
+      out.push(part);
+      continue;
+    }
+    for (const range of m[2]!.split(',')) {
+      const [a, b] = range.split('-');
+      if (b === undefined) {
+        out.push(`${m[1]}${a}${m[3]}`);
+        continue;
+      }
+      for (let i = Number(a); i <= Number(b); i++) out.push(`${m[1]}${String(i).padStart(a!.length, '0')}${m[3]}`);
+    }
+  }
+  return out;
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+}
