@@ -1,0 +1,1 @@
+"""Shared helpers for the MLV training workloads (numpy + torch + stdlib only)."""
