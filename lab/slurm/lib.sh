@@ -30,7 +30,7 @@ node_ip() { # node1 -> 10.199.0.11
 # daemons only every ~2 s, and kill -0 succeeds on a zombie).
 pid_alive() {
   local st
-  st=$(<"/proc/$1/stat") 2>/dev/null || return 1
+  { st=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
   st=${st##*) } st=${st%% *} # state is the field after "(comm)"
   [[ -n $st && $st != Z && $st != X ]]
 }

