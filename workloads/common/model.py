@@ -78,8 +78,8 @@ def count_parameters(model):
 
 
 @torch.no_grad()
-def evaluate(model, x, y, device, batch_size=1000):
-    """Return (accuracy, mean loss) of `model` on tensors x, y."""
+def evaluate_counts(model, x, y, device, batch_size=1000):
+    """Return (correct, summed loss, n) of `model` on tensors x, y."""
     model.eval()
     correct = 0
     loss_sum = 0.0
@@ -89,5 +89,11 @@ def evaluate(model, x, y, device, batch_size=1000):
         out = model(xb)
         loss_sum += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
-    n = max(1, x.shape[0])
+    return correct, loss_sum, int(x.shape[0])
+
+
+def evaluate(model, x, y, device, batch_size=1000):
+    """Return (accuracy, mean loss) of `model` on tensors x, y."""
+    correct, loss_sum, n = evaluate_counts(model, x, y, device, batch_size)
+    n = max(1, n)
     return correct / n, loss_sum / n

@@ -11,16 +11,25 @@ import numpy as np
 import torch
 
 
-def cpu_threads():
-    """Threads to use: SLURM_CPUS_PER_TASK when set and valid, else os.cpu_count()."""
+def available_cpus():
+    """CPUs this process may run on (its affinity mask, e.g. a SLURM cgroup), else os.cpu_count()."""
+    try:
+        return len(os.sched_getaffinity(0)) or (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cpu_threads(procs_sharing=1):
+    """Threads for one process: SLURM_CPUS_PER_TASK when set and valid, else the CPUs
+    available, divided among `procs_sharing` processes (torchrun ranks of one task)."""
     value = os.environ.get("SLURM_CPUS_PER_TASK", "").strip()
     try:
         n = int(value)
-        if n > 0:
-            return n
     except ValueError:
-        pass
-    return os.cpu_count() or 1
+        n = 0
+    if n <= 0:
+        n = available_cpus()
+    return max(1, n // max(1, int(procs_sharing)))
 
 
 def set_threads(n=None):
@@ -37,6 +46,7 @@ def select_device(local_rank=None):
         if local_rank is not None:
             index = local_rank % max(1, torch.cuda.device_count())
         torch.cuda.set_device(index)
+        torch.backends.cudnn.benchmark = True  # fixed 28x28 inputs: let cuDNN pick its fastest kernels
         return torch.device("cuda", index)
     return torch.device("cpu")
 

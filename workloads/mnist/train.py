@@ -13,12 +13,9 @@ Prints one "MLV_EPOCH {json}" line per epoch and a final "MLV_RESULT {json}".
 """
 
 import argparse
-import copy
-import inspect
 import os
 import sys
 import time
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,6 +24,7 @@ from torch import nn  # noqa: E402
 
 from common import runtime  # noqa: E402
 from common.mnist_data import DataError, load_mnist  # noqa: E402
+from common.onnx_export import export_onnx  # noqa: E402
 from common.model import SimpleCNN, count_parameters, evaluate  # noqa: E402
 
 
@@ -50,40 +48,6 @@ def parse_args(argv=None):
     if args.lr <= 0:
         p.error("--lr must be > 0")
     return args
-
-
-def export_onnx(model, path):
-    """Export with the TorchScript-based exporter.
-
-    torch 1.13 needs no onnx package for this; recent torch 2.x needs `onnx`
-    installed (else this returns "OnnxExporterError: Module onnx is not installed!").
-
-    Input "input" [N,1,28,28] float32, output "logits" [N,10], dynamic batch axis.
-    Returns None on success or an error string.
-    """
-    m = copy.deepcopy(model).cpu().eval()
-    dummy = torch.zeros(1, 1, 28, 28, dtype=torch.float32)
-    kwargs = dict(
-        input_names=["input"],
-        output_names=["logits"],
-        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-        opset_version=13,
-        do_constant_folding=True,
-    )
-    # torch >= 2.9 defaults to the dynamo exporter (needs onnxscript); ask for the classic one.
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kwargs["dynamo"] = False
-    tmp = path + ".tmp.%d" % os.getpid()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # legacy-exporter deprecation notices on torch 2.x
-            torch.onnx.export(m, dummy, tmp, **kwargs)
-        os.replace(tmp, path)
-        return None
-    except Exception as exc:  # report, don't hide
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        return "%s: %s" % (type(exc).__name__, exc)
 
 
 def main(argv=None):
