@@ -6,6 +6,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 require_root down
+take_lock
 PURGE=0
 [[ ${1:-} == --purge ]] && PURGE=1
 T0=$(now)

@@ -42,6 +42,14 @@ elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; 
 
 require_root() { [[ $EUID -eq 0 ]] || die "run as root (sudo bash lab/lab.sh $*)"; }
 
+# One up/down at a time (several people and test runs share the lab). fd 9 holds the
+# lock until the script exits; start_daemon closes it for the daemons.
+take_lock() {
+  mkdir -p /run/lock
+  exec 9>/run/lock/mlops-lab-slurm.lock
+  flock -w 300 9 || die "another lab.sh up/down has held /run/lock/mlops-lab-slurm.lock for 300 s"
+}
+
 # pid of a lab daemon, empty when it is not running. Our own pid files hold the
 # pid of the process we started (setsid execs, so it is the daemon itself); the
 # pid is only trusted when the process still runs the expected binary.
@@ -60,9 +68,17 @@ start_daemon() {
   local name=$1 bin=$2; shift 2
   if [[ -n $(daemon_pid "$name" "$bin") ]]; then return 0; fi
   printf '\n==== %s start %s ====\n' "$(date -Is)" "$name" >>"$LOG/$name.log"
-  setsid "$@" </dev/null >>"$LOG/$name.log" 2>&1 &
-  echo $! >"$RUN/$name.pid"
-  say "started $name (pid $!)"
+  setsid "$@" </dev/null >>"$LOG/$name.log" 2>&1 9>&- & # 9 = the lab lock, not for daemons
+  local pid=$! i
+  echo "$pid" >"$RUN/$name.pid"
+  # Until the child has exec'd, /proc/<pid>/cmdline is still this script's: wait for
+  # the exec so that daemon_pid does not mistake a starting daemon for a dead one.
+  for ((i = 0; i < 100; i++)); do
+    [[ -n $(daemon_pid "$name" "$bin") ]] && break
+    [[ -e /proc/$pid ]] || break
+    sleep 0.02
+  done
+  say "started $name (pid $pid)"
 }
 
 stop_daemon() { # name binary [grace-seconds]

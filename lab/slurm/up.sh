@@ -6,6 +6,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 require_root up
+take_lock
 T0=$(now)
 export DEBIAN_FRONTEND=noninteractive
 
@@ -113,12 +114,16 @@ done
 
 # ---------------------------------------------------------------- configuration
 CTL_HOST=$(hostname -s)
-NODE_CPUS=$(nproc)
+# Each node declares the machine's real topology (slurmd -C); the nodes share the cores.
+hw=$(slurmd -C </dev/null | head -n1)
+hwval() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$hw"; }
+NODE_CPUS=$(hwval CPUs) NODE_SOCKETS=$(hwval SocketsPerBoard) NODE_CORES=$(hwval CoresPerSocket) NODE_THREADS=$(hwval ThreadsPerCore)
+[[ -n $NODE_CPUS && -n $NODE_SOCKETS && -n $NODE_CORES && -n $NODE_THREADS ]] || die "cannot read the CPU topology from 'slurmd -C': $hw"
 mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
 NODE_MEM=$((mem_mb * 45 / 100)); ((NODE_MEM > 4000)) && NODE_MEM=4000
 node_lines='' gres_lines=''
 for n in "${NODES[@]}"; do
-  node_lines+="NodeName=$n NodeAddr=$(node_ip "$n") NodeHostname=$n CPUs=$NODE_CPUS RealMemory=$NODE_MEM Gres=gpu:$GPUS_PER_NODE State=UNKNOWN"$'\n'
+  node_lines+="NodeName=$n NodeAddr=$(node_ip "$n") NodeHostname=$n CPUs=$NODE_CPUS Sockets=$NODE_SOCKETS CoresPerSocket=$NODE_CORES ThreadsPerCore=$NODE_THREADS RealMemory=$NODE_MEM Gres=gpu:$GPUS_PER_NODE State=UNKNOWN"$'\n'
   gres_lines+="NodeName=$n Name=gpu File=$LAB_DIR/dev/$n/nvidia[0-$((GPUS_PER_NODE - 1))]"$'\n'
 done
 node_list=$(IFS=,; echo "${NODES[*]}")
