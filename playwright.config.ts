@@ -40,7 +40,21 @@ export default defineConfig({
   reporter: [
     ['list'],
     ['json', { outputFile: 'reports/out/results.json' }],
-    ['allure-playwright', { resultsDir: 'reports/allure-results', detail: false, suiteTitle: false, environmentInfo: metadata }],
+    [
+      'allure-playwright',
+      {
+        resultsDir: 'reports/allure-results',
+        detail: false,
+        suiteTitle: false,
+        environmentInfo: metadata,
+        categories: [
+          { name: 'Infrastructure errors (the harness could not reach or drive the target)', messageRegex: '.*INFRA:.*', matchedStatuses: ['failed', 'broken'] },
+          { name: 'Declared capability broken', messageRegex: '.*capability broken.*', matchedStatuses: ['failed', 'broken'] },
+          { name: 'Not applicable on this target (skipped with reason)', matchedStatuses: ['skipped'] },
+          { name: 'Product failures (a PASS criterion failed)', matchedStatuses: ['failed'] },
+        ],
+      },
+    ],
   ],
   projects: [
     { name: 'preflight', testMatch: /preflight\/.*\.setup\.ts$/, teardown: 'cleanup', timeout: minutes(3) },

@@ -14,7 +14,12 @@ import { taskReferences, threshold } from '../../helpers/references.ts';
 import { gpuEnv } from '../../helpers/results.ts';
 import { trainingChart } from '../../helpers/training-charts.ts';
 
-type Fixtures = Parameters<Parameters<typeof test>[2]>[0];
+import type { Criteria, SlurmAccessor } from '../../fixtures/index.ts';
+import type { Target } from '../../helpers/config.ts';
+import type { Manifest } from '../../helpers/manifest.ts';
+import type { References } from '../../helpers/references.ts';
+
+type Fixtures = { target: Target; references: References; manifest: Manifest; slurm: SlurmAccessor; criteria: Criteria };
 
 /** Run one data-parallel job and read back its ranks and rank-0 metrics. */
 async function ddpRun({ target, references, manifest, slurm }: Fixtures, name: string, layout: DdpLayout, gpusPerRank: number) {
@@ -52,7 +57,8 @@ function chart(testInfo: { attach: (n: string, o: { body: string; contentType: s
 }
 
 test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
-  test('2 ranks on 2 GRES GPUs of one node, with speedup over 1 GPU', { tag: ['@multi-gpu', '@gpu'] }, async (f, testInfo) => {
+  test('2 ranks on 2 GRES GPUs of one node, with speedup over 1 GPU', { tag: ['@multi-gpu', '@gpu'] }, async ({ target, references, manifest, slurm, criteria, capabilities }, testInfo) => {
+    const f = { target, references, manifest, slurm, criteria, capabilities };
     f.capabilities.require({ gpusPerNode: 2, claims: ['gres-gpu', 'multi-gpu'] });
     const ref = taskReferences(f.references, 'MLOPS-2.1');
     // Sequential on purpose: the baseline and the 2-rank run must not compete for the same node.
@@ -73,7 +79,8 @@ test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
     await chart(testInfo, `MLOPS-2.1 2 ranks, 1 node (${f.target.name})`, ddp.metrics);
   });
 
-  test('2 ranks spread over 2 nodes', { tag: ['@multi-gpu', '@multi-node', '@gpu'] }, async (f, testInfo) => {
+  test('2 ranks spread over 2 nodes', { tag: ['@multi-gpu', '@multi-node', '@gpu'] }, async ({ target, references, manifest, slurm, criteria, capabilities }, testInfo) => {
+    const f = { target, references, manifest, slurm, criteria, capabilities };
     f.capabilities.require({ gpusPerNode: 1, nodes: 2, claims: ['gres-gpu', 'multi-node'] });
     const ddp = await ddpRun(f, 'mlops-2.1-ddp-2nodes', { kind: 'srun', nodes: 2 }, 1);
     await commonCriteria(f, ddp, 2);
@@ -82,7 +89,8 @@ test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
     await chart(testInfo, `MLOPS-2.1 2 ranks, 2 nodes (${f.target.name})`, ddp.metrics);
   });
 
-  test('GPU utilisation on both GPUs', { tag: ['@multi-gpu', '@gpu'] }, async (f) => {
+  test('GPU utilisation on both GPUs', { tag: ['@multi-gpu', '@gpu'] }, async ({ target, references, manifest, slurm, criteria, capabilities }) => {
+    const f = { target, references, manifest, slurm, criteria, capabilities };
     f.capabilities.require({ gpusPerNode: 2, claims: ['gres-gpu', 'multi-gpu'], tools: ['nvidia-smi'], cuda: true });
     const ref = taskReferences(f.references, 'MLOPS-2.1');
     const w = ref.workload!;

@@ -7,6 +7,7 @@ import { join, posix, relative } from 'node:path';
 import { test as setup, expect } from '../../fixtures/index.ts';
 import { archiveLedger, orphanLedgers } from '../../fixtures/ledger.ts';
 import { describeTarget } from '../../helpers/config.ts';
+import { ConfigError } from '../../helpers/errors.ts';
 import type { Manifest } from '../../helpers/manifest.ts';
 import { PROBE_SCRIPT, parseProbe } from '../../helpers/probe.ts';
 import { manifestPath, STATE_DIR } from '../../helpers/run-state.ts';
@@ -50,7 +51,7 @@ setup('probe the target and write the capability manifest', async ({ target, slu
     const all = parseSinfoNodes(await conn.run(['sinfo', '-N', '-h', '-o', SINFO_NODE_FORMAT], { timeoutMs: 15000 }));
     const mine = all.filter((n) => n.partition === target.slurm.partition);
     const partitions = [...new Set(all.map((n) => n.partition))];
-    expect(mine.length, `MLV_SLURM_PARTITION=${target.slurm.partition} is not a partition of this cluster. Fix: use one of: ${partitions.join(', ')}.`).toBeGreaterThan(0);
+    if (!mine.length) throw new ConfigError([`MLV_SLURM_PARTITION=${target.slurm.partition} is not a partition of this cluster. Fix: use one of: ${partitions.join(', ') || '(sinfo shows none)'}.`], target.source);
     return mine;
   });
   const usableNodes = nodes.filter((n) => USABLE.has(n.state) && !n.flags.includes('*')).map((n) => n.node);

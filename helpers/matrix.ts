@@ -1,0 +1,137 @@
+/**
+ * The validation matrix: task × infrastructure component → pass / fail / infra / skip /
+ * not run, with reasons, built from Playwright's JSON report.
+ */
+import { INFRA_MARKER } from './errors.ts';
+import { TASKS, taskFromFile, type Component } from './tasks.ts';
+
+export type Outcome = 'pass' | 'fail' | 'infra' | 'skip' | 'not run';
+
+export interface TestOutcome {
+  project: string;
+  file: string;
+  title: string;
+  task?: string;
+  outcome: Outcome;
+  reason: string;
+  durationMs: number;
+  criteria: { name: string; status: string; detail: string }[];
+}
+
+export interface MatrixRow {
+  task: string;
+  title: string;
+  tier: string;
+  outcome: Outcome;
+  reason: string;
+  tests: TestOutcome[];
+  components: Partial<Record<Component, Outcome>>;
+}
+
+export const COMPONENT_NOTES_KEY = 'not exercised';
+
+export const COMPONENTS: Component[] = ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Multi-GPU communication', 'Oumi', 'Kubernetes and KServe', 'Object storage', 'MLflow registry', 'GPU Operator', 'Monitoring', 'HPC→Cloud'];
+
+// Worst first: one failing test makes the task fail.
+const RANK: Outcome[] = ['fail', 'infra', 'pass', 'skip', 'not run'];
+const worst = (xs: Outcome[]): Outcome => (xs.length ? xs.reduce((a, b) => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b)) : 'not run');
+
+/* Minimal shape of Playwright's JSON reporter output that we read. */
+interface PwAttachment { name: string; body?: string; path?: string; contentType: string }
+interface PwResult { status: string; duration: number; errors?: { message?: string }[]; error?: { message?: string }; attachments?: PwAttachment[]; annotations?: { type: string; description?: string }[] }
+interface PwTest { projectName: string; status: string; annotations?: { type: string; description?: string }[]; results: PwResult[] }
+interface PwSpec { title: string; file: string; tests: PwTest[] }
+interface PwSuite { title: string; file?: string; specs?: PwSpec[]; suites?: PwSuite[] }
+export interface PwReport { suites: PwSuite[] }
+
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+
+export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment) => string | undefined): TestOutcome[] {
+  const out: TestOutcome[] = [];
+  const walk = (s: PwSuite, titles: string[]) => {
+    for (const spec of s.specs ?? []) {
+      for (const t of spec.tests) {
+        const r = t.results.at(-1);
+        const annotations = [...(t.annotations ?? []), ...(r?.annotations ?? [])];
+        const message = stripAnsi(r?.errors?.map((e) => e.message ?? '').join('\n') || r?.error?.message || '');
+        let outcome: Outcome;
+        let reason = '';
+        if (!r) outcome = 'not run';
+        else if (r.status === 'skipped') {
+          outcome = t.results.length && annotations.some((a) => a.type === 'skip') ? 'skip' : 'not run';
+          reason = annotations.find((a) => a.type === 'skip')?.description ?? 'not run (a dependency failed or the run was interrupted)';
+        } else if (r.status === 'passed') outcome = 'pass';
+        else if (r.status === 'interrupted') {
+          outcome = 'not run';
+          reason = 'interrupted';
+        } else {
+          outcome = message.includes(INFRA_MARKER) ? 'infra' : 'fail';
+          reason = message.split('\n').find((l) => l.trim())?.trim().slice(0, 400) ?? r.status;
+        }
+        const critAtt = r?.attachments?.find((a) => a.name === 'criteria.json');
+        let criteria: TestOutcome['criteria'] = [];
+        if (critAtt) {
+          try {
+            criteria = JSON.parse(readAttachment(critAtt) ?? '[]');
+          } catch {
+            criteria = [];
+          }
+        }
+        if (outcome === 'fail' && criteria.some((c) => c.status === 'fail')) {
+          reason = criteria.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ');
+        }
+        out.push({ project: t.projectName, file: spec.file, title: [...titles, spec.title].filter(Boolean).join(' › '), task: taskFromFile(spec.file)?.id, outcome, reason, durationMs: r?.duration ?? 0, criteria });
+      }
+    }
+    for (const c of s.suites ?? []) walk(c, c.file ? titles : [...titles, c.title]);
+  };
+  for (const s of report.suites) walk(s, []);
+  return out;
+}
+
+/**
+ * `notExercised` names components this target did not really exercise (no Apptainer prefix,
+ * no CUDA): their cells show SKIP with the reason instead of inheriting the task's PASS.
+ */
+export function buildMatrix(tests: TestOutcome[], notExercised: Partial<Record<Component, string>> = {}): MatrixRow[] {
+  return TASKS.map((t) => {
+    const mine = tests.filter((x) => x.task === t.id);
+    const outcome = worst(mine.map((x) => x.outcome));
+    const reasons = mine.filter((x) => x.outcome === outcome && x.reason).map((x) => x.reason);
+    const reason = mine.length === 0 ? 'no test selected or implemented for this task in this run' : [...new Set(reasons)].join(' / ');
+    const components = Object.fromEntries(t.components.map((c) => [c, outcome === 'pass' && notExercised[c] ? 'skip' : outcome])) as Partial<Record<Component, Outcome>>;
+    return { task: t.id, title: t.title, tier: t.tier, outcome, reason, tests: mine, components };
+  });
+}
+
+const ICON: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', infra: 'INFRA', skip: 'SKIP', 'not run': '—' };
+
+export function matrixMarkdown(rows: MatrixRow[], meta: Record<string, string>): string {
+  const lines = [`# Validation matrix`, '', ...Object.entries(meta).map(([k, v]) => `- **${k}**: ${v}`), ''];
+  lines.push(`| Task | Tier | Result | ${COMPONENTS.join(' | ')} |`, `|---|---|---|${COMPONENTS.map(() => '---').join('|')}|`);
+  for (const r of rows) lines.push(`| ${r.task} ${r.title} | ${r.tier} | ${ICON[r.outcome]} | ${COMPONENTS.map((c) => (r.components[c] ? ICON[r.components[c]!] : '')).join(' | ')} |`);
+  lines.push('', '## Details', '');
+  for (const r of rows) {
+    lines.push(`### ${r.task} ${r.title}: ${ICON[r.outcome]}`, '');
+    if (!r.tests.length) lines.push(`_${r.reason}_`, '');
+    for (const t of r.tests) {
+      lines.push(`- **${ICON[t.outcome]}** ${t.title} (${(t.durationMs / 1000).toFixed(1)} s)${t.reason ? `: ${t.reason}` : ''}`);
+      for (const c of t.criteria) lines.push(`  - ${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'N/A'} ${c.name}: ${c.detail}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const COLOR: Record<Outcome, string> = { pass: '#2e7d32', fail: '#c62828', infra: '#ef6c00', skip: '#757575', 'not run': '#bdbdbd' };
+
+export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>): string {
+  const cell = (o: Outcome | undefined, title = '') => (o ? `<td title="${esc(title)}" style="background:${COLOR[o]};color:#fff;text-align:center">${ICON[o]}</td>` : '<td></td>');
+  const head = `<tr><th>Task</th><th>Tier</th><th>Result</th>${COMPONENTS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
+  const body = rows.map((r) => `<tr><td>${esc(`${r.task} ${r.title}`)}</td><td>${r.tier}</td>${cell(r.outcome, r.reason)}${COMPONENTS.map((c) => cell(r.components[c], r.reason)).join('')}</tr>`).join('\n');
+  const details = rows
+    .map((r) => `<h3>${esc(r.task)} ${esc(r.title)}: ${ICON[r.outcome]}</h3>${r.tests.length ? '' : `<p><em>${esc(r.reason)}</em></p>`}<ul>${r.tests.map((t) => `<li><b>${ICON[t.outcome]}</b> ${esc(t.title)}${t.reason ? `: ${esc(t.reason)}` : ''}<ul>${t.criteria.map((c) => `<li>${c.status.toUpperCase()} ${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul></li>`).join('')}</ul>`)
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Validation matrix</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}</style></head><body><h1>Validation matrix</h1><ul>${Object.entries(meta).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul><table>${head}${body}</table><h2>Details</h2>${details}</body></html>\n`;
+}

@@ -1,0 +1,63 @@
+/**
+ * Builds the reports from the last run: the validation matrix (Markdown, HTML, JSON) from
+ * Playwright's JSON results, then the Allure HTML report (Allure 3, no Java).
+ * Usage: npm run report [-- --no-allure]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Manifest } from '../helpers/manifest.ts';
+import type { Component } from '../helpers/tasks.ts';
+import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport } from '../helpers/matrix.ts';
+
+const OUT = resolve('reports/out');
+const results = resolve(OUT, 'results.json');
+if (!existsSync(results)) {
+  console.error(`No results at ${results}. Run the suite first (npx playwright test ...).`);
+  process.exit(2);
+}
+const report = JSON.parse(readFileSync(results, 'utf8')) as PwReport & { config?: { metadata?: Record<string, unknown> }; stats?: { startTime?: string; duration?: number } };
+const tests = testOutcomes(report, (a) => (a.body ? Buffer.from(a.body, 'base64').toString('utf8') : a.path && existsSync(a.path) ? readFileSync(a.path, 'utf8') : undefined));
+const md = report.config?.metadata ?? {};
+// Components a passing task did not really exercise on this target, from the run's manifest.
+const notExercised: Partial<Record<Component, string>> = {};
+const manifestFile = resolve('reports/.state', `manifest-${String(md.runId)}.json`);
+if (existsSync(manifestFile)) {
+  const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  if (!/apptainer|singularity/.test(m.target.runtimePrefix ?? '')) notExercised.Apptainer = `not exercised: no Apptainer runtime prefix (MLV_RUNTIME_PREFIX=${m.target.runtimePrefix})`;
+  if (!m.compute.cudaAvailable) notExercised['GPU passthrough'] = 'not exercised: torch on the compute nodes sees no CUDA device';
+}
+const rows = buildMatrix(tests, notExercised);
+const meta: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(notExercised).map(([c, why]) => [`${c}`, why!])),
+  run: String(md.runId ?? '?'),
+  target: String(md.target ?? '?'),
+  ssh: String(md.ssh ?? '?'),
+  inventory: String(md.inventory ?? '?'),
+  references: String(md.references ?? '?'),
+  started: String(report.stats?.startTime ?? '?'),
+  'wall time': report.stats?.duration !== undefined ? `${(report.stats.duration / 1000).toFixed(1)} s` : '?',
+};
+mkdirSync(OUT, { recursive: true });
+writeFileSync(resolve(OUT, 'validation-matrix.md'), matrixMarkdown(rows, meta));
+writeFileSync(resolve(OUT, 'validation-matrix.html'), matrixHtml(rows, meta));
+writeFileSync(resolve(OUT, 'validation-matrix.json'), JSON.stringify({ meta, rows }, null, 2));
+const counts = tests.reduce<Record<string, number>>((acc, t) => ((acc[t.outcome] = (acc[t.outcome] ?? 0) + 1), acc), {});
+console.log(`validation matrix: ${rows.map((r) => `${r.task}=${r.outcome}`).join(' ')}`);
+console.log(`tests: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+console.log(`written: ${resolve(OUT, 'validation-matrix.md')} and .html`);
+
+if (!process.argv.includes('--no-allure')) {
+  const allureResults = resolve('reports/allure-results');
+  if (!existsSync(allureResults)) {
+    console.error('no Allure results to render (reports/allure-results is missing)');
+    process.exit(1);
+  }
+  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--output', resolve('reports/allure-report'), '--report-name', `mlops-validation ${meta.target}`], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`allure generate failed:\n${r.stderr || r.stdout}`);
+    process.exit(1);
+  }
+  writeFileSync(resolve('reports/allure-report/validation-matrix.html'), matrixHtml(rows, meta));
+  console.log(`Allure report: ${resolve('reports/allure-report/index.html')} (open it, or: npx allure open reports/allure-report)`);
+}
