@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `npm test`: the project's own tests. Unit tests need nothing; the integration tests bring
+# up the lab (as root) and run the suite against it, including control runs that must fail.
+#   MLV_SKIP_INTEGRATION=1 npm test   # unit tests and typecheck only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+echo "== typecheck"
+npx tsc --noEmit -p .
+echo "== unit tests"
+node --import tsx --test --test-reporter=spec tests/unit/*.test.ts
+if [ "${MLV_SKIP_INTEGRATION:-0}" = 1 ]; then
+  echo "integration tests skipped (MLV_SKIP_INTEGRATION=1)"
+  exit 0
+fi
+echo "== lab up"
+bash lab/lab.sh up
+echo "== integration tests"
+node --import tsx --test --test-reporter=spec --test-concurrency=1 tests/integration/*.test.ts
