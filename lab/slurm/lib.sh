@@ -40,7 +40,7 @@ die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-require_root() { [[ $EUID -eq 0 ]] || die "run as root (sudo bash lab/lab.sh $*)"; }
+require_root() { [[ $EUID -eq 0 ]] || die "lab.sh $* must run as root"; }
 
 # One up/down at a time (several people and test runs share the lab). fd 9 holds the
 # lock until the script exits; start_daemon closes it for the daemons.
