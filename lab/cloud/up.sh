@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Bring up the cloud lab: the Kubernetes-compatible API server (lab/cloud/apiserver), the KServe
+# CRDs, and the InferenceService controller (lab/cloud/controller) when it exists.
+# Idempotent: components that are already up are left alone. See lab/cloud/README.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR"
+chmod 700 "$STATE_DIR"
+
+# ---- API server
+if apiserver_up; then
+  log "apiserver already up (pid $(<"$RUN_DIR/apiserver.pid"))"
+else
+  if pid_alive "$RUN_DIR/apiserver.pid"; then
+    log "apiserver pid alive but not answering; restarting it"
+    stop_pidfile apiserver 5
+  fi
+  log "starting apiserver on $APISERVER_LISTEN"
+  start_detached apiserver node --import tsx lab/cloud/apiserver/main.ts \
+    --listen "$APISERVER_LISTEN" --state-dir "$STATE_DIR" --quiet
+  for ((i = 0; i < 300; i++)); do
+    apiserver_up && break
+    if ! pid_alive "$RUN_DIR/apiserver.pid"; then
+      log "apiserver exited; last log lines:"; tail -n 20 "$LOG_DIR/apiserver.log" >&2 || true
+      exit 1
+    fi
+    sleep 0.1
+  done
+  apiserver_up || { log "apiserver did not answer within 30 s"; tail -n 20 "$LOG_DIR/apiserver.log" >&2; exit 1; }
+  log "apiserver up (pid $(<"$RUN_DIR/apiserver.pid")), kubeconfig $KUBECONFIG_FILE"
+fi
+
+# ---- KServe CRDs (real kubectl, client-side validation on)
+kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f "$CLOUD_DIR/manifests/kserve-crds.yaml" >/dev/null
+kubectl --kubeconfig "$KUBECONFIG_FILE" wait --for condition=established --timeout=30s \
+  crd/inferenceservices.serving.kserve.io >/dev/null
+log "KServe CRDs applied"
+
+# ---- controller (owned by lab/cloud/controller; started only when it exists)
+if [[ ${MLV_CLOUD_SKIP_CONTROLLER:-0} == 1 ]]; then
+  log "MLV_CLOUD_SKIP_CONTROLLER=1: controller not started"
+elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
+  if pid_alive "$RUN_DIR/controller.pid"; then
+    log "controller already up (pid $(<"$RUN_DIR/controller.pid"))"
+  else
+    log "starting controller"
+    start_detached controller node --import tsx lab/cloud/controller/main.ts \
+      --kubeconfig "$KUBECONFIG_FILE" --state-dir "$STATE_DIR"
+    sleep 1
+    if ! pid_alive "$RUN_DIR/controller.pid"; then
+      log "controller exited; last log lines:"; tail -n 20 "$LOG_DIR/controller.log" >&2 || true
+      exit 1
+    fi
+    log "controller up (pid $(<"$RUN_DIR/controller.pid"))"
+  fi
+else
+  log "no lab/cloud/controller/main.ts yet; controller not started"
+fi
+
+# ---- target file for the suite
+set_env_keys "$TARGET_ENV" \
+  "MLV_KUBECONFIG=$KUBECONFIG_FILE" \
+  "MLV_KUBE_CONTEXT=mlv-lab" \
+  "MLV_INGRESS_URL=$INGRESS_URL" \
+  "MLV_INFERENCE_CA=$STATE_DIR/ca.crt"
+log "wrote cloud keys to $TARGET_ENV"
