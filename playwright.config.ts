@@ -39,11 +39,11 @@ export default defineConfig({
   metadata,
   reporter: [
     ['list'],
-    ['json', { outputFile: 'reports/out/results.json' }],
+    ['json', { outputFile: process.env.MLV_RESULTS_JSON ?? 'reports/out/results.json' }],
     [
       'allure-playwright',
       {
-        resultsDir: 'reports/allure-results',
+        resultsDir: process.env.MLV_ALLURE_RESULTS ?? 'reports/allure-results',
         detail: false,
         suiteTitle: false,
         environmentInfo: metadata,

@@ -5,7 +5,7 @@
  * Both print as one paragraph: their stack is the message, so Playwright shows no
  * stack dump or code frame for them.
  */
-abstract class CleanError extends Error {
+export abstract class CleanError extends Error {
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -34,3 +34,6 @@ export class InfraError extends CleanError {
 export function isInfraMessage(message: string | undefined): boolean {
   return !!message && message.includes(INFRA_MARKER);
 }
+
+/** The scheduler refused a job; the message is sbatch's own reason. */
+export class SubmitError extends CleanError {}

@@ -10,8 +10,8 @@ import type { Manifest } from '../helpers/manifest.ts';
 import type { Component } from '../helpers/tasks.ts';
 import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport } from '../helpers/matrix.ts';
 
-const OUT = resolve('reports/out');
-const results = resolve(OUT, 'results.json');
+const OUT = resolve(process.env.MLV_REPORT_OUT ?? 'reports/out');
+const results = resolve(process.env.MLV_RESULTS_JSON ?? resolve(OUT, 'results.json'));
 if (!existsSync(results)) {
   console.error(`No results at ${results}. Run the suite first (npx playwright test ...).`);
   process.exit(2);

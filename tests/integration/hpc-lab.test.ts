@@ -1,0 +1,71 @@
+/**
+ * The hpc project against the real lab: MLOPS-1.1 and 2.1 pass, the matrix says so, tags
+ * select exactly the critical tests, and no job of the run is left in the queue.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildMatrix } from '../../helpers/matrix.ts';
+import { byTitle, jobsOfRun, runSuite } from './pw.ts';
+
+test('the hpc project passes MLOPS-1.1 and 2.1 on the lab and leaves no job behind', { timeout: 20 * 60_000 }, async () => {
+  const run = await runSuite(['--project=hpc']);
+  const tests = run.tests();
+  const summary = tests.map((t) => `${t.outcome.padEnd(7)} ${t.title} ${t.reason}`).join('\n');
+  console.log(`hpc wall time ${run.seconds.toFixed(1)} s\n${summary}`);
+  assert.equal(byTitle(tests, /MLOPS-1\.1/)[0]?.outcome, 'pass', summary);
+  for (const t of byTitle(tests, /2 ranks/)) assert.equal(t.outcome, 'pass', `${t.title}: ${t.reason}`);
+  assert.equal(byTitle(tests, /2 ranks/).length, 2);
+  const util = byTitle(tests, /GPU utilisation/)[0];
+  assert.equal(util?.outcome, 'skip');
+  assert.match(util!.reason, /nvidia-smi/);
+  assert.ok(tests.every((t) => t.outcome !== 'fail' && t.outcome !== 'infra'), summary);
+
+  const rows = buildMatrix(tests);
+  assert.equal(rows.find((r) => r.task === 'MLOPS-1.1')?.outcome, 'pass');
+  assert.equal(rows.find((r) => r.task === 'MLOPS-2.1')?.outcome, 'pass');
+  // The report builder writes the same verdicts to the Markdown matrix.
+  const rep = spawnSync('node', ['--import', 'tsx', 'reports/build-report.ts', '--no-allure'], { env: { ...process.env, MLV_RESULTS_JSON: run.resultsFile, MLV_REPORT_OUT: run.outDir }, encoding: 'utf8' });
+  assert.equal(rep.status, 0, rep.stderr);
+  const md = readFileSync(join(run.outDir, 'validation-matrix.md'), 'utf8');
+  assert.match(md, /\| MLOPS-1\.1 Single-GPU MNIST training \| CRITICAL \| PASS \|/);
+  assert.match(md, /\| MLOPS-2\.1 Multi-GPU data-parallel training \| HIGH \| PASS \|/);
+  assert.deepEqual(jobsOfRun(run.runId), [], 'jobs of the run still in squeue');
+});
+
+test('--grep @critical selects exactly the critical HPC tests, and --list shows tags', { timeout: 60_000 }, async () => {
+  const run = await runSuite(['--project=hpc', '--grep', '@critical', '--list']);
+  assert.equal(run.code, 0, run.output);
+  const listed = run.output.split('\n').filter((l) => l.includes('[hpc]'));
+  assert.equal(listed.length, 1, run.output);
+  assert.match(listed[0]!, /MLOPS-1\.1 .*@critical/);
+});
+
+test('control: impossible accuracy references make MLOPS-1.1 fail on its accuracy criterion', { timeout: 10 * 60_000 }, async () => {
+  const run = await runSuite(['--project=hpc', '--grep', 'MLOPS-1.1'], { MLV_REFERENCES: 'tests/recorded/references/impossible-accuracy.yaml' });
+  const t = byTitle(run.tests(), /MLOPS-1\.1/)[0];
+  assert.equal(t?.outcome, 'fail', run.output.slice(-3000));
+  const failed = t!.criteria.filter((c) => c.status === 'fail').map((c) => c.name);
+  assert.deepEqual(failed, ['test_accuracy'], JSON.stringify(t!.criteria, null, 1));
+  assert.notEqual(run.code, 0);
+  assert.deepEqual(jobsOfRun(run.runId), []);
+});
+
+test('controls: 9 GPUs on a 4-GPU target skips with the reason; forcing it fails with the scheduler reason', { timeout: 5 * 60_000 }, async () => {
+  const run = await runSuite(['--project=controls'], { MLV_CONTROLS: '1' });
+  const tests = run.tests();
+  const skip = byTitle(tests, /needing 9 GPUs/)[0];
+  assert.equal(skip?.outcome, 'skip');
+  assert.match(skip!.reason, /declares 4 GPU\(s\) per node.*needs 9/);
+  const forced = byTitle(tests, /asking SLURM for 9 GPUs/)[0];
+  assert.equal(forced?.outcome, 'fail');
+  assert.match(forced!.reason, /sbatch rejected .*Requested node configuration is not available/);
+
+  const claimed = await runSuite(['--project=controls', '--grep', 'claims more GPUs'], { MLV_CONTROLS: '1', MLV_GPUS_PER_NODE: '8' });
+  const broken = byTitle(claimed.tests(), /claims more GPUs/)[0];
+  assert.equal(broken?.outcome, 'fail');
+  assert.match(broken!.reason, /capability broken: .*declares 8 GPU\(s\) per node, but GRES .* shows at most 4/);
+  assert.deepEqual(jobsOfRun(run.runId), []);
+});
