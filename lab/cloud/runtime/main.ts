@@ -19,8 +19,8 @@ function log(line: string): void {
 }
 
 function fatal(msg: string, code = 1): never {
-  process.stdout.write(`${new Date().toISOString()} FATAL: ${msg}\n`);
-  process.stderr.write(`FATAL: ${msg}\n`);
+  // stderr only: in a pod stdout and stderr are the same log file
+  process.stderr.write(`${new Date().toISOString()} FATAL: ${msg}\n`);
   process.exit(code);
 }
 

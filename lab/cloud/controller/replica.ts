@@ -1,0 +1,353 @@
+/**
+ * One predictor replica = one runtime process (lab/cloud/runtime/main.ts),
+ * the lab's kubelet + container runtime in miniature: spawn with its log
+ * file as stdout/stderr, pid files for lab teardown and orphan cleanup,
+ * readiness from the ready file plus an HTTP probe, restart with exponential
+ * back-off when it exits (CrashLoopBackOff), memory-limit enforcement
+ * (OOMKilled), graceful stop (SIGTERM, then SIGKILL).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
+
+export const REPO_ROOT = join(import.meta.dirname, '../../..');
+export const RUNTIME_MAIN = join(REPO_ROOT, 'lab/cloud/runtime/main.ts');
+
+export interface ReplicaSpec {
+  namespace: string;
+  isvc: string;
+  uid: string;
+  revision: string;
+  generation: number;
+  ordinal: number;
+  podName: string;
+  modelName: string;
+  modelDir: string;
+  threads: number;
+  memoryLimitBytes?: number;
+  logPath: string;
+  runDir: string;
+}
+
+export interface Termination {
+  exitCode: number;
+  signal?: string;
+  reason: string; // Error | Completed | OOMKilled
+  message?: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface ReplicaStatus {
+  state: 'waiting' | 'running' | 'terminated';
+  waitingReason?: string;
+  waitingMessage?: string;
+  ready: boolean;
+  started: boolean;
+  startedAt?: string;
+  restartCount: number;
+  lastTermination?: Termination;
+  port?: number;
+  pid?: number;
+  /** terminated at least once before ever becoming ready (load failure) */
+  failedBeforeReady: boolean;
+  everReady: boolean;
+}
+
+/** Meta file written next to the pid file. */
+export interface ReplicaMeta {
+  pid: number;
+  namespace: string;
+  isvc: string;
+  uid: string;
+  revision: string;
+  generation: number;
+  ordinal: number;
+  podName: string;
+  modelName: string;
+  modelDir: string;
+  logPath: string;
+  startedAt: string;
+  controllerPid: number;
+}
+
+export function filesFor(runDir: string, namespace: string, isvc: string, ordinal: number): { pid: string; meta: string; port: string } {
+  const base = join(runDir, `runtime-${namespace}-${isvc}-${ordinal}`);
+  return { pid: `${base}.pid`, meta: `${base}.json`, port: `${base}.port` };
+}
+
+/** Is `pid` alive and a lab runtime process? (guards against pid reuse) */
+export function isRuntimeProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('lab/cloud/runtime/main.ts');
+  } catch {
+    return false;
+  }
+}
+
+function rssBytes(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The most useful recent log line(s) for a termination message. */
+export function logTail(path: string, maxBytes = 4096): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, maxBytes);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim());
+    const fatal = lines.filter((l) => /FATAL/.test(l));
+    const errors = lines.filter((l) => /Error|error/.test(l));
+    return (fatal.length ? fatal.slice(-1) : errors.length ? errors.slice(-2) : lines.slice(-3)).join('\n').slice(0, 1024);
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const now = () => new Date().toISOString();
+
+function probeReady(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/v2/health/ready', timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export class Replica extends EventEmitter {
+  private child?: ChildProcess;
+  /** pid of an adopted process (not our child) */
+  private adoptedPid?: number;
+  private stopping = false;
+  private stopped = false;
+  private restartTimer?: NodeJS.Timeout;
+  private readyPoll?: NodeJS.Timeout;
+  private probeFailures = 0;
+  private probing = false;
+  private runningSince = 0;
+  readonly files: { pid: string; meta: string; port: string };
+  /** taken out of the route ahead of a stop */
+  draining = false;
+  status: ReplicaStatus = { state: 'waiting', waitingReason: 'ContainerCreating', ready: false, started: false, restartCount: 0, failedBeforeReady: false, everReady: false };
+
+  constructor(
+    readonly spec: ReplicaSpec,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    super();
+    this.files = filesFor(spec.runDir, spec.namespace, spec.isvc, spec.ordinal);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid ?? this.adoptedPid;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  private changed(): void {
+    this.emit('change', this);
+  }
+
+  start(): void {
+    if (this.stopping) return;
+    const s = this.spec;
+    mkdirSync(dirname(s.logPath), { recursive: true });
+    mkdirSync(s.runDir, { recursive: true });
+    rmSync(this.files.port, { force: true });
+    const out = openSync(s.logPath, 'a');
+    const args = ['--import', 'tsx', RUNTIME_MAIN, '--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', this.files.port, '--threads', String(s.threads)];
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', out, out], env: { ...process.env, LAB_POD_NAME: s.podName, LAB_POD_NAMESPACE: s.namespace } });
+    } finally {
+      closeSync(out);
+    }
+    this.child = child;
+    this.adoptedPid = undefined;
+    const startedAt = now();
+    this.runningSince = Date.now();
+    this.status = { ...this.status, state: 'running', waitingReason: undefined, waitingMessage: undefined, ready: false, started: true, startedAt, port: undefined, pid: child.pid };
+    if (child.pid) {
+      writeFileSync(this.files.pid, `${child.pid}\n`);
+      const meta: ReplicaMeta = { pid: child.pid, namespace: s.namespace, isvc: s.isvc, uid: s.uid, revision: s.revision, generation: s.generation, ordinal: s.ordinal, podName: s.podName, modelName: s.modelName, modelDir: s.modelDir, logPath: s.logPath, startedAt, controllerPid: process.pid };
+      writeFileSync(this.files.meta, JSON.stringify(meta, null, 2) + '\n');
+    }
+    this.log(`replica ${s.podName}: started pid ${child.pid}`);
+    child.once('error', (e) => this.log(`replica ${s.podName}: spawn error ${e.message}`));
+    child.once('exit', (code, signal) => this.onExit(code, signal));
+    this.watchReadyFile();
+    this.changed();
+  }
+
+  /** Take over a runtime process left by a previous controller. */
+  adopt(pid: number, startedAt: string): void {
+    this.adoptedPid = pid;
+    this.runningSince = Date.parse(startedAt) || Date.now();
+    this.status = { ...this.status, state: 'running', waitingReason: undefined, ready: false, started: true, startedAt, pid };
+    this.log(`replica ${this.spec.podName}: adopted pid ${pid}`);
+    this.watchReadyFile();
+    this.changed();
+  }
+
+  private watchReadyFile(): void {
+    clearInterval(this.readyPoll);
+    this.readyPoll = setInterval(() => {
+      if (this.stopping || this.status.state !== 'running') return clearInterval(this.readyPoll);
+      if (!existsSync(this.files.port)) return;
+      const port = Number(readFileSync(this.files.port, 'utf8').trim());
+      if (!port) return;
+      clearInterval(this.readyPoll);
+      this.status.port = port;
+      void this.probe();
+    }, 50);
+  }
+
+  /** Readiness probe (+ OOM and liveness of adopted pids). Called by the controller tick. */
+  async probe(): Promise<void> {
+    if (this.probing || this.stopping || this.status.state !== 'running') return;
+    const pid = this.pid;
+    if (this.adoptedPid && !isRuntimeProcess(this.adoptedPid)) {
+      this.onExit(null, null, 'adopted process exited; exit status unknown');
+      return;
+    }
+    if (pid && this.spec.memoryLimitBytes) {
+      const rss = rssBytes(pid);
+      if (rss !== undefined && rss > this.spec.memoryLimitBytes) {
+        this.log(`replica ${this.spec.podName}: RSS ${rss} > limit ${this.spec.memoryLimitBytes}: OOMKilled`);
+        this.oomKilled = true;
+        this.kill('SIGKILL');
+        return;
+      }
+    }
+    if (!this.status.port) return;
+    this.probing = true;
+    const ok = await probeReady(this.status.port);
+    this.probing = false;
+    if (this.stopping || this.status.state !== 'running') return;
+    if (ok) {
+      this.probeFailures = 0;
+      if (!this.status.ready) {
+        this.status.ready = true;
+        this.status.everReady = true;
+        this.log(`replica ${this.spec.podName}: ready on port ${this.status.port}`);
+        this.changed();
+      }
+    } else if (++this.probeFailures >= 3 && this.status.ready) {
+      this.status.ready = false;
+      this.log(`replica ${this.spec.podName}: readiness probe failed 3 times`);
+      this.emit('unhealthy', this);
+      this.changed();
+    } else if (!this.status.ready) {
+      // still loading
+    }
+  }
+
+  private oomKilled = false;
+
+  private kill(sig: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (!pid) return;
+    try {
+      if (this.child) this.child.kill(sig);
+      else process.kill(pid, sig);
+    } catch {
+      // gone already
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, note?: string): void {
+    clearInterval(this.readyPoll);
+    const finishedAt = now();
+    const oom = this.oomKilled;
+    this.oomKilled = false;
+    const exitCode = oom ? 137 : code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1) : 255);
+    const term: Termination = {
+      exitCode,
+      signal: signal ?? undefined,
+      reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+      message: note ?? (exitCode !== 0 ? logTail(this.spec.logPath) || undefined : undefined),
+      startedAt: this.status.startedAt ?? finishedAt,
+      finishedAt,
+    };
+    this.child = undefined;
+    this.adoptedPid = undefined;
+    if (this.stopping) {
+      this.status = { ...this.status, state: 'terminated', ready: false, lastTermination: term, port: undefined, pid: undefined };
+      this.changed();
+      return;
+    }
+    const failedBeforeReady = !this.status.ready && !this.status.everReady ? true : this.status.failedBeforeReady;
+    // back-off: 1 s, 2 s, 4 s ... 30 s; reset after a minute of running
+    if (Date.now() - this.runningSince > 60_000) this.status.restartCount = 0;
+    const backoff = Math.min(30_000, 1000 * 2 ** Math.min(5, this.status.restartCount));
+    this.log(`replica ${this.spec.podName}: exited code=${code} signal=${signal} (${term.reason}); restart in ${backoff} ms`);
+    this.status = {
+      ...this.status,
+      state: 'waiting',
+      waitingReason: 'CrashLoopBackOff',
+      waitingMessage: `back-off ${Math.round(backoff / 1000)}s restarting failed container=kserve-container pod=${this.spec.podName}_${this.spec.namespace}`,
+      ready: false,
+      lastTermination: term,
+      port: undefined,
+      pid: undefined,
+      failedBeforeReady,
+    };
+    this.emit('exit', this, term);
+    this.changed();
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping) return;
+      this.status.restartCount++;
+      this.start();
+    }, backoff);
+  }
+
+  /** Stop for good: SIGTERM, SIGKILL after graceMs; removes the pid files. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearInterval(this.readyPoll);
+    const pid = this.pid;
+    if (pid) {
+      const gone = (): boolean => (this.child ? this.child.exitCode !== null || this.child.signalCode !== null : !isRuntimeProcess(pid));
+      const exited = this.child ? new Promise<void>((r) => this.child!.once('exit', () => r())) : undefined;
+      this.kill('SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (!gone() && Date.now() < deadline) {
+        await Promise.race([exited ?? new Promise((r) => setTimeout(r, 50)), new Promise((r) => setTimeout(r, 50))]);
+      }
+      if (!gone()) {
+        this.kill('SIGKILL');
+        const hard = Date.now() + 2000;
+        while (!gone() && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+      }
+      if (!this.child && this.adoptedPid) this.onExit(0, 'SIGTERM');
+    }
+    this.status = { ...this.status, state: 'terminated', ready: false };
+    for (const f of Object.values(this.files)) rmSync(f, { force: true });
+    this.stopped = true;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Lab stand-in for KServe's storage initializer: resolves an InferenceService's
+ * storageUri to a local path and copies it into the revision's model
+ * directory (like the init container that fills /mnt/models), so a running
+ * revision keeps serving the model it started with.
+ *
+ *   file:///abs/path        the path itself (file or directory)
+ *   pvc://<claim>/<path>    <state-dir>/pvc/<claim>/<path>
+ *   s3://<bucket>/<key>     <s3-root>/<bucket>/<key>   (needs --s3-root / LAB_S3_ROOT)
+ */
+import { existsSync, statSync } from 'node:fs';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { basename, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+
+export class StorageError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface StorageRoots {
+  stateDir: string;
+  s3Root?: string;
+}
+
+function within(root: string, rel: string, uri: string): string {
+  const r = resolve(root);
+  const p = resolve(r, normalize(rel));
+  if (p !== r && !p.startsWith(r + sep)) throw new StorageError('InvalidStorageUri', `storageUri ${uri} escapes its root ${r}`);
+  return p;
+}
+
+/** Map a storageUri to a local path (not checked for existence). */
+export function localPathFor(uri: string, roots: StorageRoots): string {
+  const m = /^([a-z0-9]+):\/\/(.*)$/i.exec(uri);
+  if (!m) throw new StorageError('InvalidStorageUri', `storageUri ${JSON.stringify(uri)} is not a URI; use file:///abs/path, pvc://<claim>/<path> or s3://<bucket>/<key>`);
+  const scheme = m[1]!.toLowerCase();
+  const rest = m[2]!;
+  switch (scheme) {
+    case 'file': {
+      const p = decodeURIComponent(rest.startsWith('localhost/') ? rest.slice('localhost'.length) : rest);
+      if (!isAbsolute(p)) throw new StorageError('InvalidStorageUri', `storageUri ${uri}: file:// needs an absolute path (file:///abs/path)`);
+      return normalize(p);
+    }
+    case 'pvc': {
+      const [claim, ...path] = rest.split('/');
+      if (!claim) throw new StorageError('InvalidStorageUri', `storageUri ${uri}: pvc://<claim>/<path> needs a claim name`);
+      return within(join(roots.stateDir, 'pvc', claim), decodeURIComponent(path.join('/')), uri);
+    }
+    case 's3': {
+      if (!roots.s3Root) {
+        throw new StorageError(
+          'ModelLoadFailed',
+          `storageUri ${uri}: s3:// needs the lab object store, which this controller was not given (start it with --s3-root <dir> or LAB_S3_ROOT)`,
+        );
+      }
+      const [bucket, ...key] = rest.split('/');
+      if (!bucket) throw new StorageError('InvalidStorageUri', `storageUri ${uri}: s3://<bucket>/<key> needs a bucket`);
+      return within(join(roots.s3Root, bucket), decodeURIComponent(key.join('/')), uri);
+    }
+    default:
+      throw new StorageError('InvalidStorageUri', `storageUri ${uri}: scheme ${scheme}:// is not supported by the lab (file://, pvc://, s3://)`);
+  }
+}
+
+/** Resolve and check that the model exists. */
+export function resolveStorage(uri: string, roots: StorageRoots): { path: string; isFile: boolean } {
+  const path = localPathFor(uri, roots);
+  if (!existsSync(path)) throw new StorageError('ModelLoadFailed', `storageUri ${uri}: ${path} does not exist`);
+  return { path, isFile: statSync(path).isFile() };
+}
+
+/**
+ * Copy the model into `dest` (created fresh). A file URI becomes dest/<file>,
+ * a directory's contents are copied into dest. Returns dest.
+ */
+export async function stageModel(uri: string, roots: StorageRoots, dest: string): Promise<string> {
+  const { path, isFile } = resolveStorage(uri, roots);
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(dest, { recursive: true });
+  try {
+    if (isFile) await cp(path, join(dest, basename(path)));
+    else await cp(path, dest, { recursive: true, dereference: true });
+  } catch (e) {
+    throw new StorageError('ModelLoadFailed', `storageUri ${uri}: copying ${path} failed: ${(e as Error).message}`);
+  }
+  return dest;
+}
