@@ -52,7 +52,7 @@ interface Collected {
   abort: () => void;
 }
 
-async function watchPath(path: string, params: Record<string, unknown>): Promise<Collected> {
+async function watchPath(path: string, params: Record<string, string | number | boolean | undefined>): Promise<Collected> {
   const events: Collected['events'] = [];
   let resolveDone!: (v: any) => void;
   const done = new Promise<any>((r) => (resolveDone = r));
