@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Settings and helpers shared by lab/cloud/{up,down,status}.sh. Sourced, not run.
-# Overridable for tests: MLV_LAB_ROOT (default /var/lib/mlops-lab), MLV_APISERVER_LISTEN,
+# Overridable for tests: MLV_LAB_ROOT (default /var/lib/mlops-lab), MLV_APISERVER_LISTEN
+# (127.0.0.1:6443), MLV_INGRESS_LISTEN (127.0.0.1:8443, passed to the controller as --ingress),
 # MLV_CLOUD_SKIP_CONTROLLER=1 (up/status ignore the controller).
 
 CLOUD_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,7 +14,8 @@ TARGET_ENV=$LAB_ROOT/target.env
 APISERVER_LISTEN=${MLV_APISERVER_LISTEN:-127.0.0.1:6443}
 APISERVER_URL=https://${APISERVER_LISTEN}
 KUBECONFIG_FILE=$STATE_DIR/kubeconfig
-INGRESS_URL=${MLV_INGRESS_URL_OVERRIDE:-https://127.0.0.1:8443}
+INGRESS_LISTEN=${MLV_INGRESS_LISTEN:-127.0.0.1:8443}
+INGRESS_URL=https://${INGRESS_LISTEN}
 
 log() { printf '[cloud] %s\n' "$*"; }
 
@@ -37,6 +39,13 @@ api_ok() {
 }
 
 apiserver_up() { pid_alive "$RUN_DIR/apiserver.pid" && api_ok; }
+
+# ingress_ok: the controller's ingress router answers HTTPS (any HTTP status) with a cert from the lab CA.
+ingress_ok() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 --cacert "$STATE_DIR/ca.crt" "$INGRESS_URL/" 2>/dev/null) || true
+  [[ -n $code && $code != 000 ]]
+}
 
 # start_detached <name> <cmd...>: run in its own session from the repo root, stdin closed,
 # output appended to $LOG_DIR/<name>.log, pid in $RUN_DIR/<name>.pid.

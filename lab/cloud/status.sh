@@ -13,8 +13,8 @@ else
 fi
 
 if [[ -f $CLOUD_DIR/controller/main.ts && ${MLV_CLOUD_SKIP_CONTROLLER:-0} != 1 ]]; then
-  if pid_alive "$RUN_DIR/controller.pid"; then
-    echo "controller  up    pid $(pidof_file "$RUN_DIR/controller.pid")"
+  if pid_alive "$RUN_DIR/controller.pid" && ingress_ok; then
+    echo "controller  up    pid $(pidof_file "$RUN_DIR/controller.pid")  ingress $INGRESS_URL"
   else
     echo "controller  down  (log: $LOG_DIR/controller.log)"; rc=1
   fi

@@ -46,13 +46,17 @@ elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
   else
     log "starting controller"
     start_detached controller node --import tsx lab/cloud/controller/main.ts \
-      --kubeconfig "$KUBECONFIG_FILE" --state-dir "$STATE_DIR"
-    sleep 1
-    if ! pid_alive "$RUN_DIR/controller.pid"; then
-      log "controller exited; last log lines:"; tail -n 20 "$LOG_DIR/controller.log" >&2 || true
-      exit 1
-    fi
-    log "controller up (pid $(<"$RUN_DIR/controller.pid"))"
+      --kubeconfig "$KUBECONFIG_FILE" --state-dir "$STATE_DIR" --ingress "$INGRESS_LISTEN"
+    for ((i = 0; i < 300; i++)); do
+      ingress_ok && break
+      if ! pid_alive "$RUN_DIR/controller.pid"; then
+        log "controller exited; last log lines:"; tail -n 20 "$LOG_DIR/controller.log" >&2 || true
+        exit 1
+      fi
+      sleep 0.1
+    done
+    ingress_ok || { log "controller ingress $INGRESS_URL did not answer within 30 s"; tail -n 20 "$LOG_DIR/controller.log" >&2; exit 1; }
+    log "controller up (pid $(<"$RUN_DIR/controller.pid")), ingress $INGRESS_URL"
   fi
 else
   log "no lab/cloud/controller/main.ts yet; controller not started"
