@@ -166,32 +166,38 @@ function lookupSshConfig(alias: string, configPath: string): AliasInfo {
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 /** Parse a set of variables (a `.env` file's content merged with overrides) into a Target. */
-export function parseTarget(vars: Record<string, string | undefined>, source: string): Target {
+export function parseTarget(input: Record<string, string | undefined>, source: string): Target {
   const problems: string[] = [];
-  const result = RawSchema.safeParse(vars);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const field = String(issue.path[0] ?? '');
-      const got = vars[field];
-      const shown = got === undefined || got === '' ? 'it is missing' : SECRET_FIELDS.has(field) ? 'got a value (hidden)' : `got "${got}"`;
-      const message = issue.code === 'invalid_type' && got === undefined ? 'is required' : issue.message;
-      problems.push(`${field} ${message} (${shown}). Fix: ${FIXES[field] ?? 'see .env.example'}.`);
+  // An empty value means "not set": optional fields fall back to their defaults.
+  const vars = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, v === undefined || v.trim() === '' ? undefined : v]));
+  // Field by field, so that every problem is reported at once (one per field), and the
+  // checks below still run on the fields that did parse.
+  const parsed: Record<string, unknown> = {};
+  for (const [field, schema] of Object.entries(RawSchema.shape)) {
+    const r = (schema as z.ZodType).safeParse(vars[field]);
+    if (r.success) {
+      parsed[field] = r.data;
+      continue;
     }
-    throw new ConfigError(problems, source);
+    const issue = r.error.issues[0]!;
+    const got = vars[field];
+    const shown = got === undefined ? 'it is missing' : SECRET_FIELDS.has(field) ? 'got a value (hidden)' : `got "${got}"`;
+    const message = got === undefined ? 'is required' : issue.message;
+    problems.push(`${field} ${message} (${shown}). Fix: ${FIXES[field] ?? 'see .env.example'}.`);
   }
-  const raw = result.data;
+  const raw = parsed as Partial<z.infer<typeof RawSchema>>;
 
   // ~/.ssh/config Host alias resolution (HostName, Port, User, IdentityFile, ProxyJump).
   const sshConfigPath = expandHome(raw.MLV_SSH_CONFIG ?? '~/.ssh/config');
   let alias: AliasInfo = {};
   try {
-    alias = lookupSshConfig(raw.MLV_SSH_HOST, sshConfigPath);
+    if (raw.MLV_SSH_HOST) alias = lookupSshConfig(raw.MLV_SSH_HOST, sshConfigPath);
   } catch (e) {
     problems.push(`MLV_SSH_CONFIG: ${sshConfigPath} could not be parsed (${(e as Error).message}). Fix: correct that file or point MLV_SSH_CONFIG elsewhere.`);
   }
   const port = raw.MLV_SSH_PORT ?? (alias.Port ? Number(alias.Port) : 22);
   const user = raw.MLV_SSH_USER ?? alias.User;
-  if (!user) problems.push(`MLV_SSH_USER is required (it is missing and no User is set for this host in ${sshConfigPath}). Fix: ${FIXES.MLV_SSH_USER}.`);
+  if (!user && !problems.some((p) => p.startsWith('MLV_SSH_USER'))) problems.push(`MLV_SSH_USER is required (it is missing and no User is set for this host in ${sshConfigPath}). Fix: ${FIXES.MLV_SSH_USER}.`);
 
   const keyPath = raw.MLV_SSH_KEY ? expandHome(raw.MLV_SSH_KEY) : first(alias.IdentityFile) ? expandHome(first(alias.IdentityFile)!) : undefined;
   const agent = raw.MLV_SSH_AGENT ?? process.env.SSH_AUTH_SOCK;
@@ -200,7 +206,7 @@ export function parseTarget(vars: Record<string, string | undefined>, source: st
   if (raw.MLV_SSH_AGENT && !existsSync(raw.MLV_SSH_AGENT)) problems.push(`MLV_SSH_AGENT points to ${raw.MLV_SSH_AGENT}, which does not exist. Fix: ${FIXES.MLV_SSH_AGENT}.`);
 
   const knownHostsPath = expandHome(raw.MLV_SSH_KNOWN_HOSTS ?? first(alias.UserKnownHostsFile) ?? '~/.ssh/known_hosts');
-  if (raw.MLV_SSH_HOST_KEY_CHECK === 'strict' && !readable(knownHostsPath)) {
+  if ((raw.MLV_SSH_HOST_KEY_CHECK ?? 'strict') === 'strict' && !readable(knownHostsPath)) {
     problems.push(`MLV_SSH_KNOWN_HOSTS points to ${knownHostsPath}, which does not exist or is not readable, and host key checking is strict. Fix: ${FIXES.MLV_SSH_KNOWN_HOSTS}.`);
   }
 
@@ -217,16 +223,16 @@ export function parseTarget(vars: Record<string, string | undefined>, source: st
 
   let runtimePrefix: string[] = [];
   try {
-    runtimePrefix = splitWords(raw.MLV_RUNTIME_PREFIX);
+    runtimePrefix = splitWords(raw.MLV_RUNTIME_PREFIX ?? '');
   } catch (e) {
     problems.push(`MLV_RUNTIME_PREFIX is not allowed: ${(e as Error).message} (got "${raw.MLV_RUNTIME_PREFIX}"). Fix: ${FIXES.MLV_RUNTIME_PREFIX}.`);
   }
 
-  const caps = raw.MLV_CAPABILITIES.split(',').map((c) => c.trim()).filter(Boolean);
+  const caps = (raw.MLV_CAPABILITIES ?? '').split(',').map((c) => c.trim()).filter(Boolean);
   const unknown = caps.filter((c) => !(CAPABILITIES as readonly string[]).includes(c));
   if (unknown.length) problems.push(`MLV_CAPABILITIES has unknown entries: ${unknown.join(', ')}. Fix: ${FIXES.MLV_CAPABILITIES}.`);
-  if (caps.includes('multi-gpu') && raw.MLV_GPUS_PER_NODE < 2) problems.push(`MLV_CAPABILITIES claims multi-gpu but MLV_GPUS_PER_NODE is ${raw.MLV_GPUS_PER_NODE}. Fix: set MLV_GPUS_PER_NODE to 2 or more, or drop multi-gpu.`);
-  if (caps.includes('multi-node') && raw.MLV_NODE_COUNT < 2) problems.push(`MLV_CAPABILITIES claims multi-node but MLV_NODE_COUNT is ${raw.MLV_NODE_COUNT}. Fix: set MLV_NODE_COUNT to 2 or more, or drop multi-node.`);
+  if (caps.includes('multi-gpu') && raw.MLV_GPUS_PER_NODE !== undefined && raw.MLV_GPUS_PER_NODE < 2) problems.push(`MLV_CAPABILITIES claims multi-gpu but MLV_GPUS_PER_NODE is ${raw.MLV_GPUS_PER_NODE}. Fix: set MLV_GPUS_PER_NODE to 2 or more, or drop multi-gpu.`);
+  if (caps.includes('multi-node') && raw.MLV_NODE_COUNT !== undefined && raw.MLV_NODE_COUNT < 2) problems.push(`MLV_CAPABILITIES claims multi-node but MLV_NODE_COUNT is ${raw.MLV_NODE_COUNT}. Fix: set MLV_NODE_COUNT to 2 or more, or drop multi-node.`);
 
   const kubeconfig = raw.MLV_KUBECONFIG ? expandHome(raw.MLV_KUBECONFIG) : undefined;
   if (kubeconfig && !readable(kubeconfig)) problems.push(`MLV_KUBECONFIG points to ${kubeconfig}, which does not exist or is not readable. Fix: ${FIXES.MLV_KUBECONFIG}.`);
@@ -234,39 +240,40 @@ export function parseTarget(vars: Record<string, string | undefined>, source: st
   if (caPath && !readable(caPath)) problems.push(`MLV_INFERENCE_CA points to ${caPath}, which does not exist or is not readable. Fix: ${FIXES.MLV_INFERENCE_CA}.`);
 
   if (problems.length) throw new ConfigError(problems, source);
+  const r = raw as z.infer<typeof RawSchema>;
 
   return {
-    name: raw.MLV_TARGET_NAME,
+    name: r.MLV_TARGET_NAME,
     source,
-    isLab: source === LAB_TARGET_FILE || raw.MLV_TARGET_NAME === 'lab',
+    isLab: source === LAB_TARGET_FILE || r.MLV_TARGET_NAME === 'lab',
     ssh: {
-      host: alias.HostName ?? raw.MLV_SSH_HOST,
-      alias: raw.MLV_SSH_HOST,
+      host: alias.HostName ?? r.MLV_SSH_HOST,
+      alias: r.MLV_SSH_HOST,
       port,
       user: user!,
       keyPath,
-      passphrase: raw.MLV_SSH_KEY_PASSPHRASE,
+      passphrase: r.MLV_SSH_KEY_PASSPHRASE,
       agent: keyPath ? undefined : agent,
       jump,
       knownHostsPath,
-      hostKeyCheck: raw.MLV_SSH_HOST_KEY_CHECK,
+      hostKeyCheck: r.MLV_SSH_HOST_KEY_CHECK,
     },
-    slurm: { partition: raw.MLV_SLURM_PARTITION, account: raw.MLV_SLURM_ACCOUNT },
-    sharedRoot: raw.MLV_SHARED_ROOT.replace(/\/+$/, ''),
-    datasetDir: raw.MLV_DATASET_DIR ?? `${raw.MLV_SHARED_ROOT.replace(/\/+$/, '')}/datasets/mnist`,
+    slurm: { partition: r.MLV_SLURM_PARTITION, account: r.MLV_SLURM_ACCOUNT },
+    sharedRoot: r.MLV_SHARED_ROOT.replace(/\/+$/, ''),
+    datasetDir: r.MLV_DATASET_DIR ?? `${r.MLV_SHARED_ROOT.replace(/\/+$/, '')}/datasets/mnist`,
     runtimePrefix,
-    python: raw.MLV_PYTHON,
-    inventory: { gpusPerNode: raw.MLV_GPUS_PER_NODE, nodeCount: raw.MLV_NODE_COUNT, capabilities: caps as Capability[] },
-    references: raw.MLV_REFERENCES,
-    jobTimeScale: raw.MLV_JOB_TIME_SCALE,
+    python: r.MLV_PYTHON,
+    inventory: { gpusPerNode: r.MLV_GPUS_PER_NODE, nodeCount: r.MLV_NODE_COUNT, capabilities: caps as Capability[] },
+    references: r.MLV_REFERENCES,
+    jobTimeScale: r.MLV_JOB_TIME_SCALE,
     cloud: {
       kubeconfig,
-      context: raw.MLV_KUBE_CONTEXT,
-      namespace: raw.MLV_KUBE_NAMESPACE,
-      ingressUrl: raw.MLV_INGRESS_URL,
+      context: r.MLV_KUBE_CONTEXT,
+      namespace: r.MLV_KUBE_NAMESPACE,
+      ingressUrl: r.MLV_INGRESS_URL,
       caPath,
-      token: raw.MLV_INFERENCE_TOKEN,
-      prometheusUrl: raw.MLV_PROMETHEUS_URL,
+      token: r.MLV_INFERENCE_TOKEN,
+      prometheusUrl: r.MLV_PROMETHEUS_URL,
     },
   };
 }
@@ -287,7 +294,7 @@ export function loadTarget(cwd = process.cwd(), env = process.env): Target {
   const source = resolveTargetSource(cwd, env);
   if (!source) {
     throw new ConfigError(
-      [`no target: there is no .env in ${cwd} and the lab is not set up (${LAB_TARGET_FILE} is missing). Fix: run \`npm run lab -- up\` to use the local lab, or copy .env.example to .env and describe your cluster.`],
+      [`no target: there is no .env in ${cwd} and the lab is not set up (${env.MLV_LAB_TARGET_FILE ?? LAB_TARGET_FILE} is missing). Fix: run \`npm run lab -- up\` to use the local lab, or copy .env.example to .env and describe your cluster.`],
       'the environment',
     );
   }

@@ -56,16 +56,19 @@ export function checkHostKey(knownHostsText: string, host: string, port: number,
   const token = hostToken(host, port);
   const blob = key.toString('base64');
   let sawHost = false;
+  let known = false;
   for (const e of entries(knownHostsText)) {
     if (!matches(e.patterns, token)) continue;
+    // A revoked key is refused wherever its line stands, as OpenSSH does.
     if (e.marker === '@revoked') {
       if (e.key === blob) return { ok: false, reason: 'revoked' };
       continue;
     }
     if (e.marker) continue; // @cert-authority: certificates are not used here
     sawHost = true;
-    if (e.key === blob) return { ok: true, how: 'known' };
+    if (e.key === blob) known = true;
   }
+  if (known) return { ok: true, how: 'known' };
   return { ok: false, reason: sawHost ? 'mismatch' : 'unknown' };
 }
 
@@ -81,6 +84,7 @@ export function verifyHostKey(policy: 'strict' | 'accept-new' | 'off', path: str
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const v = checkHostKey(text, host, port, key);
   if (v.ok || policy === 'strict' || v.reason !== 'unknown') return v;
-  appendFileSync(path, `${hostToken(host, port)} ${keyTypeOf(key)} ${key.toString('base64')}\n`, { mode: 0o600 });
+  const sep = text && !text.endsWith('\n') ? '\n' : '';
+  appendFileSync(path, `${sep}${hostToken(host, port)} ${keyTypeOf(key)} ${key.toString('base64')}\n`, { mode: 0o600 });
   return { ok: true, how: 'added' };
 }

@@ -67,7 +67,7 @@ export const ERROR_PATTERNS: Record<'cuda' | 'nccl' | 'gloo' | 'oom' | 'tracebac
   nccl: /NCCL (?:error|WARN)|ncclInternalError|ncclSystemError|ncclUnhandledCudaError|NCCL timeout/i,
   gloo: /Gloo connectFullMesh failed|\[gloo\b[^\]]*\].*(?:error|failed)|gloo.*Connection (?:closed|refused)|ProcessGroupGloo.*(?:error|failed)/i,
   oom: /CUDA out of memory|OutOfMemoryError|oom-kill|Killed process|oom_kill/i,
-  traceback: /^Traceback \(most recent call last\):/m,
+  traceback: /^(?:\[[^\]]*\]:|\d+: )?Traceback \(most recent call last\):/m,
 };
 
 export function findErrorLines(log: string, kinds: (keyof typeof ERROR_PATTERNS)[]): string[] {

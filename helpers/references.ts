@@ -80,7 +80,7 @@ export interface Verdict {
   message: string;
 }
 
-const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toPrecision(4).replace(/\.?0+$/, ''));
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : Math.abs(n) >= 1000 ? n.toFixed(1) : String(Number(n.toPrecision(4))));
 
 export function evaluate(name: string, value: number, t: Threshold): Verdict {
   const unit = t.unit ? ` ${t.unit}` : '';

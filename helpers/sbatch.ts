@@ -65,7 +65,7 @@ function positive(name: string, n: number | undefined): number | undefined {
 
 /** SLURM's time format: [D-]HH:MM:SS. */
 export function slurmTime(seconds: number): string {
-  if (!(seconds > 0)) throw new Error(`time limit must be positive, got ${seconds}`);
+  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new Error(`time limit must be positive, got ${seconds}`);
   const s = Math.ceil(seconds);
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);

@@ -24,7 +24,7 @@ export function parseSqueue(text: string): SqueueRow[] {
     const f = line.split('|');
     if (f.length < 6) throw new Error(`unexpected squeue line (want ${SQUEUE_FORMAT}): ${line}`);
     const [jobId, name, state, reason, nodes, ...comment] = f;
-    return { jobId: jobId!, name: name!, state: state!, reason: reason === 'None' ? '' : reason!, nodes: expandHostlist(nodes!), comment: comment.join('|') };
+    return { jobId: jobId!, name: name!, state: state!, reason: reason === 'None' ? '' : reason!, nodes: expandHostlist(nodes!), comment: comment.join('|') === '(null)' ? '' : comment.join('|') };
   });
 }
 
@@ -177,21 +177,33 @@ export function parseGres(s: string): Record<string, number> {
 export function expandHostlist(s: string): string[] {
   if (!s || s === 'None assigned' || s === '(null)') return [];
   const out: string[] = [];
-  for (const part of s.match(/[^,[]+(?:\[[^\]]*\][^,]*)?/g) ?? []) {
-    const m = /^(.*)\[([^\]]+)\](.*)$/.exec(part);
-    if (!m) {
-      out.push(part);
+  // Split on commas outside brackets, then expand bracket groups left to right.
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of s) {
+    if (c === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
       continue;
     }
+    if (c === '[') depth++;
+    if (c === ']') depth--;
+    cur += c;
+  }
+  parts.push(cur);
+  const expand = (name: string): string[] => {
+    const m = /^([^[]*)\[([^\]]+)\](.*)$/.exec(name);
+    if (!m) return [name];
+    const heads: string[] = [];
     for (const range of m[2]!.split(',')) {
       const [a, b] = range.split('-');
-      if (b === undefined) {
-        out.push(`${m[1]}${a}${m[3]}`);
-        continue;
-      }
-      for (let i = Number(a); i <= Number(b); i++) out.push(`${m[1]}${String(i).padStart(a!.length, '0')}${m[3]}`);
+      if (b === undefined) heads.push(`${m[1]}${a}`);
+      else for (let i = Number(a); i <= Number(b); i++) heads.push(`${m[1]}${String(i).padStart(a!.length, '0')}`);
     }
-  }
+    return heads.flatMap((h) => expand(m[3]!).map((tail) => h + tail));
+  };
+  for (const p of parts.filter(Boolean)) out.push(...expand(p));
   return out;
 }
 

@@ -46,7 +46,7 @@ export const TASKS: TaskInfo[] = [
 
 /** `specs/hpc/mlops-1.1-mnist.spec.ts` → MLOPS-1.1 */
 export function taskFromFile(file: string): TaskInfo | undefined {
-  const m = /mlops-(\d+\.\d+)/i.exec(file);
+  const m = /mlops-(\d+\.\d+)[^/\\]*$/i.exec(file);
   return m ? TASKS.find((t) => t.id === `MLOPS-${m[1]}`) : undefined;
 }
 

@@ -22,10 +22,10 @@ import type { References } from '../../helpers/references.ts';
 type Fixtures = { target: Target; references: References; manifest: Manifest; slurm: SlurmAccessor; criteria: Criteria };
 
 /** Run one data-parallel job and read back its ranks and rank-0 metrics. */
-async function ddpRun({ target, references, manifest, slurm }: Fixtures, name: string, layout: DdpLayout, gpusPerRank: number) {
+async function ddpRun({ target, references, manifest, slurm }: Fixtures, name: string, layout: DdpLayout, gpusPerRank: number, exclusive = false) {
   const w = taskReferences(references, 'MLOPS-2.1').workload!;
   const outDir = posix.join(manifest.runDir, name);
-  const spec = ddpTrainingJob(name, { workloadsDir: manifest.workloadsDir, dataDir: target.datasetDir, outDir, python: target.python, ...w, layout, gpusPerRank });
+  const spec = ddpTrainingJob(name, { workloadsDir: manifest.workloadsDir, dataDir: target.datasetDir, outDir, python: target.python, ...w, layout, gpusPerRank, exclusive });
   const run: JobRun = await slurm.run(spec, { timeoutMs: (w.timeLimitSeconds + 120) * 1000 });
   const ranks = taggedJson(run.output, 'MLV_RANK').flatMap((r) => {
     const p = RankReportSchema.safeParse(r);
@@ -61,10 +61,10 @@ test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
     const f = { target, references, manifest, slurm, criteria, capabilities };
     f.capabilities.require({ gpusPerNode: 2, claims: ['gres-gpu', 'multi-gpu'] });
     const ref = taskReferences(f.references, 'MLOPS-2.1');
-    // Sequential on purpose: the baseline and the 2-rank run must not compete for the same node.
-    const baseline = await test.step('1-process baseline of the same workload', () => ddpRun(f, 'mlops-2.1-baseline', { kind: 'torchrun', procs: 1 }, 1));
+    // Sequential and --exclusive on purpose: the baseline and the 2-rank run must not share a node with anything.
+    const baseline = await test.step('1-process baseline of the same workload', () => ddpRun(f, 'mlops-2.1-baseline', { kind: 'torchrun', procs: 1 }, 1, true));
     await f.criteria.check('baseline completed', baseline.run.final.state === 'COMPLETED' && !!baseline.metrics, `job ${baseline.run.job.id} ${baseline.run.final.state}; ${baseline.metricsIssues.join('; ') || 'metrics ok'}`);
-    const ddp = await test.step('2 ranks with torchrun', () => ddpRun(f, 'mlops-2.1-ddp-1node', { kind: 'torchrun', procs: 2 }, 1));
+    const ddp = await test.step('2 ranks with torchrun', () => ddpRun(f, 'mlops-2.1-ddp-1node', { kind: 'torchrun', procs: 2 }, 1, true));
     await commonCriteria(f, ddp, 2);
     const env = gpuEnv(ddp.run.output);
     await f.criteria.check('2 devices in CUDA_VISIBLE_DEVICES', env.devices.length === 2, `CUDA_VISIBLE_DEVICES=${env.cudaVisibleDevices ?? 'unset'}`);
