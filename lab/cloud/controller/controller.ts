@@ -318,6 +318,26 @@ export class Controller {
       else this.pendingAdoption.delete(key);
     }
     // states whose object vanished while we were disconnected are handled by DELETED events from the relist
+    if (!this.cleanedModels) {
+      this.cleanedModels = true;
+      this.removeStaleModelDirs(live);
+    }
+  }
+
+  private cleanedModels = false;
+
+  /** Staged models of InferenceServices deleted while no controller ran. */
+  private removeStaleModelDirs(live: Map<string, KObject>): void {
+    const root = join(this.opts.stateDir, 'models');
+    if (!existsSync(root)) return;
+    for (const ns of readdirSync(root)) {
+      for (const name of readdirSync(join(root, ns))) {
+        if (!live.has(`${ns}/${name}`)) {
+          this.log(`removing staged models of deleted InferenceService ${ns}/${name}`);
+          rmSync(join(root, ns, name), { recursive: true, force: true });
+        }
+      }
+    }
   }
 
   private onPodEvent(type: string, pod: KObject): void {
@@ -411,7 +431,8 @@ export class Controller {
         scaler: configFromIsvc(obj, this.defaults).config,
         nextOrdinal: 0,
         conditionTimes: new Map(),
-        readyAnnounced: false,
+        // a controller restart should not announce an already-Ready service again
+        readyAnnounced: (obj.status?.conditions ?? []).some((c: { type?: string; status?: string }) => c.type === 'Ready' && c.status === 'True'),
         adopted: false,
       };
       this.states.set(key, st);
@@ -581,7 +602,7 @@ export class Controller {
       const state = `${r.status.state}/${r.status.restartCount}`;
       if (state !== lastState) {
         lastState = state;
-        if (r.status.state === 'running' && !r.isStopping) void this.podEvent(st, podName, 'Normal', 'Started', `Started container kserve-container (pid ${r.pid})`);
+        if (r.status.state === 'running' && !r.isStopping && !r.adopted) void this.podEvent(st, podName, 'Normal', 'Started', `Started container kserve-container (pid ${r.pid})`);
       }
       this.updateRoute(st);
       this.enqueue(st.key);

@@ -32,7 +32,7 @@ function usage(msg?: string): never {
 }
 
 function seconds(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
+  if (v === undefined) return dflt * 1000;
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) usage(`${name} must be a non-negative number of seconds`);
   return n * 1000;

@@ -14,6 +14,8 @@ import { dirname, join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '../../..');
 export const RUNTIME_MAIN = join(REPO_ROOT, 'lab/cloud/runtime/main.ts');
+/** like the kubelet's; the runtime leaves these out of its access log */
+export const PROBE_UA = 'kube-probe/1.32';
 
 export interface ReplicaSpec {
   namespace: string;
@@ -111,7 +113,12 @@ export function logTail(path: string, maxBytes = 4096): string {
     const len = Math.min(size, maxBytes);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
-    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim());
+    // without the runtime's timestamp prefix, so repeated failures read (and aggregate) the same
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, ''))
+      .filter((l) => l.trim());
     const fatal = lines.filter((l) => /FATAL/.test(l));
     const errors = lines.filter((l) => /Error|error/.test(l));
     return (fatal.length ? fatal.slice(-1) : errors.length ? errors.slice(-2) : lines.slice(-3)).join('\n').slice(0, 1024);
@@ -126,7 +133,7 @@ const now = () => new Date().toISOString();
 
 function probeReady(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/v2/health/ready', timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/v2/health/ready', timeout: timeoutMs, agent: false, headers: { 'user-agent': PROBE_UA } }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -149,6 +156,8 @@ export class Replica extends EventEmitter {
   readonly files: { pid: string; meta: string; port: string };
   /** taken out of the route ahead of a stop */
   draining = false;
+  /** the current process was adopted from a previous controller, not spawned */
+  adopted = false;
   status: ReplicaStatus = { state: 'waiting', waitingReason: 'ContainerCreating', ready: false, started: false, restartCount: 0, failedBeforeReady: false, everReady: false };
 
   constructor(
@@ -187,6 +196,7 @@ export class Replica extends EventEmitter {
     }
     this.child = child;
     this.adoptedPid = undefined;
+    this.adopted = false;
     const startedAt = now();
     this.runningSince = Date.now();
     this.status = { ...this.status, state: 'running', waitingReason: undefined, waitingMessage: undefined, ready: false, started: true, startedAt, port: undefined, pid: child.pid };
@@ -205,6 +215,7 @@ export class Replica extends EventEmitter {
   /** Take over a runtime process left by a previous controller. */
   adopt(pid: number, startedAt: string): void {
     this.adoptedPid = pid;
+    this.adopted = true;
     this.runningSince = Date.parse(startedAt) || Date.now();
     this.status = { ...this.status, state: 'running', waitingReason: undefined, ready: false, started: true, startedAt, pid };
     this.log(`replica ${this.spec.podName}: adopted pid ${pid}`);

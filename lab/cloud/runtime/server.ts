@@ -115,9 +115,10 @@ export class ModelServer {
     this.inflight++;
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
+    const quiet = req.headers['user-agent']?.startsWith('kube-probe/') ?? false; // kubelet-style probes are not logged
     res.on('finish', () => {
       this.inflight--;
-      if (this.log) {
+      if (this.log && !quiet) {
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         this.log(`${new Date().toISOString()} ${method} ${url} ${res.statusCode} ${ms.toFixed(2)}ms`);
       }
