@@ -837,7 +837,9 @@ export class Controller {
     const latest = st.latest !== undefined ? st.revisions.get(st.latest) : undefined;
     const url = `https://${this.router.hostFor(st.namespace, st.name)}`;
     const predUrl = `https://${this.router.hostFor(st.namespace, st.name, true)}`;
-    const activeReady = !!active && (this.readyCount(active) > 0 || active.desired === 0);
+    // the serving revision stays Ready while at zero or while replicas (re)start, unless they crash
+    const crashLooping = (rev: Revision) => [...rev.replicas.values()].some((r) => !r.isStopping && r.status.state === 'waiting' && r.status.waitingReason === 'CrashLoopBackOff');
+    const activeReady = !!active && (this.readyCount(active) > 0 || (!active.failure && !crashLooping(active)));
     const upToDate = !!latest && latest === active && latest.generation === gen && !st.specFailure;
     const failure: Failure | undefined = st.specFailure ?? latest?.failure ?? (active && !activeReady ? active.failure : undefined);
 
@@ -855,7 +857,7 @@ export class Controller {
         ? this.condition(st, 'Ready', 'True')
         : this.condition(st, 'Ready', pred.status !== 'True' ? (pred.status as 'False' | 'Unknown') : (ingress.status as 'False'), (pred.status !== 'True' ? pred : ingress).reason, (pred.status !== 'True' ? pred : ingress).message);
 
-    const activeState = active ? this.modelState(active) : this.modelState(latest);
+    const activeState = active ? (activeReady ? 'Loaded' : this.modelState(active)) : this.modelState(latest);
     const targetState = latest && latest !== active ? this.modelState(latest) : activeState;
     const transitionStatus = st.specFailure
       ? st.specFailure.reason === 'UnsupportedModelFormat' || st.specFailure.reason === 'InvalidPredictorSpec'

@@ -1,8 +1,9 @@
 /**
  * A small list+watch informer on top of @kubernetes/client-node's Watch, with
  * what client-go's reflector does and client-node 1.4's ListWatch lacks:
- * restart after errors with backoff, resume from the last resourceVersion,
- * relist on 410 Gone, bounded watch duration (timeoutSeconds), bookmarks, and
+ * restart after errors with backoff, resume from the last resourceVersion
+ * after a normal end of the watch, relist after 410 Gone or a failed watch
+ * (server restarted), bounded watch duration (timeoutSeconds), bookmarks, and
  * a full-state callback after each (re)list so deletions missed while
  * disconnected are still seen.
  */
@@ -156,8 +157,11 @@ export class Informer<T extends KObject> {
         },
         (err: any) => {
           if (this.stopped) return;
-          if (err && (err.statusCode === 410 || err.code === 410)) this.rv = '';
           if (err && err.name !== 'AbortError') {
+            // After a failed watch relist rather than resume: the server may have restarted with a
+            // fresh store (the lab API server without --persist), where an old resourceVersion means
+            // nothing; the relist also reports objects deleted meanwhile.
+            this.rv = '';
             this.log(`informer ${this.opts.path}: watch ended: ${err.message ?? err}; reconnecting`);
             this.schedule(this.nextBackoff());
           } else {
@@ -168,6 +172,7 @@ export class Informer<T extends KObject> {
         },
       );
     } catch (e) {
+      this.rv = '';
       this.log(`informer ${this.opts.path}: watch failed: ${(e as Error).message}`);
       this.schedule(this.nextBackoff());
     }

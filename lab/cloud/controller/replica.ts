@@ -129,7 +129,7 @@ export function logTail(path: string, maxBytes = 4096): string {
   }
 }
 
-const now = () => new Date().toISOString();
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function probeReady(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -248,7 +248,7 @@ export class Replica extends EventEmitter {
       const rss = rssBytes(pid);
       if (rss !== undefined && rss > this.spec.memoryLimitBytes) {
         this.log(`replica ${this.spec.podName}: RSS ${rss} > limit ${this.spec.memoryLimitBytes}: OOMKilled`);
-        this.oomKilled = true;
+        this.oomKilled = `memory limit exceeded: RSS ${Math.round(rss / 2 ** 20)}Mi > limits.memory ${Math.round(this.spec.memoryLimitBytes / 2 ** 20)}Mi`;
         this.kill('SIGKILL');
         return;
       }
@@ -276,7 +276,7 @@ export class Replica extends EventEmitter {
     }
   }
 
-  private oomKilled = false;
+  private oomKilled: string | undefined;
 
   private kill(sig: NodeJS.Signals): void {
     const pid = this.pid;
@@ -293,13 +293,13 @@ export class Replica extends EventEmitter {
     clearInterval(this.readyPoll);
     const finishedAt = now();
     const oom = this.oomKilled;
-    this.oomKilled = false;
+    this.oomKilled = undefined;
     const exitCode = oom ? 137 : code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1) : 255);
     const term: Termination = {
       exitCode,
       signal: signal ?? undefined,
       reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
-      message: note ?? (exitCode !== 0 ? logTail(this.spec.logPath) || undefined : undefined),
+      message: note ?? oom ?? (signal ? `terminated by signal ${signal}` : exitCode !== 0 ? logTail(this.spec.logPath) || undefined : undefined),
       startedAt: this.status.startedAt ?? finishedAt,
       finishedAt,
     };
