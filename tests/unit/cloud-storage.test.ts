@@ -1,0 +1,80 @@
+/**
+ * storageUri resolution/staging (lab/cloud/controller/storage.ts) and predictor
+ * spec parsing (lab/cloud/controller/controller.ts).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { localPathFor, resolveStorage, stageModel, StorageError } from '../../lab/cloud/controller/storage.ts';
+import { parseMemory, predictorSpec } from '../../lab/cloud/controller/controller.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cloud-storage-'));
+const roots = { stateDir: join(tmp, 'state'), s3Root: join(tmp, 's3') };
+
+describe('storageUri', () => {
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('maps file://, pvc:// and s3:// to local paths', () => {
+    assert.equal(localPathFor('file:///models/mnist', roots), '/models/mnist');
+    assert.equal(localPathFor('pvc://models-pvc/mnist/v1', roots), join(tmp, 'state/pvc/models-pvc/mnist/v1'));
+    assert.equal(localPathFor('s3://models/mnist/1/model.onnx', roots), join(tmp, 's3/models/mnist/1/model.onnx'));
+  });
+
+  it('rejects escapes, bad schemes, and s3 without an object store', () => {
+    const reason = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        assert.ok(e instanceof StorageError);
+        return `${e.reason}: ${e.message}`;
+      }
+      assert.fail('expected a StorageError');
+    };
+    assert.match(reason(() => localPathFor('pvc://c/../../etc', roots)), /^InvalidStorageUri: .*escapes/);
+    assert.match(reason(() => localPathFor('gs://bucket/m', roots)), /^InvalidStorageUri: .*gs:\/\/ is not supported/);
+    assert.match(reason(() => localPathFor('/plain/path', roots)), /^InvalidStorageUri/);
+    assert.match(reason(() => localPathFor('s3://b/k', { stateDir: roots.stateDir })), /^ModelLoadFailed: .*--s3-root/);
+    assert.match(reason(() => resolveStorage('file:///nonexistent/model', roots)), /^ModelLoadFailed: storageUri file:\/\/\/nonexistent\/model: \/nonexistent\/model does not exist/);
+  });
+
+  it('stages a directory or a single file into the revision directory', async () => {
+    const src = join(tmp, 'state/pvc/claim/m');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'model.onnx'), 'x');
+    writeFileSync(join(src, 'extra.txt'), 'y');
+    const d1 = await stageModel('pvc://claim/m', roots, join(tmp, 'rev1'));
+    assert.deepEqual(readdirSync(d1).sort(), ['extra.txt', 'model.onnx']);
+    const d2 = await stageModel(`file://${join(src, 'model.onnx')}`, roots, join(tmp, 'rev2'));
+    assert.deepEqual(readdirSync(d2), ['model.onnx']);
+  });
+});
+
+describe('predictor spec', () => {
+  const obj = (predictor: unknown) => ({ metadata: { name: 'x' }, spec: { predictor } });
+
+  it('accepts the model form and the older onnx form', () => {
+    const a = predictorSpec(obj({ model: { modelFormat: { name: 'onnx' }, storageUri: 'file:///m', resources: { limits: { cpu: '1' } } } }));
+    assert.deepEqual(a, { storageUri: 'file:///m', format: 'onnx', resources: { limits: { cpu: '1' } } });
+    const b = predictorSpec(obj({ onnx: { storageUri: 'pvc://c/m' } }));
+    assert.equal((b as { storageUri: string }).storageUri, 'pvc://c/m');
+  });
+
+  it('reports UnsupportedModelFormat naming the format, and invalid specs', () => {
+    const a = predictorSpec(obj({ model: { modelFormat: { name: 'sklearn' }, storageUri: 'file:///m' } })) as { reason: string; message: string };
+    assert.equal(a.reason, 'UnsupportedModelFormat');
+    assert.match(a.message, /"sklearn".*ONNX models only/);
+    assert.equal((predictorSpec(obj({ pytorch: { storageUri: 'file:///m' } })) as { reason: string }).reason, 'UnsupportedModelFormat');
+    assert.equal((predictorSpec(obj({ model: { modelFormat: { name: 'onnx' } } })) as { reason: string }).reason, 'InvalidPredictorSpec');
+    assert.equal((predictorSpec(obj({})) as { reason: string }).reason, 'InvalidPredictorSpec');
+  });
+
+  it('parses memory quantities', () => {
+    assert.equal(parseMemory('4Gi'), 4 * 2 ** 30);
+    assert.equal(parseMemory('512Mi'), 512 * 2 ** 20);
+    assert.equal(parseMemory('1G'), 1e9);
+    assert.equal(parseMemory('1000'), 1000);
+    assert.equal(parseMemory('lots'), undefined);
+  });
+});
