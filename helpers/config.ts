@@ -43,6 +43,7 @@ const FIXES: Record<string, string> = {
   MLV_INGRESS_URL: 'use an absolute http(s) URL of the ingress gateway, or leave it empty to use status.url',
   MLV_INFERENCE_CA: 'point it to a readable PEM CA bundle, or leave it empty to use the system CAs',
   MLV_PROMETHEUS_URL: 'use an absolute http(s) URL, or leave it empty',
+  MLV_MNIST_MODEL_URI: 'point it to the ONNX export of the MNIST model on the cluster storage, e.g. s3://models/mnist/1',
 };
 
 const int = (min: number) =>
@@ -95,6 +96,9 @@ const RawSchema = z.object({
   MLV_INFERENCE_CA: optional,
   MLV_INFERENCE_TOKEN: optional,
   MLV_PROMETHEUS_URL: url.optional(),
+  MLV_MNIST_MODEL_URI: z.string().trim().regex(/^(s3|gs|pvc|https?|hdfs|webhdfs|azure|oci):\/\/\S+$/, { message: 'must be a KServe storageUri (s3://, gs://, pvc://, https://, ...)' }).optional(),
+  MLV_CONTROL_WRONG_MODEL_URI: optional,
+  MLV_LLM_MODEL_URI: optional,
 });
 
 export interface SshTarget {
@@ -132,6 +136,12 @@ export interface Target {
     caPath?: string;
     token?: string;
     prometheusUrl?: string;
+    /** storageUri of the MNIST ONNX model (MLOPS-4.1). */
+    mnistModelUri?: string;
+    /** A model that predicts wrong labels, for the self-test control only. */
+    controlWrongModelUri?: string;
+    /** storageUri of a Hugging Face text-generation model (MLOPS-4.2). */
+    llmModelUri?: string;
   };
 }
 
@@ -274,6 +284,9 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
       caPath,
       token: r.MLV_INFERENCE_TOKEN,
       prometheusUrl: r.MLV_PROMETHEUS_URL,
+      mnistModelUri: r.MLV_MNIST_MODEL_URI,
+      controlWrongModelUri: r.MLV_CONTROL_WRONG_MODEL_URI,
+      llmModelUri: r.MLV_LLM_MODEL_URI,
     },
   };
 }

@@ -26,6 +26,16 @@ export interface Manifest {
   /** Claimed capabilities the probe found broken, one sentence each. */
   problems: string[];
   orphansRemoved: string[];
+  /** Written by the cloud probe when the target claims kserve. */
+  cloud?: CloudManifest;
+}
+
+export interface CloudManifest {
+  apiServer: string;
+  kubeVersion: string;
+  kserve: boolean;
+  nodes: { name: string; gpus: number; cpu: string; memory: string }[];
+  orphansRemoved: string[];
 }
 
 export interface Requirement {
@@ -35,6 +45,8 @@ export interface Requirement {
   claims?: Capability[];
   tools?: ('apptainer' | 'nvidia-smi')[];
   cuda?: boolean;
+  /** Kubernetes nodes with nvidia.com/gpu allocatable. */
+  gpuNodes?: number;
 }
 
 export type Decision = { run: true } | { run: false; outcome: 'skip' | 'fail'; reason: string };
@@ -76,6 +88,13 @@ export function decide(req: Requirement, target: Target, m: Manifest): Decision 
       const claim: Capability | undefined = tool === 'apptainer' ? 'apptainer' : 'cuda';
       if (claim && claimed(claim)) return { run: false, outcome: 'fail', reason: `target claims "${claim}" but ${tool} is not on the compute nodes' PATH` };
       return { run: false, outcome: 'skip', reason: `${tool} is not available on the compute nodes of "${target.name}"${tool === 'nvidia-smi' ? ' (no NVIDIA driver: GPU utilisation cannot be measured)' : ''}` };
+    }
+  }
+  if (req.gpuNodes) {
+    const withGpu = (m.cloud?.nodes ?? []).filter((n) => n.gpus > 0);
+    if (withGpu.length < req.gpuNodes) {
+      const what = `no GPU nodes: no Kubernetes node of "${target.name}" has nvidia.com/gpu allocatable (nodes: ${(m.cloud?.nodes ?? []).map((n) => n.name).join(', ') || 'none seen'})`;
+      return claimed('gpu-inference') ? { run: false, outcome: 'fail', reason: `target claims "gpu-inference" but ${what}` } : { run: false, outcome: 'skip', reason: what };
     }
   }
   return { run: true };

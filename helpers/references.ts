@@ -21,7 +21,8 @@ export const ThresholdSchema = z
   .refine((t) => t.min === undefined || t.max === undefined || t.min <= t.max, { message: 'min must not exceed max' });
 export type Threshold = z.infer<typeof ThresholdSchema>;
 
-const Workload = z.object({
+/** Sizes of a training workload (MLOPS-1.x, 2.x). */
+export const TrainingWorkloadSchema = z.object({
   epochs: z.number().int().positive(),
   trainSamples: z.number().int().nonnegative().default(0),
   testSamples: z.number().int().nonnegative().default(0),
@@ -31,8 +32,33 @@ const Workload = z.object({
   timeLimitSeconds: z.number().positive(),
 });
 
+/** Sizes of an inference deployment and its load test (MLOPS-4.x). */
+export const InferenceWorkloadSchema = z.object({
+  minReplicas: z.number().int().nonnegative().default(1),
+  maxReplicas: z.number().int().positive().default(3),
+  scaleMetric: z.enum(['concurrency', 'rps']).default('concurrency'),
+  scaleTarget: z.number().positive().optional(),
+  requests: z.object({ cpu: z.string(), memory: z.string() }).default({ cpu: '1', memory: '2Gi' }),
+  limits: z.object({ cpu: z.string(), memory: z.string() }).default({ cpu: '2', memory: '4Gi' }),
+  /** Knative autoscaling annotations, e.g. { "autoscaling.knative.dev/window": "6s" }. */
+  annotations: z.record(z.string(), z.string()).default({}),
+  readyTimeoutSeconds: z.number().positive().default(300),
+  validationSamples: z.number().int().positive().default(200),
+  concurrency: z.number().int().positive().default(10),
+  /** Closed-loop load for this long, or `totalRequests` requests. */
+  loadSeconds: z.number().positive().optional(),
+  totalRequests: z.number().int().positive().optional(),
+  /** How long the test may wait for scale-down after the load; 0 = the target's window is too long to observe. */
+  scaleDownBudgetSeconds: z.number().nonnegative().default(0),
+  /** MLOPS-4.2: completions. */
+  prompts: z.array(z.string()).default([]),
+  maxTokens: z.number().int().positive().default(32),
+});
+export type TrainingWorkload = z.infer<typeof TrainingWorkloadSchema>;
+export type InferenceWorkload = z.infer<typeof InferenceWorkloadSchema>;
+
 const Task = z.object({
-  workload: Workload.optional(),
+  workload: z.record(z.string(), z.unknown()).optional(),
   thresholds: z.record(z.string(), ThresholdSchema),
 });
 
@@ -98,6 +124,15 @@ export function taskReferences(refs: References, task: string): TaskReferences {
   if (!t) throw new ConfigError([`references for target ${refs.target} have no entry for ${task}. Fix: add tasks.${task} to the references file.`], refs.target);
   return t;
 }
+
+function workloadOf<S extends z.ZodType>(schema: S, task: TaskReferences, what: string): z.output<S> {
+  const r = schema.safeParse(task.workload ?? {});
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `workload.${i.path.join('.')}: ${i.message}`), `references (${what})`);
+  return r.data;
+}
+
+export const trainingWorkload = (task: TaskReferences) => workloadOf(TrainingWorkloadSchema, task, 'training workload');
+export const inferenceWorkload = (task: TaskReferences) => workloadOf(InferenceWorkloadSchema, task, 'inference workload');
 
 export function threshold(task: TaskReferences, name: string): Threshold {
   const t = task.thresholds[name];

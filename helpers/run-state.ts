@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 export const STATE_DIR = resolve(process.env.MLV_STATE_DIR ?? 'reports/.state');
 export const LEDGER_DIR = resolve(STATE_DIR, 'ledger');
 export const manifestPath = (runId: string) => resolve(STATE_DIR, `manifest-${runId}.json`);
+export const cloudManifestPath = (runId: string) => resolve(STATE_DIR, `cloud-manifest-${runId}.json`);
 
 export function currentRunId(): string {
   const id = process.env.MLV_RUN_ID;

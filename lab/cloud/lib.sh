@@ -85,7 +85,10 @@ set_env_keys() {
   touch "$file"
   local tmp
   tmp=$(mktemp "$file.XXXXXX")
-  grep -vE '^(MLV_KUBE|MLV_INGRESS|MLV_INFERENCE)' "$file" >"$tmp" || true
+  # Drop every key being set (and the older cloud keys), then append the new values.
+  local keys
+  keys=$(printf '%s\n' "$@" | sed 's/=.*//' | paste -sd'|' -)
+  grep -vE "^(MLV_KUBE|MLV_INGRESS|MLV_INFERENCE|${keys})=" "$file" >"$tmp" || true
   printf '%s\n' "$@" >>"$tmp"
   chmod 644 "$tmp"
   mv "$tmp" "$file"

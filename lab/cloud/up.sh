@@ -62,8 +62,21 @@ else
   log "no lab/cloud/controller/main.ts yet; controller not started"
 fi
 
+# ---- models the lab serves (from the project's own MNIST workload; PVC-style storage)
+MODELS_DIR="$STATE_DIR/pvc/mlv-models"
+if [[ ! -f $MODELS_DIR/mnist/model.onnx || ! -f $MODELS_DIR/mnist-wrong-labels/model.onnx ]]; then
+  log "training and exporting the lab's MNIST ONNX models (about 30 s)"
+  /usr/bin/python3 "$CLOUD_DIR/make-models.py" /srv/mlops-lab/shared/datasets/mnist "$MODELS_DIR" > "$LOG_DIR/make-models.log" 2>&1 \
+    || { log "model export failed:"; tail -n 20 "$LOG_DIR/make-models.log" >&2; exit 1; }
+fi
+
 # ---- target file for the suite
+caps=$(sed -n 's/^MLV_CAPABILITIES=//p' "$TARGET_ENV" 2>/dev/null | tail -n 1)
+[[ ,$caps, == *,kserve,* ]] || caps="${caps:+$caps,}kserve"
 set_env_keys "$TARGET_ENV" \
+  "MLV_CAPABILITIES=$caps" \
+  "MLV_MNIST_MODEL_URI=pvc://mlv-models/mnist" \
+  "MLV_CONTROL_WRONG_MODEL_URI=pvc://mlv-models/mnist-wrong-labels" \
   "MLV_KUBECONFIG=$KUBECONFIG_FILE" \
   "MLV_KUBE_CONTEXT=mlv-lab" \
   "MLV_INGRESS_URL=$INGRESS_URL" \

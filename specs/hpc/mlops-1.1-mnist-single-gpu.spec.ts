@@ -8,14 +8,14 @@ import { posix } from 'node:path';
 import { test } from '../../fixtures/index.ts';
 import { mnistTrainingJob, verifyModelJob } from '../../helpers/jobs.ts';
 import { findErrorLines, taggedJson, TrainingMetricsSchema } from '../../helpers/metrics.ts';
-import { taskReferences, threshold } from '../../helpers/references.ts';
+import { taskReferences, threshold, trainingWorkload } from '../../helpers/references.ts';
 import { gpuEnv } from '../../helpers/results.ts';
 import { trainingChart } from '../../helpers/training-charts.ts';
 
 test('MLOPS-1.1 trains the MNIST CNN on one GRES GPU', { tag: ['@critical', '@gpu'] }, async ({ target, references, manifest, capabilities, slurm, criteria }, testInfo) => {
   capabilities.require({ gpusPerNode: 1, claims: ['gres-gpu'] });
   const ref = taskReferences(references, 'MLOPS-1.1');
-  const w = ref.workload!;
+  const w = trainingWorkload(ref);
   const outDir = posix.join(manifest.runDir, 'mlops-1.1');
   const params = { workloadsDir: manifest.workloadsDir, dataDir: target.datasetDir, outDir, python: target.python, ...w };
 

@@ -10,7 +10,7 @@ import { test } from '../../fixtures/index.ts';
 import type { JobRun } from '../../fixtures/index.ts';
 import { ddpTrainingJob, gpuUtilisation, withGpuSampler, type DdpLayout } from '../../helpers/jobs.ts';
 import { DdpMetricsSchema, findErrorLines, RankReportSchema, taggedJson, type DdpMetrics, type RankReport } from '../../helpers/metrics.ts';
-import { taskReferences, threshold } from '../../helpers/references.ts';
+import { taskReferences, threshold, trainingWorkload } from '../../helpers/references.ts';
 import { gpuEnv } from '../../helpers/results.ts';
 import { trainingChart } from '../../helpers/training-charts.ts';
 
@@ -23,7 +23,7 @@ type Fixtures = { target: Target; references: References; manifest: Manifest; sl
 
 /** Run one data-parallel job and read back its ranks and rank-0 metrics. */
 async function ddpRun({ target, references, manifest, slurm }: Fixtures, name: string, layout: DdpLayout, gpusPerRank: number, exclusive = false) {
-  const w = taskReferences(references, 'MLOPS-2.1').workload!;
+  const w = trainingWorkload(taskReferences(references, 'MLOPS-2.1'));
   const outDir = posix.join(manifest.runDir, name);
   const spec = ddpTrainingJob(name, { workloadsDir: manifest.workloadsDir, dataDir: target.datasetDir, outDir, python: target.python, ...w, layout, gpusPerRank, exclusive });
   const run: JobRun = await slurm.run(spec, { timeoutMs: (w.timeLimitSeconds + 120) * 1000 });
@@ -93,7 +93,7 @@ test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
     const f = { target, references, manifest, slurm, criteria, capabilities };
     f.capabilities.require({ gpusPerNode: 2, claims: ['gres-gpu', 'multi-gpu'], tools: ['nvidia-smi'], cuda: true });
     const ref = taskReferences(f.references, 'MLOPS-2.1');
-    const w = ref.workload!;
+    const w = trainingWorkload(ref);
     const outDir = posix.join(f.manifest.runDir, 'mlops-2.1-util');
     const samples = posix.join(outDir, 'gpu-util.csv');
     const spec = withGpuSampler(

@@ -5,12 +5,13 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { test as setup, expect } from '../../fixtures/index.ts';
-import { archiveLedger, orphanLedgers } from '../../fixtures/ledger.ts';
+import { archiveIfClean, markRemoved, orphanLedgers } from '../../fixtures/ledger.ts';
 import { describeTarget } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
-import type { Manifest } from '../../helpers/manifest.ts';
+import type { CloudManifest, Manifest } from '../../helpers/manifest.ts';
+import { KubeClient, ISVC, RUN_LABEL } from '../../fixtures/clients/kube.ts';
 import { PROBE_SCRIPT, parseProbe } from '../../helpers/probe.ts';
-import { manifestPath, STATE_DIR } from '../../helpers/run-state.ts';
+import { cloudManifestPath, manifestPath, STATE_DIR } from '../../helpers/run-state.ts';
 import { parseSinfoNodes, SINFO_NODE_FORMAT } from '../../helpers/slurm-parsers.ts';
 
 const DATASET_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -30,18 +31,22 @@ setup('probe the target and write the capability manifest', async ({ target, slu
 
   await setup.step('remove what earlier, interrupted runs left behind', async () => {
     for (const o of orphanLedgers(runId)) {
-      const jobs = o.entries.filter((e) => e.kind === 'slurm-job').map((e) => e.id);
+      const jobs = o.entries.filter((e) => e.kind === 'slurm-job');
       if (jobs.length) {
-        await slurm.session.cancel(jobs);
-        orphansRemoved.push(...jobs.map((j) => `slurm job ${j} (run ${o.runId})`));
+        await slurm.session.cancel(jobs.map((j) => j.id));
+        for (const j of jobs) {
+          markRemoved(o.file, j);
+          orphansRemoved.push(`slurm job ${j.id} (run ${o.runId})`);
+        }
       }
       for (const d of o.entries.filter((e) => e.kind === 'remote-dir')) {
         if (d.id.startsWith(`${target.sharedRoot}/jobs/mlv-`)) {
           await conn.exec(['rm', '-rf', '--', d.id]);
+          markRemoved(o.file, d);
           orphansRemoved.push(`directory ${d.id}`);
         }
       }
-      archiveLedger(o.file);
+      archiveIfClean(o.file);
     }
   });
 
@@ -135,4 +140,38 @@ setup('probe the target and write the capability manifest', async ({ target, slu
 
   // The basics every HPC task needs: a broken one fails here, with the reason, before any workload runs.
   expect(problems, `preflight found broken capabilities:\n- ${problems.join('\n- ')}`).toEqual([]);
+});
+
+setup('probe the Kubernetes/KServe target', async ({ target, runId }, testInfo) => {
+  setup.skip(!target.inventory.capabilities.includes('kserve'), `target "${target.name}" does not claim "kserve" (MLV_CAPABILITIES)`);
+  const kube = new KubeClient(target);
+  const { version, kserve } = await setup.step(`Kubernetes API ${kube.server} answers`, () => kube.probe());
+  if (!kserve) throw new Error(`capability broken: target claims "kserve" but the cluster has no ${ISVC.group} API group (is KServe installed?)`);
+  const nodes = (await kube.nodes()).map((n) => ({
+    name: n.metadata?.name ?? '?',
+    gpus: Number(n.status?.allocatable?.['nvidia.com/gpu'] ?? 0),
+    cpu: n.status?.allocatable?.cpu ?? '?',
+    memory: n.status?.allocatable?.memory ?? '?',
+  }));
+  const orphansRemoved: string[] = [];
+  await setup.step('remove namespaces of earlier, interrupted runs', async () => {
+    for (const o of orphanLedgers(runId)) {
+      for (const n of o.entries.filter((e) => e.kind === 'k8s-namespace' || e.kind === 'k8s-object')) {
+        if (n.kind === 'k8s-namespace') {
+          await kube.deleteNamespace(n.id);
+          orphansRemoved.push(`namespace ${n.id} (run ${o.runId})`);
+        } else {
+          const [ns, , name] = n.id.split('/');
+          await kube.deleteIsvc(name!, ns!).catch(() => {});
+          orphansRemoved.push(`InferenceService ${n.id} (run ${o.runId})`);
+        }
+        markRemoved(o.file, n);
+      }
+      archiveIfClean(o.file);
+    }
+  });
+  const cloud: CloudManifest = { apiServer: kube.server, kubeVersion: version, kserve, nodes, orphansRemoved };
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(cloudManifestPath(runId), JSON.stringify(cloud, null, 2));
+  await testInfo.attach('cloud-manifest.json', { body: JSON.stringify(cloud, null, 2), contentType: 'application/json' });
 });

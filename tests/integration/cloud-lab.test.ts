@@ -1,0 +1,88 @@
+/**
+ * The cloud project against the cloud lab: 4.1 passes, 4.2 skips for want of GPU nodes, each
+ * cloud check is shown to fail when its condition is broken, and nothing leaks, also after a
+ * run killed mid-test.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse } from 'dotenv';
+import { LAB_TARGET_FILE } from '../../helpers/config.ts';
+import { byTitle, runSuite } from './pw.ts';
+
+const KUBECONFIG = '/var/lib/mlops-lab/cloud/kubeconfig';
+const RUN_DIR = '/var/lib/mlops-lab/run';
+const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', KUBECONFIG, ...args], { encoding: 'utf8' });
+const namespacesOf = (runId: string) => kubectl('get', 'ns', '-l', `mlv.io/run=${runId}`, '-o', 'name').stdout.trim().split('\n').filter(Boolean);
+const runtimesOf = (runId: string) => (existsSync(RUN_DIR) ? readdirSync(RUN_DIR).filter((f) => f.startsWith(`runtime-${runId}`)) : []);
+
+async function until(cond: () => boolean, ms: number, what: string) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function failedCriteria(run: Awaited<ReturnType<typeof runSuite>>, re: RegExp) {
+  const t = byTitle(run.tests(), re)[0];
+  assert.ok(t, run.output.slice(-2000));
+  return { outcome: t.outcome, failed: t.criteria.filter((c) => c.status === 'fail').map((c) => c.name), t };
+}
+
+test('kubectl sees the lab InferenceService API', () => {
+  const r = kubectl('get', 'inferenceservices', '-A');
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('the cloud project passes MLOPS-4.1 and skips 4.2 with "no GPU nodes"; nothing is left behind', { timeout: 10 * 60_000 }, async () => {
+  const run = await runSuite(['--project=cloud']);
+  const tests = run.tests();
+  const summary = tests.map((t) => `${t.outcome.padEnd(7)} ${t.title} ${t.reason}`).join('\n');
+  const t41 = byTitle(tests, /MLOPS-4\.1/)[0];
+  console.log(`cloud wall time ${run.seconds.toFixed(1)} s\n${summary}\n${t41?.criteria.map((c) => `  ${c.status} ${c.name}: ${c.detail}`).join('\n')}`);
+  assert.equal(t41?.outcome, 'pass', summary);
+  for (const name of ['InferenceService Ready', 'prediction_accuracy (V1)', 'prediction_accuracy (V2)', 'V1 and V2 agree on every sample', 'p95_latency_ms', 'scaled up to at least 2 replicas under load', 'scaled back down after the load']) {
+    assert.equal(t41!.criteria.find((c) => c.name === name)?.status, 'pass', name);
+  }
+  const t42 = byTitle(tests, /MLOPS-4\.2/)[0];
+  assert.equal(t42?.outcome, 'skip');
+  assert.match(t42!.reason, /^no GPU nodes/);
+  assert.deepEqual(namespacesOf(run.runId), []);
+  assert.equal(kubectl('get', 'isvc', '-A', '-l', `mlv.io/run=${run.runId}`, '-o', 'name').stdout.trim(), '');
+  assert.deepEqual(runtimesOf(run.runId), []);
+});
+
+test('controls: wrong labels fail validity; impossible P95 and maxReplicas 1 fail exactly those checks; a bad storageUri names the reason', { timeout: 10 * 60_000 }, async () => {
+  const lab = parse(readFileSync(LAB_TARGET_FILE));
+  const wrong = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_MNIST_MODEL_URI: lab.MLV_CONTROL_WRONG_MODEL_URI!, MLV_REFERENCES: 'tests/recorded/references/cloud-quick.yaml' });
+  const w = failedCriteria(wrong, /MLOPS-4\.1/);
+  assert.equal(w.outcome, 'fail');
+  assert.deepEqual(w.failed, ['prediction_accuracy (V1)', 'prediction_accuracy (V2)']);
+
+  const imp = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_REFERENCES: 'tests/recorded/references/cloud-impossible.yaml' });
+  const i = failedCriteria(imp, /MLOPS-4\.1/);
+  assert.equal(i.outcome, 'fail');
+  assert.deepEqual(i.failed, ['p95_latency_ms', 'scaled up to at least 2 replicas under load']);
+
+  const bad = await runSuite(['--project=controls', '--grep', 'missing storageUri'], { MLV_CONTROLS: '1' });
+  const b = byTitle(bad.tests(), /missing storageUri/)[0];
+  assert.equal(b?.outcome, 'fail');
+  assert.match(b!.reason, /not Ready after 15 s: .*Ready=False \(ModelLoadFailed\)/);
+  for (const r of [wrong, imp, bad]) assert.deepEqual(namespacesOf(r.runId), []);
+});
+
+test('a run killed mid-test leaves a namespace that the next preflight removes, with its runtime processes', { timeout: 6 * 60_000 }, async () => {
+  const runId = `mlv-kill9c-${Date.now().toString(36)}`;
+  await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_RUN_ID: runId }, 4 * 60_000, (pid) => {
+    void until(() => runtimesOf(runId).length > 0, 120_000, 'a runtime of the run').then(
+      () => setTimeout(() => process.kill(-pid, 'SIGKILL'), 1000),
+      () => process.kill(-pid, 'SIGKILL'),
+    );
+  });
+  assert.ok(namespacesOf(runId).length > 0, 'the killed run should have left its namespace');
+  const next = await runSuite(['--project=preflight']);
+  assert.equal(next.code, 0, next.output);
+  await until(() => namespacesOf(runId).length === 0 && runtimesOf(runId).length === 0, 30_000, 'orphaned namespace and runtimes to go');
+});
