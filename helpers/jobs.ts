@@ -74,11 +74,10 @@ export type DdpLayout =
   | { kind: 'srun'; nodes: number };
 
 /** MLOPS-2.1: the same workload, data-parallel (or its 1-process baseline with procs=1). */
-export function ddpTrainingJob(name: string, p: TrainingParams & { layout: DdpLayout; gpusPerRank: number; exclusive?: boolean }): JobSpec {
+export function ddpTrainingJob(name: string, p: TrainingParams & { layout: DdpLayout; gpusPerRank: number }): JobSpec {
   const script = posix.join(p.workloadsDir, 'ddp/train_ddp.py');
   const args = trainingArgs(p);
-  // Timing comparisons (speedup) need whole nodes: no other job may share them.
-  const base = { name, cpusPerTask: p.cpusPerTask, mem: p.mem, timeLimitSeconds: p.timeLimitSeconds, extraDirectives: p.exclusive ? ['--exclusive'] : undefined };
+  const base = { name, cpusPerTask: p.cpusPerTask, mem: p.mem, timeLimitSeconds: p.timeLimitSeconds };
   const mkdir = { argv: ['mkdir', '-p', p.outDir], inRuntime: false };
   if (p.layout.kind === 'torchrun') {
     const n = p.layout.procs;

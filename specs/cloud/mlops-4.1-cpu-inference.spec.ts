@@ -19,7 +19,7 @@ import { inferenceWorkload, taskReferences, threshold } from '../../helpers/refe
 
 const MODEL = 'mnist';
 
-test('MLOPS-4.1 serves the MNIST classifier on CPU, valid under load, and autoscales', { tag: ['@slow'] }, async ({ target, references, capabilities, kserve, criteria }, testInfo) => {
+test('MLOPS-4.1 serves the MNIST classifier on CPU, valid under load, and autoscales @slow', async ({ target, references, capabilities, kserve, criteria }, testInfo) => {
   capabilities.require({ claims: ['kserve'] });
   test.skip(!target.cloud.mnistModelUri, 'MLV_MNIST_MODEL_URI is not set: no MNIST ONNX model on this target’s storage to serve');
   const ref = taskReferences(references, 'MLOPS-4.1');

@@ -16,7 +16,7 @@ import { inferenceWorkload, taskReferences, threshold } from '../../helpers/refe
 
 const MODEL = 'llm';
 
-test('MLOPS-4.2 serves an LLM on one GPU under load', { tag: ['@gpu', '@slow'] }, async ({ target, references, capabilities, kserve, criteria }) => {
+test('MLOPS-4.2 serves an LLM on one GPU under load @gpu @slow', async ({ target, references, capabilities, kserve, criteria }) => {
   capabilities.require({ claims: ['kserve'], gpuNodes: 1 });
   test.skip(!target.cloud.llmModelUri, 'MLV_LLM_MODEL_URI is not set: no text-generation model on this target’s storage to serve');
   const ref = taskReferences(references, 'MLOPS-4.2');

@@ -12,7 +12,7 @@ import { taskReferences, threshold, trainingWorkload } from '../../helpers/refer
 import { gpuEnv } from '../../helpers/results.ts';
 import { trainingChart } from '../../helpers/training-charts.ts';
 
-test('MLOPS-1.1 trains the MNIST CNN on one GRES GPU', { tag: ['@critical', '@gpu'] }, async ({ target, references, manifest, capabilities, slurm, criteria }, testInfo) => {
+test('MLOPS-1.1 trains the MNIST CNN on one GRES GPU @critical @gpu', async ({ target, references, manifest, capabilities, slurm, criteria }, testInfo) => {
   capabilities.require({ gpusPerNode: 1, claims: ['gres-gpu'] });
   const ref = taskReferences(references, 'MLOPS-1.1');
   const w = trainingWorkload(ref);

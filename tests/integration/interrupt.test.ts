@@ -19,7 +19,7 @@ async function until(cond: () => boolean, ms: number, what: string) {
 
 function interruptWhenRunning(runId: string, signal: NodeJS.Signals) {
   return (pid: number) => {
-    void until(() => jobsOfRun(runId).length > 0, 120_000, 'a job of the run').then(
+    void until(() => jobsOfRun(runId, 'mlops-1.1-mnist').length > 0, 120_000, 'the training job of the run').then(
       () => setTimeout(() => process.kill(-pid, signal), 1500),
       () => process.kill(-pid, 'SIGKILL'),
     );

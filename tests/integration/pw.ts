@@ -54,9 +54,12 @@ export function runSuite(args: string[], env: Record<string, string> = {}, timeo
 }
 
 /** Jobs in the lab's queue whose comment carries a run id. */
-export function jobsOfRun(runId: string): string[] {
-  const r = spawnSync('squeue', ['-h', '-o', '%i|%k'], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => l.endsWith(`mlv-run=${runId}`)).map((l) => l.split('|')[0]!);
+export function jobsOfRun(runId: string, nameContains = ''): string[] {
+  const r = spawnSync('squeue', ['-h', '-o', '%i|%j|%k'], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.endsWith(`mlv-run=${runId}`) && l.split('|')[1]!.includes(nameContains))
+    .map((l) => l.split('|')[0]!);
 }
 
 export const byTitle = (tests: TestOutcome[], re: RegExp) => tests.filter((t) => re.test(t.title));
