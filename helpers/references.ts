@@ -70,6 +70,12 @@ export const ReferencesSchema = z.object({
     .optional(),
   tasks: z.record(z.string(), Task),
 });
+
+function workloadSchemaFor(taskId: string): z.ZodType | undefined {
+  if (/^MLOPS-[12]\./.test(taskId)) return TrainingWorkloadSchema;
+  if (/^MLOPS-4\./.test(taskId)) return InferenceWorkloadSchema;
+  return undefined;
+}
 export type References = z.infer<typeof ReferencesSchema>;
 export type TaskReferences = z.infer<typeof Task>;
 
@@ -93,7 +99,15 @@ export function loadReferences(nameOrPath: string, root = process.cwd()): Refere
     throw new ConfigError([`${path} is not valid YAML/JSON: ${(e as Error).message}`], path);
   }
   const r = ReferencesSchema.safeParse(data);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), path);
+  const problems = r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // Each task's workload is checked at load time against the schema of its kind.
+  const tasks = (data as { tasks?: Record<string, { workload?: unknown }> } | null)?.tasks;
+  for (const [id, task] of Object.entries(tasks && typeof tasks === 'object' ? tasks : {})) {
+    const schema = task && typeof task === 'object' && task.workload !== undefined ? workloadSchemaFor(id) : undefined;
+    const w = schema?.safeParse(task.workload);
+    for (const i of w && !w.success ? w.error.issues : []) problems.push(`tasks.${id}.workload.${i.path.join('.')}: ${i.message}`);
+  }
+  if (problems.length || !r.success) throw new ConfigError(problems, path);
   return r.data;
 }
 

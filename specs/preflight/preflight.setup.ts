@@ -25,7 +25,8 @@ function localFiles(dir: string): string[] {
   });
 }
 
-setup('probe the target and write the capability manifest', async ({ target, slurm, runId, ledger }, testInfo) => {
+setup('probe the target and write the capability manifest', async ({ target, references, slurm, runId, ledger }, testInfo) => {
+  void references; // loaded (and validated) here, so a bad references file fails before any job runs
   const conn = slurm.session.conn;
   const orphansRemoved: string[] = [];
 
