@@ -153,3 +153,15 @@ export function threshold(task: TaskReferences, name: string): Threshold {
   if (!t) throw new Error(`no threshold named ${name}; known: ${Object.keys(task.thresholds).join(', ')}`);
   return t;
 }
+
+/** The scaling and resource part of an InferenceService, as an inference workload declares it. */
+export function servingFromWorkload(w: InferenceWorkload) {
+  return {
+    minReplicas: w.minReplicas,
+    maxReplicas: w.maxReplicas,
+    scaleMetric: w.scaleMetric,
+    scaleTarget: w.scaleTarget,
+    annotations: w.annotations,
+    resources: { requests: w.requests, limits: w.limits },
+  };
+}

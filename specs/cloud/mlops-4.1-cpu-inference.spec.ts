@@ -15,7 +15,7 @@ import { KServeV2Client } from '../../helpers/inference/v2.ts';
 import { runLoad } from '../../helpers/loadgen.ts';
 import { accuracy, agreement, predictV1, predictV2 } from '../../helpers/mnist-inference.ts';
 import { mnistSplit, toInstance } from '../../helpers/mnist-samples.ts';
-import { inferenceWorkload, taskReferences, threshold } from '../../helpers/references.ts';
+import { inferenceWorkload, servingFromWorkload, taskReferences, threshold } from '../../helpers/references.ts';
 
 const MODEL = 'mnist';
 
@@ -29,12 +29,7 @@ test('MLOPS-4.1 serves the MNIST classifier on CPU, valid under load, and autosc
     {
       name: MODEL,
       model: { format: 'onnx', storageUri: target.cloud.mnistModelUri! },
-      minReplicas: w.minReplicas,
-      maxReplicas: w.maxReplicas,
-      scaleMetric: w.scaleMetric,
-      scaleTarget: w.scaleTarget,
-      annotations: w.annotations,
-      resources: { requests: w.requests, limits: w.limits },
+      ...servingFromWorkload(w),
     },
     { readyTimeoutMs: w.readyTimeoutSeconds * 1000 },
   );

@@ -12,7 +12,7 @@ import { endpointUrl } from '../../helpers/inference/endpoint.ts';
 import { CompletionsClient } from '../../helpers/inference/openai.ts';
 import { runLoad } from '../../helpers/loadgen.ts';
 import { promQuery } from '../../helpers/prometheus.ts';
-import { inferenceWorkload, taskReferences, threshold } from '../../helpers/references.ts';
+import { inferenceWorkload, servingFromWorkload, taskReferences, threshold } from '../../helpers/references.ts';
 
 const MODEL = 'llm';
 
@@ -26,12 +26,7 @@ test('MLOPS-4.2 serves an LLM on one GPU under load @gpu @slow', async ({ target
     {
       name: MODEL,
       model: { format: 'huggingface', storageUri: target.cloud.llmModelUri! },
-      minReplicas: w.minReplicas,
-      maxReplicas: w.maxReplicas,
-      scaleMetric: w.scaleMetric,
-      scaleTarget: w.scaleTarget,
-      annotations: w.annotations,
-      resources: { requests: w.requests, limits: w.limits },
+      ...servingFromWorkload(w),
       gpus: 1,
     },
     { readyTimeoutMs: w.readyTimeoutSeconds * 1000 },
