@@ -77,11 +77,6 @@ export function decide(req: Requirement, target: Target, m: Manifest): Decision 
       return { run: false, outcome: 'fail', reason: `target "${target.name}" declares ${target.inventory.nodeCount} nodes, but only ${withGpus.length} usable node(s)${req.gpusPerNode ? ` with ${req.gpusPerNode}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map((n) => `${n.node}=${n.state}${n.flags}`).join(', ')}` };
     }
   }
-  if (req.cuda && !m.compute.cudaAvailable) {
-    return claimed('cuda')
-      ? { run: false, outcome: 'fail', reason: `target claims "cuda" but torch on a compute node reports torch.cuda.is_available() = False` }
-      : { run: false, outcome: 'skip', reason: `no CUDA devices: torch on the compute nodes reports no CUDA (target does not claim "cuda")` };
-  }
   for (const tool of req.tools ?? []) {
     const found = tool === 'apptainer' ? m.tools.apptainer : m.tools.nvidiaSmi;
     if (!found) {
@@ -89,6 +84,11 @@ export function decide(req: Requirement, target: Target, m: Manifest): Decision 
       if (claim && claimed(claim)) return { run: false, outcome: 'fail', reason: `target claims "${claim}" but ${tool} is not on the compute nodes' PATH` };
       return { run: false, outcome: 'skip', reason: `${tool} is not available on the compute nodes of "${target.name}"${tool === 'nvidia-smi' ? ' (no NVIDIA driver: GPU utilisation cannot be measured)' : ''}` };
     }
+  }
+  if (req.cuda && !m.compute.cudaAvailable) {
+    return claimed('cuda')
+      ? { run: false, outcome: 'fail', reason: `target claims "cuda" but torch on a compute node reports torch.cuda.is_available() = False` }
+      : { run: false, outcome: 'skip', reason: `no CUDA devices: torch on the compute nodes reports no CUDA (target does not claim "cuda")` };
   }
   if (req.gpuNodes) {
     const withGpu = (m.cloud?.nodes ?? []).filter((n) => n.gpus > 0);

@@ -145,7 +145,7 @@ setup('probe the target and write the capability manifest', async ({ target, ref
 
 setup('probe the Kubernetes/KServe target', async ({ target, runId }, testInfo) => {
   setup.skip(!target.inventory.capabilities.includes('kserve'), `target "${target.name}" does not claim "kserve" (MLV_CAPABILITIES)`);
-  const kube = new KubeClient(target);
+  const kube = await KubeClient.create(target);
   const { version, kserve } = await setup.step(`Kubernetes API ${kube.server} answers`, () => kube.probe());
   if (!kserve) throw new Error(`capability broken: target claims "kserve" but the cluster has no ${ISVC.group} API group (is KServe installed?)`);
   const nodes = (await kube.nodes()).map((n) => ({
