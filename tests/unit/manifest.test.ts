@@ -172,11 +172,13 @@ test('apptainer missing: FAIL when "apptainer" is claimed, skip otherwise', () =
   assert.deepEqual(decide({ tools: ['nvidia-smi'] }, target(4, 1, ['cuda']), noApptainer), { run: true }, 'only the required tools matter');
 });
 
-test('the first unmet requirement decides (GPU check before CUDA before tools)', () => {
+test('the first unmet requirement decides (GPU check before tools before CUDA)', () => {
   const broken = manifest([node('gpu01', 1)], { compute: { cudaAvailable: false, cudaDeviceCount: 0 }, tools: {} });
   const d = notRun(decide({ gpusPerNode: 2, cuda: true, tools: ['nvidia-smi'] }, target(4, 1, ['cuda']), broken));
   assert.equal(d.outcome, 'fail');
   assert.match(d.reason, /GRES/);
   const c = notRun(decide({ cuda: true, tools: ['nvidia-smi'] }, target(4, 1, []), broken));
-  assert.match(c.reason, /^no CUDA devices/);
+  assert.match(c.reason, /^nvidia-smi is not available/);
+  const onlyCuda = notRun(decide({ cuda: true }, target(4, 1, []), broken));
+  assert.match(onlyCuda.reason, /^no CUDA devices/);
 });
