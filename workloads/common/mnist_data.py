@@ -98,8 +98,9 @@ def load_split(data_dir, split="train", limit=0):
     if limit and limit > 0:
         images = images[:limit]
         labels = labels[:limit]
-    x = torch.from_numpy(images.astype(np.float32) / 255.0)
-    x = ((x - MEAN) / STD).unsqueeze(1).contiguous()
+    x = torch.from_numpy(images.astype(np.float32))  # one float copy, normalised in place
+    x.div_(255.0).sub_(MEAN).div_(STD)
+    x = x.unsqueeze(1)
     y = torch.from_numpy(labels.astype(np.int64))
     if int(y.min()) < 0 or int(y.max()) > 9:
         raise DataError("%s labels out of range 0..9" % split)
