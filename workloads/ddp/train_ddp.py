@@ -276,8 +276,16 @@ def main(argv=None):
         runtime.write_json(os.path.join(args.out_dir, "metrics.json"), metrics)
         print(runtime.result_line("MLV_RESULT", metrics), flush=True)
 
-    dist.destroy_process_group()
-    return 0
+    # Every rank waits until rank 0 has written its results, then leaves together.
+    barrier(device)
+    # Leave without tearing DDP down. With torch 1.13 + gloo, destroying the Reducer (when `ddp` is
+    # freed or the process group destroyed) can deadlock: ~ProcessGroupGloo joins a gloo worker thread
+    # that waits for the GIL the main thread holds (gdb on the lab: std::thread::join in
+    # ~ProcessGroupGloo vs PyEval_AcquireThread). Seen on 1 of 3 two-node srun runs, hanging the job
+    # until its time limit. Everything is written and flushed; the OS reclaims the rest.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
