@@ -78,7 +78,7 @@ def count_parameters(model):
 
 
 @torch.no_grad()
-def evaluate_counts(model, x, y, device, batch_size=1000):
+def evaluate_counts(model, x, y, device, batch_size=256):
     """Return (correct, summed loss, n) of `model` on tensors x, y."""
     model.eval()
     correct = 0
@@ -92,7 +92,7 @@ def evaluate_counts(model, x, y, device, batch_size=1000):
     return correct, loss_sum, int(x.shape[0])
 
 
-def evaluate(model, x, y, device, batch_size=1000):
+def evaluate(model, x, y, device, batch_size=256):
     """Return (accuracy, mean loss) of `model` on tensors x, y."""
     correct, loss_sum, n = evaluate_counts(model, x, y, device, batch_size)
     n = max(1, n)

@@ -25,6 +25,7 @@ import datetime
 import os
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -288,5 +289,29 @@ def main(argv=None):
     os._exit(0)
 
 
+def _run_and_exit():
+    """Run main() and leave with os._exit on every way out, a failure included.
+
+    main() already ends a successful run with os._exit(0) (see there: tearing DDP down can
+    deadlock on torch 1.13 + gloo). An exception after the process group exists would
+    otherwise reach the same teardown at interpreter exit and hang the job until its time
+    limit, so it is printed, flushed, and the process ends at once with exit code 1.
+    """
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse errors, runtime.fail()
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _run_and_exit()
