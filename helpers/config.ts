@@ -97,7 +97,6 @@ const RawSchema = z.object({
   MLV_INFERENCE_TOKEN: optional,
   MLV_PROMETHEUS_URL: url.optional(),
   MLV_MNIST_MODEL_URI: z.string().trim().regex(/^(s3|gs|pvc|https?|hdfs|webhdfs|azure|oci):\/\/\S+$/, { message: 'must be a KServe storageUri (s3://, gs://, pvc://, https://, ...)' }).optional(),
-  MLV_CONTROL_WRONG_MODEL_URI: optional,
   MLV_LLM_MODEL_URI: optional,
 });
 
@@ -138,8 +137,6 @@ export interface Target {
     prometheusUrl?: string;
     /** storageUri of the MNIST ONNX model (MLOPS-4.1). */
     mnistModelUri?: string;
-    /** A model that predicts wrong labels, for the self-test control only. */
-    controlWrongModelUri?: string;
     /** storageUri of a Hugging Face text-generation model (MLOPS-4.2). */
     llmModelUri?: string;
   };
@@ -285,7 +282,6 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
       token: r.MLV_INFERENCE_TOKEN,
       prometheusUrl: r.MLV_PROMETHEUS_URL,
       mnistModelUri: r.MLV_MNIST_MODEL_URI,
-      controlWrongModelUri: r.MLV_CONTROL_WRONG_MODEL_URI,
       llmModelUri: r.MLV_LLM_MODEL_URI,
     },
   };

@@ -8,10 +8,9 @@ test('control: a test needing 9 GPUs per node on a 4-GPU target is skipped with 
   capabilities.require({ gpusPerNode: 9, claims: ['gres-gpu'] });
 });
 
-test('control: a job asking SLURM for 9 GPUs on a 4-GPU node fails with the scheduler reason', async ({ slurm, manifest }) => {
+test('control: a job asking SLURM for 9 GPUs on a 4-GPU node fails with the scheduler reason', async ({ slurm }) => {
   // Bypasses the capability check on purpose: this is what a spec would see if the declared inventory were wrong.
   await slurm.run({ name: 'control-9gpus', nodes: 1, ntasks: 1, cpusPerTask: 1, mem: '100M', gpus: 9, timeLimitSeconds: 60, steps: [{ argv: ['true'], inRuntime: false }] }, { timeoutMs: 60_000 });
-  void manifest;
 });
 
 test('control: a target that claims more GPUs than GRES shows fails as a broken capability', async ({ capabilities }) => {
