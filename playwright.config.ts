@@ -4,13 +4,19 @@
  * The target comes from .env (or MLV_ENV_FILE), else from the lab. A bad configuration stops
  * here with one message naming each bad field and its fix.
  */
+import { rmSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
+import { ALLURE_CATEGORIES } from './helpers/allure-categories.ts';
 import { loadTarget, describeTarget, type Target } from './helpers/config.ts';
 import { ConfigError } from './helpers/errors.ts';
 import { newRunId } from './helpers/run-state.ts';
 
 // Set once in the runner; workers inherit it.
+const runnerFirstLoad = !process.env.MLV_RUN_ID;
 process.env.MLV_RUN_ID ??= newRunId();
+const allureResults = process.env.MLV_ALLURE_RESULTS ?? 'reports/allure-results';
+// Each run's Allure report shows that run only: clear the previous run's results once, in the runner.
+if (runnerFirstLoad && !process.env.TEST_WORKER_INDEX) rmSync(allureResults, { recursive: true, force: true });
 process.env.MLV_RUNNER_PID ??= String(process.pid);
 
 let target: Target;
@@ -45,16 +51,11 @@ export default defineConfig({
     [
       'allure-playwright',
       {
-        resultsDir: process.env.MLV_ALLURE_RESULTS ?? 'reports/allure-results',
+        resultsDir: allureResults,
         detail: false,
         suiteTitle: false,
         environmentInfo: metadata,
-        categories: [
-          { name: 'Infrastructure errors (the harness could not reach or drive the target)', messageRegex: '.*INFRA:.*', matchedStatuses: ['failed', 'broken'] },
-          { name: 'Declared capability broken', messageRegex: '.*capability broken.*', matchedStatuses: ['failed', 'broken'] },
-          { name: 'Not applicable on this target (skipped with reason)', matchedStatuses: ['skipped'] },
-          { name: 'Product failures (a PASS criterion failed)', matchedStatuses: ['failed'] },
-        ],
+        categories: ALLURE_CATEGORIES,
       },
     ],
   ],

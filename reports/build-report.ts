@@ -4,8 +4,9 @@
  * Usage: npm run report [-- --no-allure]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ALLURE_CATEGORIES } from '../helpers/allure-categories.ts';
 import type { Manifest } from '../helpers/manifest.ts';
 import type { Component } from '../helpers/tasks.ts';
 import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport } from '../helpers/matrix.ts';
@@ -53,7 +54,12 @@ if (!process.argv.includes('--no-allure')) {
     console.error('no Allure results to render (reports/allure-results is missing)');
     process.exit(1);
   }
-  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--output', resolve('reports/allure-report'), '--report-name', `mlops-validation ${meta.target}`], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  // A fresh output folder: Allure 3 writes into a plugin subfolder when the folder is not empty.
+  rmSync(resolve('reports/allure-report'), { recursive: true, force: true });
+  // The tree follows the matrix axes: category (epic) > MLOPS task (feature) > component (story).
+  const config = resolve(OUT, 'allurerc.json');
+  writeFileSync(config, JSON.stringify({ name: `mlops-validation ${meta.target}`, categories: ALLURE_CATEGORIES, plugins: { awesome: { options: { groupBy: ['epic', 'feature', 'story'] } } } }, null, 2));
+  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--config', config, '--output', resolve('reports/allure-report')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`allure generate failed:\n${r.stderr || r.stdout}`);
     process.exit(1);

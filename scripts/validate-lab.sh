@@ -11,7 +11,7 @@ if [ -f .env ] && [ -z "${MLV_ENV_FILE:-}" ]; then
   echo "Note: ./.env exists, so the suite targets the cluster it describes, not the lab. Move it aside to validate the lab."
 fi
 bash lab/lab.sh up || { echo "lab up failed (see the message above)"; exit 1; }
-rm -rf reports/allure-results
+
 args=("$@")
 if [ ${#args[@]} -eq 0 ]; then
   args=(--project=hpc)
