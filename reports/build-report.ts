@@ -23,8 +23,11 @@ const md = report.config?.metadata ?? {};
 // Components a passing task did not really exercise on this target, from the run's manifest.
 const notExercised: Partial<Record<Component, string>> = {};
 const manifestFile = resolve('reports/.state', `manifest-${String(md.runId)}.json`);
+const versions: Record<string, string> = {};
 if (existsSync(manifestFile)) {
   const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  versions.slurm = m.slurmVersion;
+  versions['python / torch on compute nodes'] = `${m.compute.python ?? '?'} / ${m.compute.torch ?? 'not importable'}`;
   if (!/apptainer|singularity/.test(m.target.runtimePrefix ?? '')) notExercised.Apptainer = `not exercised: no Apptainer runtime prefix (MLV_RUNTIME_PREFIX=${m.target.runtimePrefix})`;
   if (!m.compute.cudaAvailable) notExercised['GPU passthrough'] = 'not exercised: torch on the compute nodes sees no CUDA device';
 }
@@ -36,6 +39,7 @@ const meta: Record<string, string> = {
   ssh: String(md.ssh ?? '?'),
   inventory: String(md.inventory ?? '?'),
   references: String(md.references ?? '?'),
+  ...versions,
   started: String(report.stats?.startTime ?? '?'),
   'wall time': report.stats?.duration !== undefined ? `${(report.stats.duration / 1000).toFixed(1)} s` : '?',
 };
