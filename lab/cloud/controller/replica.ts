@@ -58,22 +58,12 @@ export interface ReplicaStatus {
   everReady: boolean;
 }
 
-/** Meta file written next to the pid file. */
-export interface ReplicaMeta {
+/** Meta file written next to the pid file: the replica's identity (its spec without run-time knobs) and who started it. */
+export type ReplicaMeta = Omit<ReplicaSpec, 'threads' | 'memoryLimitBytes' | 'runDir'> & {
   pid: number;
-  namespace: string;
-  isvc: string;
-  uid: string;
-  revision: string;
-  generation: number;
-  ordinal: number;
-  podName: string;
-  modelName: string;
-  modelDir: string;
-  logPath: string;
   startedAt: string;
   controllerPid: number;
-}
+};
 
 export function filesFor(runDir: string, namespace: string, isvc: string, ordinal: number): { pid: string; meta: string; port: string } {
   const base = join(runDir, `runtime-${namespace}-${isvc}-${ordinal}`);
@@ -202,7 +192,8 @@ export class Replica extends EventEmitter {
     this.status = { ...this.status, state: 'running', waitingReason: undefined, waitingMessage: undefined, ready: false, started: true, startedAt, port: undefined, pid: child.pid };
     if (child.pid) {
       writeFileSync(this.files.pid, `${child.pid}\n`);
-      const meta: ReplicaMeta = { pid: child.pid, namespace: s.namespace, isvc: s.isvc, uid: s.uid, revision: s.revision, generation: s.generation, ordinal: s.ordinal, podName: s.podName, modelName: s.modelName, modelDir: s.modelDir, logPath: s.logPath, startedAt, controllerPid: process.pid };
+      const { threads: _threads, memoryLimitBytes: _memory, runDir: _runDir, ...identity } = s;
+      const meta: ReplicaMeta = { pid: child.pid, ...identity, startedAt, controllerPid: process.pid };
       writeFileSync(this.files.meta, JSON.stringify(meta, null, 2) + '\n');
     }
     this.log(`replica ${s.podName}: started pid ${child.pid}`);
