@@ -2,8 +2,8 @@
  * Prediction validity for the MNIST classifier behind KServe V1 and V2: accuracy on a fixed
  * labelled set, and agreement between the two protocols on the same inputs.
  */
-import type { KServeV1Client } from './inference/v1.ts';
-import { checkTensorsAgainstMetadata, type KServeV2Client } from './inference/v2.ts';
+import type { KServeV1Client } from '../clients/inference/v1.ts';
+import { checkTensorsAgainstMetadata, type KServeV2Client } from '../clients/inference/v2.ts';
 import { argmax, toFlat, toInstance, type Digit } from './mnist-samples.ts';
 
 const BATCH = 50;

@@ -24,7 +24,7 @@ import { dirname, join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import type { AddressInfo } from "node:net";
-import { runLoad } from "../helpers/loadgen.ts";
+import { runLoad } from "../clients/loadgen.ts";
 
 const run = promisify(execFile);
 

@@ -9,10 +9,10 @@
  */
 import { test } from '../../fixtures/index.ts';
 import { stepChart, barHistogram } from '../../helpers/charts.ts';
-import { endpointUrl } from '../../helpers/inference/endpoint.ts';
-import { KServeV1Client } from '../../helpers/inference/v1.ts';
-import { KServeV2Client } from '../../helpers/inference/v2.ts';
-import { runLoad } from '../../helpers/loadgen.ts';
+import { endpointUrl } from '../../clients/inference/endpoint.ts';
+import { KServeV1Client } from '../../clients/inference/v1.ts';
+import { KServeV2Client } from '../../clients/inference/v2.ts';
+import { runLoad } from '../../clients/loadgen.ts';
 import { accuracy, agreement, predictV1, predictV2 } from '../../helpers/mnist-inference.ts';
 import { mnistSplit, toInstance } from '../../helpers/mnist-samples.ts';
 import { inferenceWorkload, servingFromWorkload, taskReferences, threshold } from '../../helpers/references.ts';

@@ -8,10 +8,10 @@
  * utilisation from Prometheus/DCGM when configured.
  */
 import { test } from '../../fixtures/index.ts';
-import { endpointUrl } from '../../helpers/inference/endpoint.ts';
-import { CompletionsClient } from '../../helpers/inference/openai.ts';
-import { runLoad } from '../../helpers/loadgen.ts';
-import { promQuery } from '../../helpers/prometheus.ts';
+import { endpointUrl } from '../../clients/inference/endpoint.ts';
+import { CompletionsClient } from '../../clients/inference/openai.ts';
+import { runLoad } from '../../clients/loadgen.ts';
+import { promQuery } from '../../clients/prometheus.ts';
 import { inferenceWorkload, servingFromWorkload, taskReferences, threshold } from '../../helpers/references.ts';
 
 const MODEL = 'llm';

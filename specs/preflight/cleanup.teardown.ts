@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { test as teardown, expect } from '../../fixtures/index.ts';
-import { SshConnection } from '../../fixtures/clients/ssh.ts';
-import { SlurmSession } from '../../fixtures/clients/slurm.ts';
+import { SshConnection } from '../../clients/ssh.ts';
+import { SlurmSession } from '../../clients/slurm.ts';
 import { archiveLedger, outstanding } from '../../fixtures/ledger.ts';
 
 teardown('remove everything this run created', async ({ ledger, target, runId }) => {

@@ -9,7 +9,7 @@ import { archiveIfClean, markRemoved, orphanLedgers } from '../../fixtures/ledge
 import { describeTarget } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
 import type { CloudManifest, Manifest } from '../../helpers/manifest.ts';
-import { KubeClient, ISVC, RUN_LABEL } from '../../fixtures/clients/kube.ts';
+import { KubeClient, ISVC, RUN_LABEL } from '../../clients/kube.ts';
 import { PROBE_SCRIPT, parseProbe } from '../../helpers/probe.ts';
 import { cloudManifestPath, manifestPath, STATE_DIR } from '../../helpers/run-state.ts';
 import { parseSinfoNodes, SINFO_NODE_FORMAT } from '../../helpers/slurm-parsers.ts';

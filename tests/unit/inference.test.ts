@@ -2,16 +2,16 @@ import { test, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { endpointUrl, redactUrl, resolveEndpoint, type Endpoint } from "../../helpers/inference/endpoint.ts";
+import { endpointUrl, redactUrl, resolveEndpoint, type Endpoint } from "../../clients/inference/endpoint.ts";
 import {
   InferenceConnectionError,
   InferenceHttpError,
   InferenceSchemaError,
   InferenceTransport,
-} from "../../helpers/inference/http.ts";
-import { KServeV1Client } from "../../helpers/inference/v1.ts";
-import { checkTensorsAgainstMetadata, KServeV2Client, type V2ModelMetadata } from "../../helpers/inference/v2.ts";
-import { CompletionsClient } from "../../helpers/inference/openai.ts";
+} from "../../clients/inference/http.ts";
+import { KServeV1Client } from "../../clients/inference/v1.ts";
+import { checkTensorsAgainstMetadata, KServeV2Client, type V2ModelMetadata } from "../../clients/inference/v2.ts";
+import { CompletionsClient } from "../../clients/inference/openai.ts";
 
 interface Seen {
   method: string;

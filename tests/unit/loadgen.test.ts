@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { runLoad } from "../../helpers/loadgen.ts";
+import { runLoad } from "../../clients/loadgen.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -19,7 +19,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
-import { LatencyRecorder, type HistogramBucket, type LatencySummary } from "./percentiles.ts";
+import { LatencyRecorder, type HistogramBucket, type LatencySummary } from "../helpers/percentiles.ts";
 
 export interface LoadOptions {
   /** Full target URL (http or https). */
