@@ -35,7 +35,7 @@ from torch import nn  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
 from torch.utils.data.distributed import DistributedSampler  # noqa: E402
 
-from common import distenv, runtime  # noqa: E402
+from common import cli, distenv, runtime  # noqa: E402
 from common.mnist_data import DataError, load_mnist  # noqa: E402
 from common.model import SimpleCNN, count_parameters, evaluate_counts  # noqa: E402
 from common.onnx_export import export_onnx  # noqa: E402
@@ -43,28 +43,16 @@ from common.onnx_export import export_onnx  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="MLOPS-2.1 SimpleCNN MNIST data-parallel training (DDP)")
-    p.add_argument("--data-dir", required=True, help="directory with the IDX files (optionally .gz)")
-    p.add_argument("--out-dir", required=True, help="where rank 0 writes model.pt and metrics.json")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=128, help="per-rank batch size (global = this x world size)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--train-samples", type=int, default=0, help="use the first N training samples (0 = all)")
-    p.add_argument("--test-samples", type=int, default=0, help="use the first N test samples (0 = all)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.0)
+    cli.add_training_args(p, out_dir_help="where rank 0 writes model.pt and metrics.json",
+                          batch_size_help="per-rank batch size (global = this x world size)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps in all (0 = no cap)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads per rank (0 = SLURM_CPUS_PER_TASK, or available CPUs, / local ranks)")
     p.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
     p.add_argument("--dist-timeout", type=int, default=600, help="seconds before a stuck collective fails")
-    p.add_argument("--export-onnx", action="store_true", help="rank 0 also writes model.onnx")
+    cli.add_export_onnx(p, "rank 0 also writes model.onnx")
     args = p.parse_args(argv)
-    if args.epochs < 1:
-        p.error("--epochs must be >= 1")
-    if args.batch_size < 1:
-        p.error("--batch-size must be >= 1")
-    if args.lr <= 0:
-        p.error("--lr must be > 0")
+    cli.check_training_args(p, args)
     if args.max_steps < 0:
         p.error("--max-steps must be >= 0")
     return args

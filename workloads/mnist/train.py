@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from common import runtime  # noqa: E402
+from common import cli, runtime  # noqa: E402
 from common.mnist_data import DataError, load_mnist  # noqa: E402
 from common.onnx_export import export_onnx  # noqa: E402
 from common.model import SimpleCNN, count_parameters, evaluate  # noqa: E402
@@ -30,23 +30,11 @@ from common.model import SimpleCNN, count_parameters, evaluate  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="MLOPS-1.1 SimpleCNN MNIST training")
-    p.add_argument("--data-dir", required=True, help="directory with the IDX files (optionally .gz)")
-    p.add_argument("--out-dir", required=True, help="where model.pt and metrics.json are written")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--train-samples", type=int, default=0, help="use the first N training samples (0 = all)")
-    p.add_argument("--test-samples", type=int, default=0, help="use the first N test samples (0 = all)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout after pool and fc1 (0 = off)")
-    p.add_argument("--export-onnx", action="store_true", help="also write model.onnx")
+    cli.add_training_args(p, out_dir_help="where model.pt and metrics.json are written",
+                          dropout_help="dropout after pool and fc1 (0 = off)")
+    cli.add_export_onnx(p, "also write model.onnx")
     args = p.parse_args(argv)
-    if args.epochs < 1:
-        p.error("--epochs must be >= 1")
-    if args.batch_size < 1:
-        p.error("--batch-size must be >= 1")
-    if args.lr <= 0:
-        p.error("--lr must be > 0")
+    cli.check_training_args(p, args)
     return args
 
 
