@@ -48,6 +48,7 @@ export default defineConfig({
   reporter: [
     ['list'],
     ['json', { outputFile: process.env.MLV_RESULTS_JSON ?? 'reports/out/results.json' }],
+    ['junit', { outputFile: process.env.MLV_JUNIT_XML ?? 'reports/out/junit.xml' }],
     [
       'allure-playwright',
       {
