@@ -23,6 +23,9 @@
  */
 import { stringify } from "yaml";
 import { z } from "zod";
+import { parseQuantity } from "./quantity.ts";
+
+export { parseQuantity };
 
 export type ModelFormat = "onnx" | "sklearn" | "pytorch" | "huggingface" | "xgboost" | "lightgbm" | "tensorflow" | "triton" | "mlflow";
 export type ScaleMetric = "concurrency" | "rps" | "cpu" | "memory";
@@ -277,19 +280,6 @@ function buildResources(s: IsvcSpec): Resources | undefined {
     limits: Object.keys(limits).length ? limits : undefined,
   });
   return Object.keys(r).length ? r : undefined;
-}
-
-/** Parse a Kubernetes quantity ("500m", "2Gi", "1.5", "1e3") to a number; null if invalid. */
-export function parseQuantity(q: string): number | null {
-  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/.exec(q.trim());
-  if (!m) return null;
-  const base = Number(m[1]);
-  if (m[2]) return base * 10 ** Number(m[2].slice(1));
-  const suffix: Record<string, number> = {
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-    n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  };
-  return m[3] ? base * (suffix[m[3]] ?? 1) : base;
 }
 
 function compact<T extends object>(o: T): T {

@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { existsSync, readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { parseQuantity } from '../../../helpers/quantity.ts';
 import { Autoscaler, configFromIsvc, type ScalerConfig, type ScalerDefaults } from './autoscaler.ts';
 import { CertIssuer } from './certs.ts';
 import { Informer, keyOf, type KObject } from './informer.ts';
@@ -103,22 +104,17 @@ interface IsvcState {
 const ts = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const pad5 = (n: number) => String(n).padStart(5, '0');
 
-function parseCpu(q: unknown): number | undefined {
+/** A resource amount (cpu cores, memory bytes) from a Kubernetes quantity; undefined when absent, malformed or negative. */
+function resourceAmount(q: unknown): number | undefined {
   if (q === undefined || q === null) return undefined;
-  const s = String(q).trim();
-  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(s);
-  if (!m) return undefined;
-  return m[2] ? Number(m[1]) / 1000 : Number(m[1]);
+  const n = parseQuantity(String(q));
+  return n === null || n < 0 ? undefined : n;
 }
 
+const parseCpu = resourceAmount;
+
 export function parseMemory(q: unknown): number | undefined {
-  if (q === undefined || q === null) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k|e\d+)?$/.exec(String(q).trim());
-  if (!m) return undefined;
-  const mult: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-  const unit = m[2] ?? '';
-  if (unit.startsWith('e')) return Number(m[1]) * 10 ** Number(unit.slice(1));
-  return Number(m[1]) * (mult[unit] ?? 1);
+  return resourceAmount(q);
 }
 
 const LEGACY_FRAMEWORKS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow', 'pytorch', 'triton', 'pmml', 'paddle', 'huggingface'];
