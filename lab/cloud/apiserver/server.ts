@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { readBody as readRequestBody, send as sendJson } from '../http.ts';
 import {
   ApiError,
   STALE_OBJECT,
@@ -779,9 +780,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // ---------------------------------------------------------------- HTTP plumbing
 
   function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}, pretty = false): void {
-    const text = JSON.stringify(body, null, pretty ? 2 : undefined) + '\n';
-    res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', ...headers });
-    res.end(text);
+    sendJson(res, code, body, { headers: { 'Cache-Control': 'no-cache, private', ...headers }, pretty, apiFraming: true });
   }
 
   function sendError(res: ServerResponse, e: unknown): void {
@@ -798,21 +797,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   function readBody(req: IncomingMessage): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) {
-          reject(new ApiError(413, 'RequestEntityTooLarge', 'the request is too large'));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
+    return readRequestBody(req, MAX_BODY, () => new ApiError(413, 'RequestEntityTooLarge', 'the request is too large'));
   }
 
   function authorized(req: IncomingMessage): boolean {

@@ -22,6 +22,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import { readBody, send } from '../http.ts';
 import { LAB_DOMAIN } from './certs.ts';
 
 export interface UpstreamSpec {
@@ -76,12 +77,6 @@ export interface RouterOptions {
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra });
-  res.end(text);
-}
 
 export class IngressRouter {
   readonly domain: string;
@@ -217,29 +212,11 @@ export class IngressRouter {
     });
   }
 
-  private readBody(req: IncomingMessage): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > this.maxBody) {
-          reject(Object.assign(new Error(`request body larger than ${this.maxBody} bytes`), { status: 413 }));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
-
   /** The request handler (exported for tests that mount it on their own server). */
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const route = this.resolve(req.headers.host);
     if (!route) {
-      sendJson(res, 404, { error: `no InferenceService serves host ${JSON.stringify(req.headers.host ?? '')}; use <isvc>.<namespace>.${this.domain}` });
+      send(res, 404, { error: `no InferenceService serves host ${JSON.stringify(req.headers.host ?? '')}; use <isvc>.<namespace>.${this.domain}` });
       return;
     }
     this.changeInflight(route, +1);
@@ -253,7 +230,7 @@ export class IngressRouter {
     };
     res.on('close', release);
     try {
-      const body = await this.readBody(req);
+      const body = await readBody(req, this.maxBody, (limit) => Object.assign(new Error(`request body larger than ${limit} bytes`), { status: 413 }));
       let up = this.pick(route);
       if (!up && route.opts.activating) {
         route.opts.onDemand?.();
@@ -265,13 +242,13 @@ export class IngressRouter {
       }
       if (!up) {
         const reason = route.opts.unavailableReason ?? (route.opts.activating ? 'timed out waiting for a ready replica' : 'no ready replica');
-        sendJson(res, 503, { error: `InferenceService ${route.namespace}/${route.name} is not available: ${reason}` });
+        send(res, 503, { error: `InferenceService ${route.namespace}/${route.name} is not available: ${reason}` });
         return;
       }
       await this.forward(route, up, req, res, body, true);
     } catch (e) {
       const err = e as Error & { status?: number };
-      if (!res.headersSent) sendJson(res, err.status ?? 502, { error: err.message });
+      if (!res.headersSent) send(res, err.status ?? 502, { error: err.message });
       else res.destroy();
     } finally {
       if (res.writableFinished) release();

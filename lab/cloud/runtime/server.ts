@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, send } from '../http.ts';
 import { LoadedModel, RequestError } from './model.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -19,36 +20,16 @@ export interface ModelServerOptions {
 
 type State = { phase: 'loading' } | { phase: 'ready'; model: LoadedModel } | { phase: 'failed'; error: string };
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new RequestError(`request body larger than ${MAX_BODY} bytes`, 413));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      if (!text) return reject(new RequestError('empty request body; expected JSON'));
-      try {
-        resolve(JSON.parse(text));
-      } catch (e) {
-        reject(new RequestError(`invalid JSON body: ${(e as Error).message}`));
-      }
-    });
-    req.on('error', reject);
-  });
+/** The JSON request body of an inference call. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req, MAX_BODY, (limit) => new RequestError(`request body larger than ${limit} bytes`, 413));
+  const text = raw.toString('utf8');
+  if (!text) throw new RequestError('empty request body; expected JSON');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new RequestError(`invalid JSON body: ${(e as Error).message}`);
+  }
 }
 
 export class ModelServer {
@@ -159,7 +140,7 @@ export class ModelServer {
         return send(res, 200, { name, ready: this.ready });
       }
       if (method !== 'POST') return send(res, 405, { error: `use POST for :predict` });
-      const body = await readBody(req);
+      const body = await readJson(req);
       const model = this.model;
       if (!model) return this.notReady(res);
       return send(res, 200, await model.predictV1(body));
@@ -178,7 +159,7 @@ export class ModelServer {
       }
       if (tail === '/infer') {
         if (method !== 'POST') return send(res, 405, { error: 'use POST for /infer' });
-        const body = await readBody(req);
+        const body = await readJson(req);
         const model = this.model;
         if (!model) return this.notReady(res);
         return send(res, 200, await model.inferV2(body));
