@@ -1,0 +1,172 @@
+/**
+ * The Pod objects that mirror predictor replicas: the Pod the controller
+ * creates for a replica, the Pod status from the replica's process state,
+ * and the coalescing writer that keeps that status current in the API.
+ */
+import { COMPONENT, ISVC_API_VERSION, describeError, httpCode, type Kube } from './kube.ts';
+import { REPO_ROOT, RUNTIME_MAIN, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
+import { IMAGE, LOG_PATH_ANNOTATION, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
+
+/** The Pod object of replica `r` of revision `rev`. */
+export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<string, unknown> {
+  const s = r.spec;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: s.podName,
+      namespace: st.namespace,
+      labels: {
+        'serving.kserve.io/inferenceservice': st.name,
+        component: 'predictor',
+        app: rev.name,
+        'serving.knative.dev/service': `${st.name}-predictor`,
+        'serving.knative.dev/configuration': `${st.name}-predictor`,
+        'serving.knative.dev/revision': rev.name,
+        'serving.knative.dev/configurationGeneration': String(rev.generation),
+        'app.kubernetes.io/managed-by': COMPONENT,
+      },
+      annotations: {
+        [LOG_PATH_ANNOTATION]: s.logPath,
+        'lab.mlv.io/pid-file': r.files.pid,
+        'lab.mlv.io/model-dir': s.modelDir,
+        'internal.serving.kserve.io/storage-initializer-sourceuri': rev.storageUri,
+        'lab.mlv.io/note': 'lab stand-in: this pod is a local onnxruntime-node process managed by lab/cloud/controller; the image is not pulled',
+      },
+      ownerReferences: [{ apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: st.name, uid: st.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      nodeName: NODE_NAME,
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 5,
+      containers: [
+        {
+          name: 'kserve-container',
+          image: IMAGE,
+          command: [process.execPath, '--import', 'tsx', RUNTIME_MAIN],
+          args: ['--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', r.files.port, '--threads', String(s.threads)],
+          workingDir: REPO_ROOT,
+          env: [
+            { name: 'STORAGE_URI', value: rev.storageUri },
+            { name: 'K_REVISION', value: rev.name },
+          ],
+          resources: rev.resources,
+          readinessProbe: { httpGet: { path: '/v2/health/ready', port: 0 }, periodSeconds: 1, failureThreshold: 3 },
+        },
+      ],
+    },
+  };
+}
+
+/** A pod condition of `podName`; gives the condition's lastTransitionTime. */
+export type PodConditionFn = (podName: string, type: string, status: boolean) => Record<string, string>;
+
+/** The Pod status of replica `r`: phase, conditions, the kserve-container's state. */
+export function podStatus(r: Replica, podCondition: PodConditionFn): Record<string, unknown> {
+  const s: ReplicaStatus = r.status;
+  const name = r.spec.podName;
+  const started = s.started || s.restartCount > 0;
+  return {
+    phase: s.state === 'terminated' ? (s.lastTermination?.exitCode === 0 ? 'Succeeded' : 'Failed') : started ? 'Running' : 'Pending',
+    conditions: [
+      podCondition(name, 'PodScheduled', true),
+      podCondition(name, 'Initialized', true),
+      podCondition(name, 'ContainersReady', s.ready),
+      podCondition(name, 'Ready', s.ready),
+    ],
+    hostIP: '127.0.0.1',
+    hostIPs: [{ ip: '127.0.0.1' }],
+    podIP: '127.0.0.1',
+    podIPs: [{ ip: '127.0.0.1' }],
+    startTime: s.startedAt ?? ts(),
+    containerStatuses: [containerStatus(s, name)],
+  };
+}
+
+function containerStatus(s: ReplicaStatus, name: string): Record<string, unknown> {
+  const termToK8s = (t: Termination) => {
+    const o: Record<string, unknown> = { exitCode: t.exitCode, reason: t.reason, startedAt: t.startedAt, finishedAt: t.finishedAt, containerID: `lab://${name}` };
+    if (t.message) o.message = t.message;
+    if (t.signal) o.signal = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 }[t.signal] ?? 0;
+    return o;
+  };
+  let state: Record<string, unknown>;
+  if (s.state === 'running') state = { running: { startedAt: s.startedAt } };
+  else if (s.state === 'terminated' && s.lastTermination) state = { terminated: termToK8s(s.lastTermination) };
+  else state = { waiting: { reason: s.waitingReason ?? 'ContainerCreating', ...(s.waitingMessage ? { message: s.waitingMessage } : {}) } };
+  const cs: Record<string, unknown> = {
+    name: 'kserve-container',
+    image: IMAGE,
+    imageID: '',
+    containerID: s.pid ? `lab://${s.pid}` : undefined,
+    ready: s.ready,
+    started: s.state === 'running',
+    restartCount: s.restartCount,
+    state,
+    lastState: s.lastTermination && s.state !== 'terminated' ? { terminated: termToK8s(s.lastTermination) } : {},
+  };
+  if (!cs.containerID) delete cs.containerID;
+  return cs;
+}
+
+/** Writes replicas' Pod status to the API, one patch in flight per pod, only the latest state queued. */
+export class PodStatusWriter {
+  private readonly slots = new Map<string, { busy: boolean; next?: () => Promise<void> }>();
+  private readonly times = new Map<string, Map<string, { status: string; time: string }>>();
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  readonly condition: PodConditionFn = (podName, type, status) => {
+    let m = this.times.get(podName);
+    if (!m) this.times.set(podName, (m = new Map()));
+    const s = status ? 'True' : 'False';
+    const prev = m.get(type);
+    if (!prev || prev.status !== s) m.set(type, { status: s, time: ts() });
+    return { type, status: s, lastTransitionTime: m.get(type)!.time };
+  };
+
+  status(r: Replica): Record<string, unknown> {
+    return podStatus(r, this.condition);
+  }
+
+  sync(st: IsvcState, r: Replica): void {
+    const key = `${st.namespace}/${r.spec.podName}`;
+    const run = async () => {
+      const status = this.status(r);
+      try {
+        await this.kube.patchPodStatus(st.namespace, r.spec.podName, status);
+      } catch (e) {
+        if (httpCode(e) !== 404) this.log(`pod status ${key}: ${describeError(e)}`);
+      }
+    };
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { busy: false };
+      this.slots.set(key, slot);
+    }
+    if (slot.busy) {
+      slot.next = run; // coalesce: only the latest state matters
+      return;
+    }
+    slot.busy = true;
+    void this.drain(slot, run);
+  }
+
+  private async drain(slot: { busy: boolean; next?: () => Promise<void> }, first: () => Promise<void>): Promise<void> {
+    let job: (() => Promise<void>) | undefined = first;
+    while (job) {
+      await job();
+      job = slot.next;
+      slot.next = undefined;
+    }
+    slot.busy = false;
+  }
+
+  /** Drop the coalescing slot of <namespace>/<pod> (its pod is gone). */
+  forget(key: string): void {
+    this.slots.delete(key);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Reading an InferenceService's predictor: the `model` form (modelFormat +
+ * storageUri) or the older per-framework form, and the CPU and memory its
+ * resources ask for.
+ */
+import { cpus } from 'node:os';
+import { parseQuantity } from '../../../helpers/quantity.ts';
+import type { KObject } from './informer.ts';
+import { ts, type Failure, type PredictorSpec } from './types.ts';
+
+/** A resource amount (cpu cores, memory bytes) from a Kubernetes quantity; undefined when absent, malformed or negative. */
+function resourceAmount(q: unknown): number | undefined {
+  if (q === undefined || q === null) return undefined;
+  const n = parseQuantity(String(q));
+  return n === null || n < 0 ? undefined : n;
+}
+
+const parseCpu = resourceAmount;
+
+export function parseMemory(q: unknown): number | undefined {
+  return resourceAmount(q);
+}
+
+const LEGACY_FRAMEWORKS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow', 'pytorch', 'triton', 'pmml', 'paddle', 'huggingface'];
+
+/** Read the predictor: the `model` form (modelFormat + storageUri) or the older per-framework form. */
+export function predictorSpec(isvc: KObject): PredictorSpec | Failure {
+  const p = isvc.spec?.predictor;
+  const fail = (reason: string, message: string): Failure => ({ reason, message, time: ts() });
+  if (!p || typeof p !== 'object') return fail('InvalidPredictorSpec', 'spec.predictor is required');
+  let format: string | undefined;
+  let impl: any;
+  if (p.model) {
+    impl = p.model;
+    format = impl.modelFormat?.name;
+    if (!format) return fail('InvalidPredictorSpec', 'spec.predictor.model.modelFormat.name is required');
+  } else {
+    const fw = LEGACY_FRAMEWORKS.find((f) => p[f]);
+    if (!fw) return fail('InvalidPredictorSpec', 'spec.predictor needs model (modelFormat + storageUri) or a framework such as onnx');
+    impl = p[fw];
+    format = fw;
+  }
+  if (String(format).toLowerCase() !== 'onnx') {
+    return fail('UnsupportedModelFormat', `model format "${format}" is not supported: the lab's model server runs ONNX models only (modelFormat.name: onnx); export the model to ONNX`);
+  }
+  const storageUri = impl.storageUri;
+  if (typeof storageUri !== 'string' || !storageUri) return fail('InvalidPredictorSpec', 'storageUri is required (spec.predictor.model.storageUri)');
+  const resources = (impl.resources ?? p.resources ?? {}) as Record<string, unknown>;
+  return { storageUri, format: 'onnx', resources };
+}
+
+/** Runtime threads (the CPU request, else limit, else 1; at least 1, at most the host's cores) and the memory limit. */
+export function replicaSizing(resources: Record<string, unknown>): { threads: number; memoryLimitBytes?: number } {
+  const res = resources as { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+  const cpu = parseCpu(res.requests?.cpu) ?? parseCpu(res.limits?.cpu) ?? 1;
+  const threads = Math.max(1, Math.min(cpus().length, Math.floor(cpu)));
+  return { threads, memoryLimitBytes: parseMemory(res.limits?.memory) };
+}

@@ -1,0 +1,116 @@
+/**
+ * The InferenceService controller's state types and what its parts (status,
+ * pods, revisions, adoption) need from the controller. Bottom of the
+ * controller's import graph: this file imports only types from its siblings.
+ */
+import type { ScalerConfig } from './autoscaler.ts';
+import type { KObject } from './informer.ts';
+import type { Kube } from './kube.ts';
+import type { Replica, ReplicaMeta } from './replica.ts';
+import type { IngressRouter } from './router.ts';
+
+export const NODE_NAME = 'lab-cloud-node';
+export const LOG_PATH_ANNOTATION = 'lab.mlv.io/log-path';
+export const IMAGE = 'lab.mlv.io/onnxruntime-node-server:local';
+
+export interface ControllerOptions {
+  kubeconfig: string;
+  stateDir: string;
+  /** pid files; default <dirname(stateDir)>/run */
+  runDir?: string;
+  ingressHost?: string;
+  /** default 8443; 0 = ephemeral */
+  ingressPort?: number;
+  scaleDownDelayMs?: number;
+  stableWindowMs?: number;
+  replicaCap?: number;
+  s3Root?: string;
+  tickMs?: number;
+  resyncMs?: number;
+  activatorTimeoutMs?: number;
+  caCert?: string;
+  caKey?: string;
+  log?: (line: string) => void;
+}
+
+export interface Failure {
+  reason: string;
+  message: string;
+  location?: string;
+  exitCode?: number;
+  time: string;
+}
+
+export interface Revision {
+  name: string;
+  generation: number;
+  storageUri: string;
+  modelDir?: string;
+  staging: boolean;
+  replicas: Map<string, Replica>;
+  desired: number;
+  initialScale: number;
+  failure?: Failure;
+  resources: Record<string, unknown>;
+  threads: number;
+  memoryLimitBytes?: number;
+}
+
+export interface PredictorSpec {
+  storageUri: string;
+  format: string;
+  resources: Record<string, unknown>;
+}
+
+export interface IsvcState {
+  key: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  obj: KObject;
+  revisions: Map<number, Revision>;
+  active?: number;
+  latest?: number;
+  /** spec/storage problem of the current generation (no revision made) */
+  specFailure?: Failure & { generation: number };
+  lastFailure?: Failure;
+  scaler: ScalerConfig;
+  warnedGeneration?: number;
+  nextOrdinal: number;
+  lastStatusJson?: string;
+  conditionTimes: Map<string, { status: string; reason?: string; time: string }>;
+  readyAnnounced: boolean;
+  lastScale?: string;
+  adopted: boolean;
+}
+
+export type EventKind = 'Normal' | 'Warning';
+
+/** What the revision, pod and adoption code needs from the controller. */
+export interface ControllerHost {
+  readonly opts: ControllerOptions;
+  readonly runDir: string;
+  readonly kube: Kube;
+  readonly router: IngressRouter;
+  readonly log: (line: string) => void;
+  /** runtime processes found at start, by InferenceService key, not yet adopted or killed */
+  readonly pendingAdoption: Map<string, ReplicaMeta[]>;
+  enqueue(key: string): void;
+  updateRoute(st: IsvcState): void;
+  event(st: IsvcState, type: EventKind, reason: string, message: string): Promise<void>;
+  podEvent(st: IsvcState, podName: string, type: EventKind, reason: string, message: string): Promise<void>;
+  /** is the Pod <namespace>/<name> in the pod informer's cache */
+  hasPod(key: string): boolean;
+  /** write the replica's state to its Pod's status (coalesced) */
+  syncPod(st: IsvcState, r: Replica): void;
+  /** drop the pod status bookkeeping of <namespace>/<pod> */
+  forgetPod(key: string): void;
+}
+
+export const ts = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The revision receiving traffic. */
+export const activeRevision = (st: IsvcState): Revision | undefined => (st.active !== undefined ? st.revisions.get(st.active) : undefined);
+
+/** The revision of the newest generation. */
+export const latestRevision = (st: IsvcState): Revision | undefined => (st.latest !== undefined ? st.revisions.get(st.latest) : undefined);
