@@ -1,0 +1,207 @@
+/**
+ * The lab controller's InferenceService status, computed from hand-built
+ * controller state (revisions with fake replicas): conditions, modelStatus,
+ * components.predictor, annotations, and condition transition times.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { configFromIsvc } from '../../lab/cloud/controller/autoscaler.ts';
+import type { KObject } from '../../lab/cloud/controller/informer.ts';
+import type { Replica, ReplicaStatus } from '../../lab/cloud/controller/replica.ts';
+import { computeStatus, condition, modelState, readyCount } from '../../lab/cloud/controller/status.ts';
+import type { Failure, IsvcState, Revision } from '../../lab/cloud/controller/types.ts';
+
+const URLS = { url: 'https://m.default.lab.mlv.io', predictorUrl: 'https://m-predictor.default.lab.mlv.io' };
+
+/** A replica as status.ts sees it (spec.podName, isStopping, status). */
+function replica(podName: string, status: Partial<ReplicaStatus> = {}, isStopping = false): Replica {
+  const full: ReplicaStatus = { state: 'running', ready: true, started: true, restartCount: 0, failedBeforeReady: false, everReady: true, ...status };
+  return { spec: { podName }, isStopping, status: full } as unknown as Replica;
+}
+
+function revision(generation: number, replicas: Replica[], extra: Partial<Revision> = {}): Revision {
+  return {
+    name: `m-predictor-${String(generation).padStart(5, '0')}`,
+    generation,
+    storageUri: 'file:///models/m',
+    modelDir: '/state/models/m',
+    staging: false,
+    replicas: new Map(replicas.map((r) => [r.spec.podName, r])),
+    desired: replicas.length,
+    initialScale: 1,
+    resources: {},
+    threads: 1,
+    ...extra,
+  };
+}
+
+function state(generation: number, revs: Revision[], extra: Partial<IsvcState> = {}): IsvcState {
+  const obj: KObject = { metadata: { name: 'm', namespace: 'default', uid: 'u1', generation }, spec: { predictor: {} } };
+  return {
+    key: 'default/m',
+    namespace: 'default',
+    name: 'm',
+    uid: 'u1',
+    obj,
+    revisions: new Map(revs.map((r) => [r.generation, r])),
+    scaler: configFromIsvc(obj).config,
+    nextOrdinal: 0,
+    conditionTimes: new Map(),
+    readyAnnounced: false,
+    adopted: true,
+    ...extra,
+  };
+}
+
+/** A clock that ticks one second per reading. */
+function ticking(): () => string {
+  let t = Date.parse('2025-01-01T00:00:00Z');
+  return () => new Date((t += 1000)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const conds = (status: Record<string, unknown>) => Object.fromEntries((status.conditions as Record<string, string>[]).map((c) => [c.type, c]));
+const summary = (status: Record<string, unknown>) => (status.conditions as Record<string, string>[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`);
+const model = (status: Record<string, unknown>) => status.modelStatus as any;
+
+describe('InferenceService status', () => {
+  it('is Ready when the active revision is the current generation and has a ready replica', () => {
+    const rev = revision(1, [replica('m-predictor-aaaaa')]);
+    const st = state(1, [rev], { active: 1, latest: 1 });
+    const s = computeStatus(st, URLS, ticking());
+    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=True', 'Ready=True']);
+    assert.equal(s.observedGeneration, 1);
+    assert.equal(s.url, URLS.url);
+    assert.deepEqual(s.address, { url: URLS.url });
+    assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loaded' });
+    assert.equal(model(s).transitionStatus, 'UpToDate');
+    assert.deepEqual(model(s).copies, { totalCopies: 1, failedCopies: 0 });
+    assert.deepEqual((s.components as any).predictor, {
+      url: URLS.predictorUrl,
+      address: { url: URLS.predictorUrl },
+      latestCreatedRevision: 'm-predictor-00001',
+      latestReadyRevision: 'm-predictor-00001',
+      latestRolledoutRevision: 'm-predictor-00001',
+      traffic: [{ revisionName: 'm-predictor-00001', percent: 100, latestRevision: true }],
+    });
+    const ann = s.annotations as Record<string, string>;
+    assert.equal(ann['lab.mlv.io/replicas'], '1');
+    assert.equal(ann['lab.mlv.io/ready-replicas'], '1');
+    assert.equal(ann['lab.mlv.io/pods'], 'm-predictor-aaaaa');
+    assert.equal(ann['autoscaling.lab.mlv.io/metric'], 'concurrency');
+    assert.equal(ann['autoscaling.lab.mlv.io/min-scale'], '1');
+  });
+
+  it('is not Ready before any revision exists: Deploying, no ingress', () => {
+    const s = computeStatus(state(1, []), URLS, ticking());
+    const c = conds(s);
+    assert.deepEqual(summary(s), ['IngressReady=False/PredictorIngressNotCreated', 'PredictorReady=Unknown/Deploying', 'Ready=Unknown/Deploying']);
+    assert.equal(c.PredictorReady!.message, 'waiting for a revision');
+    assert.equal(c.Ready!.message, 'waiting for a revision');
+    assert.equal(model(s).transitionStatus, 'InProgress');
+    assert.deepEqual(model(s).states, { activeModelState: 'Pending', targetModelState: 'Pending' });
+    assert.equal((s.components as any).predictor.traffic, undefined);
+  });
+
+  it('is not Ready while the first revision stages or loads its model', () => {
+    const staging = state(1, [revision(1, [], { staging: true, desired: 1 })], { latest: 1 });
+    assert.equal(conds(computeStatus(staging, URLS)).PredictorReady!.message, 'revision m-predictor-00001 is starting');
+    const loading = state(1, [revision(1, [replica('p', { ready: false })])], { latest: 1 });
+    const s = computeStatus(loading, URLS);
+    assert.equal(conds(s).PredictorReady!.message, 'revision m-predictor-00001 is loading the model');
+    assert.equal(conds(s).Ready!.status, 'Unknown');
+    assert.equal(model(s).states.activeModelState, 'Loading');
+  });
+
+  it('stays Ready while a serving replica restarts, but not when it crash-loops', () => {
+    const restarting = state(1, [revision(1, [replica('p', { state: 'waiting', ready: false, waitingReason: 'ContainerCreating' })])], { active: 1, latest: 1 });
+    assert.equal(conds(computeStatus(restarting, URLS)).Ready!.status, 'True');
+
+    const crashing = state(1, [revision(1, [replica('p', { state: 'waiting', ready: false, waitingReason: 'CrashLoopBackOff', restartCount: 3 })])], { active: 1, latest: 1 });
+    const s = computeStatus(crashing, URLS);
+    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=False/RuntimeUnhealthy', 'Ready=False/RuntimeUnhealthy']);
+    assert.equal(conds(s).Ready!.message, 'no ready replica of revision m-predictor-00001');
+    assert.deepEqual(model(s).copies, { totalCopies: 1, failedCopies: 1 });
+    assert.equal(model(s).transitionStatus, 'InProgress');
+  });
+
+  it('is Ready when scaled to zero', () => {
+    const st = state(1, [revision(1, [], { desired: 0 })], { active: 1, latest: 1 });
+    const s = computeStatus(st, URLS);
+    assert.equal(conds(s).Ready!.status, 'True');
+    assert.equal(model(s).states.activeModelState, 'Loaded');
+    assert.equal((s.annotations as Record<string, string>)['lab.mlv.io/replicas'], '0');
+  });
+
+  it('reports a rollout in progress while the old revision keeps serving', () => {
+    const old = revision(1, [replica('old')]);
+    const next = revision(2, [replica('new', { ready: false })]);
+    const s = computeStatus(state(2, [old, next], { active: 1, latest: 2 }), URLS);
+    const c = conds(s);
+    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=Unknown/RolloutInProgress', 'Ready=Unknown/RolloutInProgress']);
+    assert.equal(c.PredictorReady!.message, 'revision m-predictor-00002 is loading; m-predictor-00001 keeps serving');
+    assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loading' });
+    const pred = (s.components as any).predictor;
+    assert.equal(pred.latestCreatedRevision, 'm-predictor-00002');
+    assert.deepEqual(pred.traffic, [{ revisionName: 'm-predictor-00001', percent: 100, latestRevision: false }]);
+    assert.equal(s.observedGeneration, 2);
+  });
+
+  it('a new revision that failed to load blocks the rollout and is reported, the old one serving', () => {
+    const failure: Failure = { reason: 'ModelLoadFailed', message: 'predictor pod new of revision m-predictor-00002 failed to load the model (exit code 1)', location: 'new', exitCode: 1, time: '2025-01-01T00:00:00Z' };
+    const old = revision(1, [replica('old')]);
+    const next = revision(2, [], { failure });
+    const s = computeStatus(state(2, [old, next], { active: 1, latest: 2, lastFailure: failure }), URLS);
+    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=False/ModelLoadFailed', 'Ready=False/ModelLoadFailed']);
+    assert.equal(conds(s).Ready!.message, failure.message);
+    assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
+    assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'FailedToLoad' });
+    assert.deepEqual(model(s).lastFailureInfo, { reason: 'ModelLoadFailed', message: failure.message, time: failure.time, location: 'new', exitCode: 1 });
+  });
+
+  it('an invalid spec is InvalidSpec; a storage problem BlockedByFailedLoad', () => {
+    const invalid = state(1, [], { specFailure: { reason: 'UnsupportedModelFormat', message: 'model format "sklearn" is not supported', time: 't', generation: 1 } });
+    const s = computeStatus(invalid, URLS);
+    assert.deepEqual(summary(s), ['IngressReady=False/PredictorIngressNotCreated', 'PredictorReady=False/UnsupportedModelFormat', 'Ready=False/UnsupportedModelFormat']);
+    assert.equal(model(s).transitionStatus, 'InvalidSpec');
+    const storage = state(1, [], { specFailure: { reason: 'StorageNotFound', message: 'no such path', time: 't', generation: 1 } });
+    assert.equal(model(computeStatus(storage, URLS)).transitionStatus, 'BlockedByFailedLoad');
+  });
+
+  it('a condition keeps its lastTransitionTime until its status changes', () => {
+    const clock = ticking();
+    const rev = revision(1, [replica('p', { ready: false })]);
+    const st = state(1, [rev], { latest: 1 });
+    const first = conds(computeStatus(st, URLS, clock));
+    const again = conds(computeStatus(st, URLS, clock));
+    assert.equal(again.Ready!.lastTransitionTime, first.Ready!.lastTransitionTime);
+    rev.replicas.set('p', replica('p'));
+    st.active = 1;
+    const ready = conds(computeStatus(st, URLS, clock));
+    assert.equal(ready.Ready!.status, 'True');
+    assert.ok(ready.Ready!.lastTransitionTime! > first.Ready!.lastTransitionTime!, 'Ready changed, so did its time');
+    assert.notEqual(ready.IngressReady!.lastTransitionTime, first.IngressReady!.lastTransitionTime);
+  });
+});
+
+describe('status helpers', () => {
+  it('readyCount counts ready replicas that are not stopping', () => {
+    const rev = revision(1, [replica('a'), replica('b', { ready: false }), replica('c', {}, true)]);
+    assert.equal(readyCount(rev), 1);
+  });
+
+  it('modelState: Pending, Loading, Loaded, FailedToLoad', () => {
+    assert.equal(modelState(undefined), 'Pending');
+    assert.equal(modelState(revision(1, [], { staging: true, desired: 1 })), 'Pending');
+    assert.equal(modelState(revision(1, [replica('a', { state: 'waiting', ready: false })])), 'Pending');
+    assert.equal(modelState(revision(1, [replica('a', { ready: false })])), 'Loading');
+    assert.equal(modelState(revision(1, [replica('a')])), 'Loaded');
+    assert.equal(modelState(revision(1, [], { desired: 0 })), 'Loaded');
+    assert.equal(modelState(revision(1, [], { desired: 1, failure: { reason: 'x', message: 'y', time: 't' } })), 'FailedToLoad');
+  });
+
+  it('condition omits empty reason and message', () => {
+    const st = state(1, []);
+    assert.deepEqual(condition(st, 'Ready', 'True', undefined, undefined, () => 'T0'), { type: 'Ready', status: 'True', lastTransitionTime: 'T0' });
+    assert.deepEqual(condition(st, 'Ready', 'False', 'Why', 'because', () => 'T1'), { type: 'Ready', status: 'False', lastTransitionTime: 'T1', reason: 'Why', message: 'because' });
+  });
+});
