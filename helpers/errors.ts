@@ -35,5 +35,14 @@ export function isInfraMessage(message: string | undefined): boolean {
   return !!message && message.includes(INFRA_MARKER);
 }
 
+/** The marker of a capability the target claims but the probe or the test found broken. */
+export const CAPABILITY_MARKER = 'capability broken:';
+
+export class CapabilityError extends CleanError {
+  constructor(message: string) {
+    super(`${CAPABILITY_MARKER} ${message}`);
+  }
+}
+
 /** The scheduler refused a job; the message is sbatch's own reason. */
 export class SubmitError extends CleanError {}

@@ -3,7 +3,7 @@
  * whether a test applies: skip (the target does not claim the capability), fail (it claims
  * it but the probe shows it broken), or run.
  */
-import type { Capability, Target } from './config.ts';
+import { SIDE_SETTINGS, type Capability, type Side, type Target } from './config.ts';
 import type { SinfoNode } from './slurm-parsers.ts';
 
 export interface Manifest {
@@ -26,8 +26,8 @@ export interface Manifest {
   /** Claimed capabilities the probe found broken, one sentence each. */
   problems: string[];
   orphansRemoved: string[];
-  /** Written by the cloud probe when the target claims kserve. */
-  cloud?: CloudManifest;
+  /** A dry run: written from the declared inventory, nothing was probed. */
+  dryRun?: boolean;
 }
 
 export interface CloudManifest {
@@ -36,10 +36,16 @@ export interface CloudManifest {
   kserve: boolean;
   nodes: { name: string; gpus: number; cpu: string; memory: string }[];
   orphansRemoved: string[];
+  dryRun?: boolean;
 }
 
+export type ModelNeed = 'mnist' | 'llm';
+
+/** What a test needs; declared once per test (`test.use({ requires })`) and read before any connection. */
 export interface Requirement {
-  /** GPUs on one node, through GRES. */
+  /** The sides of the target the test drives (default: its project's). */
+  sides?: Side[];
+  /** GPUs on one node, through GRES. Also sizes the test's GRES requests. */
   gpusPerNode?: number;
   nodes?: number;
   claims?: Capability[];
@@ -47,55 +53,74 @@ export interface Requirement {
   cuda?: boolean;
   /** Kubernetes nodes with nvidia.com/gpu allocatable. */
   gpuNodes?: number;
+  /** Models the target must name on its storage. */
+  models?: ModelNeed[];
+}
+
+export interface Manifests {
+  hpc?: Manifest;
+  cloud?: CloudManifest;
 }
 
 export type Decision = { run: true } | { run: false; outcome: 'skip' | 'fail'; reason: string };
+const skip = (reason: string): Decision => ({ run: false, outcome: 'skip', reason });
+const fail = (reason: string): Decision => ({ run: false, outcome: 'fail', reason });
 
-export function decide(req: Requirement, target: Target, m: Manifest): Decision {
-  const claims = target.inventory.capabilities;
-  const claimed = (c: Capability) => claims.includes(c);
-  for (const c of req.claims ?? []) {
-    if (!claimed(c)) return { run: false, outcome: 'skip', reason: `target "${target.name}" does not claim capability "${c}" (MLV_CAPABILITIES=${claims.join(',') || 'empty'})` };
+const MODEL_VARS: Record<ModelNeed, { field: 'mnistModelUri' | 'llmModelUri'; reason: string }> = {
+  mnist: { field: 'mnistModelUri', reason: 'MLV_MNIST_MODEL_URI is not set: no MNIST ONNX model on this target’s storage to serve' },
+  llm: { field: 'llmModelUri', reason: 'MLV_LLM_MODEL_URI is not set: no text-generation model on this target’s storage to serve' },
+};
+
+function decideGpus(req: Requirement, target: Target, m: Manifest): Decision {
+  const gpus = target.hpc?.gpusPerNode ?? 0;
+  const want = req.gpusPerNode ?? 0;
+  if (want && gpus < want) {
+    return skip(gpus === 0 ? `no GPU nodes: target "${target.name}" declares MLV_GPUS_PER_NODE=0; this test needs ${want} GPU(s) on one node` : `target "${target.name}" declares ${gpus} GPU(s) per node (MLV_GPUS_PER_NODE); this test needs ${want} on one node`);
   }
-  if (req.gpusPerNode) {
-    if (target.inventory.gpusPerNode < req.gpusPerNode) {
-      return {
-        run: false,
-        outcome: 'skip',
-        reason: target.inventory.gpusPerNode === 0 ? `no GPU nodes: target "${target.name}" declares MLV_GPUS_PER_NODE=0; this test needs ${req.gpusPerNode} GPU(s) on one node` : `target "${target.name}" declares ${target.inventory.gpusPerNode} GPU(s) per node (MLV_GPUS_PER_NODE); this test needs ${req.gpusPerNode} on one node`,
-      };
-    }
-    const best = Math.max(0, ...Object.values(m.gpusByNode));
-    if (best < req.gpusPerNode) {
-      return { run: false, outcome: 'fail', reason: `target "${target.name}" declares ${target.inventory.gpusPerNode} GPU(s) per node, but GRES on usable nodes of partition ${m.partition} shows at most ${best} (${JSON.stringify(m.gpusByNode)})` };
-    }
-  }
-  if (req.nodes) {
-    if (target.inventory.nodeCount < req.nodes) return { run: false, outcome: 'skip', reason: `target "${target.name}" declares ${target.inventory.nodeCount} node(s) (MLV_NODE_COUNT); this test needs ${req.nodes}` };
-    const withGpus = req.gpusPerNode ? m.usableNodes.filter((n) => (m.gpusByNode[n] ?? 0) >= req.gpusPerNode!) : m.usableNodes;
-    if (withGpus.length < req.nodes) {
-      return { run: false, outcome: 'fail', reason: `target "${target.name}" declares ${target.inventory.nodeCount} nodes, but only ${withGpus.length} usable node(s)${req.gpusPerNode ? ` with ${req.gpusPerNode}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map((n) => `${n.node}=${n.state}${n.flags}`).join(', ')}` };
-    }
-  }
-  for (const tool of req.tools ?? []) {
-    const found = tool === 'apptainer' ? m.tools.apptainer : m.tools.nvidiaSmi;
-    if (!found) {
-      const claim: Capability | undefined = tool === 'apptainer' ? 'apptainer' : 'cuda';
-      if (claim && claimed(claim)) return { run: false, outcome: 'fail', reason: `target claims "${claim}" but ${tool} is not on the compute nodes' PATH` };
-      return { run: false, outcome: 'skip', reason: `${tool} is not available on the compute nodes of "${target.name}"${tool === 'nvidia-smi' ? ' (no NVIDIA driver: GPU utilisation cannot be measured)' : ''}` };
-    }
-  }
-  if (req.cuda && !m.compute.cudaAvailable) {
-    return claimed('cuda')
-      ? { run: false, outcome: 'fail', reason: `target claims "cuda" but torch on a compute node reports torch.cuda.is_available() = False` }
-      : { run: false, outcome: 'skip', reason: `no CUDA devices: torch on the compute nodes reports no CUDA (target does not claim "cuda")` };
-  }
-  if (req.gpuNodes) {
-    const withGpu = (m.cloud?.nodes ?? []).filter((n) => n.gpus > 0);
-    if (withGpu.length < req.gpuNodes) {
-      const what = `no GPU nodes: no Kubernetes node of "${target.name}" has nvidia.com/gpu allocatable (nodes: ${(m.cloud?.nodes ?? []).map((n) => n.name).join(', ') || 'none seen'})`;
-      return claimed('gpu-inference') ? { run: false, outcome: 'fail', reason: `target claims "gpu-inference" but ${what}` } : { run: false, outcome: 'skip', reason: what };
-    }
+  const best = Math.max(0, ...Object.values(m.gpusByNode));
+  if (want && best < want) return fail(`target "${target.name}" declares ${gpus} GPU(s) per node, but GRES on usable nodes of partition ${m.partition} shows at most ${best} (${JSON.stringify(m.gpusByNode)})`);
+  if (!req.nodes) return { run: true };
+  const count = target.hpc?.nodeCount ?? 0;
+  if (count < req.nodes) return skip(`target "${target.name}" declares ${count} node(s) (MLV_NODE_COUNT); this test needs ${req.nodes}`);
+  const withGpus = want ? m.usableNodes.filter((n) => (m.gpusByNode[n] ?? 0) >= want) : m.usableNodes;
+  if (withGpus.length < req.nodes) {
+    return fail(`target "${target.name}" declares ${count} nodes, but only ${withGpus.length} usable node(s)${want ? ` with ${want}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map((n) => `${n.node}=${n.state}${n.flags}`).join(', ')}`);
   }
   return { run: true };
+}
+
+function decideTools(req: Requirement, target: Target, m: Manifest): Decision {
+  const claimed = (c: Capability) => target.capabilities.includes(c);
+  for (const tool of req.tools ?? []) {
+    if (tool === 'apptainer' ? m.tools.apptainer : m.tools.nvidiaSmi) continue;
+    const claim: Capability = tool === 'apptainer' ? 'apptainer' : 'cuda';
+    if (claimed(claim)) return fail(`target claims "${claim}" but ${tool} is not on the compute nodes' PATH`);
+    return skip(`${tool} is not available on the compute nodes of "${target.name}"${tool === 'nvidia-smi' ? ' (no NVIDIA driver: GPU utilisation cannot be measured)' : ''}`);
+  }
+  if (req.cuda && !m.compute.cudaAvailable) {
+    return claimed('cuda') ? fail(`target claims "cuda" but torch on a compute node reports torch.cuda.is_available() = False`) : skip(`no CUDA devices: torch on the compute nodes reports no CUDA (target does not claim "cuda")`);
+  }
+  return { run: true };
+}
+
+function decideCloud(req: Requirement, target: Target, m: CloudManifest | undefined): Decision {
+  for (const need of req.models ?? []) if (!target.cloud?.[MODEL_VARS[need].field]) return skip(MODEL_VARS[need].reason);
+  if (!req.gpuNodes) return { run: true };
+  const nodes = m?.nodes ?? [];
+  if (nodes.filter((n) => n.gpus > 0).length >= req.gpuNodes) return { run: true };
+  const what = `no GPU nodes: no Kubernetes node of "${target.name}" has nvidia.com/gpu allocatable (nodes: ${nodes.map((n) => n.name).join(', ') || 'none seen'})`;
+  return target.capabilities.includes('gpu-inference') ? fail(`target claims "gpu-inference" but ${what}`) : skip(what);
+}
+
+/** Whether a test runs, is skipped (the target does not claim what it needs) or fails (a claim is broken). */
+export function decide(req: Requirement, target: Target, m: Manifests): Decision {
+  for (const side of req.sides ?? []) if (!target[side]) return skip(`target "${target.name}" has no ${side === 'hpc' ? 'HPC' : 'cloud'} side: this test needs ${SIDE_SETTINGS[side]}`);
+  for (const c of req.claims ?? []) {
+    if (!target.capabilities.includes(c)) return skip(`target "${target.name}" does not claim capability "${c}" (MLV_CAPABILITIES=${target.capabilities.join(',') || 'empty'})`);
+  }
+  const hpcNeeded = req.gpusPerNode || req.nodes || req.tools?.length || req.cuda;
+  if (hpcNeeded && m.hpc) {
+    for (const d of [decideGpus(req, target, m.hpc), decideTools(req, target, m.hpc)]) if (!d.run) return d;
+  }
+  return decideCloud(req, target, m.cloud);
 }

@@ -1,4 +1,4 @@
-/** Schemas for what the workloads write (`metrics.json`) and print (`MLV_RANK`, `MLV_RESULT`). */
+/** Schemas for what the workloads write (`metrics.json`) and print (`MLV_RANK`, `MLV_RESULT`), and error lines in their logs. */
 import { z } from 'zod';
 
 const ratio = z.number().min(0).max(1);
@@ -45,21 +45,6 @@ export const RankReportSchema = z
   })
   .passthrough();
 export type RankReport = z.infer<typeof RankReportSchema>;
-
-/** Extract `PREFIX {json}` lines from a log. */
-export function taggedJson(log: string, prefix: string): unknown[] {
-  const out: unknown[] = [];
-  // torchrun --tee prefixes lines with `[default0]:`; srun --label with `0: `.
-  const re = new RegExp(`^(?:\\[[^\\]]*\\]:|\\d+: )?\\s*${prefix} (\\{.*\\})\\s*$`, 'gm');
-  for (const m of log.matchAll(re)) {
-    try {
-      out.push(JSON.parse(m[1]!));
-    } catch {
-      /* a torn line is reported by the caller's count check */
-    }
-  }
-  return out;
-}
 
 /** Lines that betray a CUDA / NCCL / gloo failure in a job log. */
 export const ERROR_PATTERNS: Record<'cuda' | 'nccl' | 'gloo' | 'oom' | 'traceback', RegExp> = {

@@ -3,6 +3,8 @@
  * a strict character set (sbatch parses `#SBATCH` lines itself, not through a shell);
  * every command argument and environment value is shell-quoted.
  */
+import { posix } from 'node:path';
+import { MARKERS } from './job-output.ts';
 import { quote } from './shell.ts';
 
 /** A command argument: a literal (quoted) or a reference to a job environment variable. */
@@ -107,7 +109,6 @@ function renderStep(step: Step, ctx: RenderContext): string {
 }
 
 /** Markers the job prints so the harness can measure its own overhead precisely (sacct has 1 s resolution). */
-export const MARKERS = { start: 'MLV_JOB_START', end: 'MLV_JOB_END', gpuEnv: 'MLV_GPU_ENV' } as const;
 
 export function renderSbatch(spec: JobSpec, ctx: RenderContext): string {
   const name = jobName(ctx.runId, spec.name);
@@ -146,4 +147,21 @@ export function renderSbatch(spec: JobSpec, ctx: RenderContext): string {
   for (const step of spec.steps) lines.push(renderStep(step, ctx));
   lines.push(`echo "${MARKERS.end} $(date +%s.%N)"`);
   return lines.join('\n') + '\n';
+}
+
+/** Where a run's jobs live and how they are rendered: everything but the connection. */
+export interface RunLayout {
+  runId: string;
+  partition: string;
+  account?: string;
+  runtimePrefix: string[];
+  sharedRoot: string;
+}
+
+/** The run directory on the shared filesystem: `<shared>/jobs/<runId>`. */
+export const runDirOf = (l: Pick<RunLayout, 'sharedRoot' | 'runId'>) => posix.join(l.sharedRoot, 'jobs', l.runId);
+
+/** Render a job of the run, with its script and output in the run directory. */
+export function renderJob(spec: JobSpec, l: RunLayout, workDir = runDirOf(l)): string {
+  return renderSbatch(spec, { runId: l.runId, partition: l.partition, account: l.account, runtimePrefix: l.runtimePrefix, jobDir: runDirOf(l), workDir });
 }

@@ -289,7 +289,8 @@ sshd_works() { [[ $(ssh-keyscan -t ed25519 -T 1 -p "$SSH_PORT" 127.0.0.1 </dev/n
 wait_for sshd 10 alive_or_fail sshd sshd sshd_works || { log_tail sshd; die "sshd does not answer on 127.0.0.1:$SSH_PORT"; }
 
 # ---------------------------------------------------------------- target file
-# The SLURM block is rewritten; lines with other keys (appended by lab/cloud/up.sh) are kept.
+# The SLURM block is rewritten (one test at a time: the lab's nodes share the machine's cores,
+# so concurrent tests would distort each other's timings; a quick poll for short jobs); lines with other keys (appended by lab/cloud/up.sh) are kept.
 block="MLV_TARGET_NAME=lab
 MLV_SSH_HOST=127.0.0.1
 MLV_SSH_PORT=$SSH_PORT
@@ -305,7 +306,10 @@ MLV_DATASET_DIR=$SHARED/datasets/mnist
 MLV_GPUS_PER_NODE=$GPUS_PER_NODE
 MLV_NODE_COUNT=${#NODES[@]}
 MLV_CAPABILITIES=gres-gpu,multi-gpu,multi-node
-MLV_REFERENCES=lab"
+MLV_REFERENCES=lab
+MLV_WORKERS=1
+MLV_POLL_MIN_MS=500
+MLV_POLL_MAX_MS=3000"
 keys_re="^($(cut -d= -f1 <<<"$block" | paste -sd'|'))="
 {
   printf '%s\n' "$block"

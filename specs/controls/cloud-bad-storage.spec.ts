@@ -1,7 +1,8 @@
 /** Control (MLV_CONTROLS=1 only): a storageUri that does not exist must give a Ready timeout naming the condition reason. */
 import { test } from '../../fixtures/index.ts';
 
-test('control: an InferenceService with a missing storageUri never becomes Ready', async ({ capabilities, kserve }) => {
-  capabilities.require({ claims: ['kserve'] });
+test.use({ requires: { sides: ['cloud'], claims: ['kserve'] } });
+
+test('control: an InferenceService with a missing storageUri never becomes Ready', async ({ kserve }) => {
   await kserve.deploy({ name: 'bad-storage', model: { format: 'onnx', storageUri: 'pvc://mlv-models/does-not-exist' }, minReplicas: 1, maxReplicas: 1 }, { readyTimeoutMs: 15_000 });
 });

@@ -5,6 +5,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPABILITIES, describeTarget, LAB_TARGET_FILE, loadTarget, parseTarget, resolveTargetSource } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
+import type { HpcTarget, Target } from '../../helpers/config.ts';
+
+function hpc(t: Target): HpcTarget {
+  assert.ok(t.hpc, 'the target has an HPC side');
+  return t.hpc;
+}
 
 // parseTarget falls back to the caller's ssh-agent; make the tests independent of it.
 delete process.env.SSH_AUTH_SOCK;
@@ -88,9 +94,10 @@ function oneProblem(fn: () => unknown, field: string, ...mentions: (string | Reg
 test('a lab-like .env loads into a typed Target', () => {
   const t = load(LAB);
   assert.equal(t.name, 'lab');
-  assert.equal(t.isLab, true);
   assert.ok(t.source.endsWith('target.env'));
-  assert.deepEqual(t.ssh, {
+  assert.equal(t.cloud, undefined, 'no cloud settings: no cloud side');
+  const h = hpc(t);
+  assert.deepEqual(h.ssh, {
     host: '127.0.0.1',
     alias: '127.0.0.1',
     port: 2222,
@@ -102,14 +109,16 @@ test('a lab-like .env loads into a typed Target', () => {
     knownHostsPath: KNOWN_HOSTS,
     hostKeyCheck: 'strict',
   });
-  assert.deepEqual(t.slurm, { partition: 'lab', account: undefined });
-  assert.equal(t.sharedRoot, '/var/lib/mlops-lab/shared');
-  assert.equal(t.datasetDir, '/var/lib/mlops-lab/shared/datasets/mnist');
-  assert.deepEqual(t.runtimePrefix, []);
-  assert.equal(t.python, '/usr/bin/python3');
-  assert.deepEqual(t.inventory, { gpusPerNode: 4, nodeCount: 2, capabilities: ['gres-gpu', 'multi-gpu', 'multi-node'] });
+  assert.deepEqual(h.slurm, { partition: 'lab', account: undefined });
+  assert.equal(h.sharedRoot, '/var/lib/mlops-lab/shared');
+  assert.equal(h.datasetDir, '/var/lib/mlops-lab/shared/datasets/mnist');
+  assert.deepEqual(h.runtimePrefix, []);
+  assert.equal(h.python, '/usr/bin/python3');
+  assert.equal(h.gpusPerNode, 4);
+  assert.equal(h.nodeCount, 2);
+  assert.deepEqual(t.capabilities, ['gres-gpu', 'multi-gpu', 'multi-node']);
   assert.equal(t.references, 'lab');
-  assert.equal(t.jobTimeScale, 1);
+  assert.equal(h.jobTimeScale, 1);
 });
 
 test('defaults: port 22, strict, python3, 0 GPUs, 1 node, no claims, default references, dataset under the shared root', () => {
@@ -118,19 +127,23 @@ test('defaults: port 22, strict, python3, 0 GPUs, 1 node, no claims, default ref
     'test',
   );
   assert.equal(t.name, 'custom');
-  assert.equal(t.isLab, false);
-  assert.equal(t.ssh.port, 22);
-  assert.equal(t.ssh.hostKeyCheck, 'strict');
-  assert.equal(t.python, 'python3');
-  assert.deepEqual(t.inventory, { gpusPerNode: 0, nodeCount: 1, capabilities: [] });
+  const h = hpc(t);
+  assert.equal(h.ssh.port, 22);
+  assert.equal(h.ssh.hostKeyCheck, 'strict');
+  assert.equal(h.python, 'python3');
+  assert.equal(h.gpusPerNode, 0);
+  assert.equal(h.nodeCount, 1);
+  assert.deepEqual(h.poll, { minMs: 2000, maxMs: 30000 });
+  assert.equal(t.workers, 4);
+  assert.deepEqual(t.capabilities, []);
   assert.equal(t.references, 'default');
-  assert.equal(t.sharedRoot, '/shared');
-  assert.equal(t.datasetDir, '/shared/datasets/mnist');
+  assert.equal(h.sharedRoot, '/shared');
+  assert.equal(h.datasetDir, '/shared/datasets/mnist');
 });
 
 test('a runtime prefix is split into words', () => {
   const t = load({ ...LAB, MLV_RUNTIME_PREFIX: `apptainer exec --nv "/shared/containers/py torch.sif"` });
-  assert.deepEqual(t.runtimePrefix, ['apptainer', 'exec', '--nv', '/shared/containers/py torch.sif']);
+  assert.deepEqual(hpc(t).runtimePrefix, ['apptainer', 'exec', '--nv', '/shared/containers/py torch.sif']);
 });
 
 test('missing MLV_SSH_HOST', () => {
@@ -171,8 +184,8 @@ test('known_hosts: required under strict, optional under accept-new and off', ()
   const missing = join(dir, 'no-known-hosts');
   oneProblem(() => load({ ...LAB, MLV_SSH_KNOWN_HOSTS: missing }), 'MLV_SSH_KNOWN_HOSTS', missing, 'strict');
   oneProblem(() => load({ ...LAB, MLV_SSH_KNOWN_HOSTS: missing, MLV_SSH_HOST_KEY_CHECK: undefined }), 'MLV_SSH_KNOWN_HOSTS', 'strict');
-  assert.equal(load({ ...LAB, MLV_SSH_KNOWN_HOSTS: missing, MLV_SSH_HOST_KEY_CHECK: 'accept-new' }).ssh.knownHostsPath, missing);
-  assert.equal(load({ ...LAB, MLV_SSH_KNOWN_HOSTS: missing, MLV_SSH_HOST_KEY_CHECK: 'off' }).ssh.hostKeyCheck, 'off');
+  assert.equal(hpc(load({ ...LAB, MLV_SSH_KNOWN_HOSTS: missing, MLV_SSH_HOST_KEY_CHECK: 'accept-new' })).ssh.knownHostsPath, missing);
+  assert.equal(hpc(load({ ...LAB, MLV_SSH_KNOWN_HOSTS: missing, MLV_SSH_HOST_KEY_CHECK: 'off' })).ssh.hostKeyCheck, 'off');
   oneProblem(() => load({ ...LAB, MLV_SSH_HOST_KEY_CHECK: 'yes' }), 'MLV_SSH_HOST_KEY_CHECK', '"yes"', 'strict');
 });
 
@@ -276,14 +289,15 @@ test('secrets never appear in error messages or in describeTarget', () => {
     assert.ok(!e.message.includes(SECRET_TOKEN) && !e.message.includes(SECRET_PASSPHRASE));
   }
   const t = load({ ...LAB, ...secrets, MLV_KUBECONFIG: KEY });
-  assert.equal(t.cloud.token, SECRET_TOKEN);
-  assert.equal(t.ssh.passphrase, SECRET_PASSPHRASE);
+  assert.equal(t.cloud?.token, SECRET_TOKEN);
+  assert.equal(hpc(t).ssh.passphrase, SECRET_PASSPHRASE);
   const d = describeTarget(t);
   const shown = JSON.stringify(d);
   assert.ok(!shown.includes(SECRET_TOKEN), shown);
   assert.ok(!shown.includes(SECRET_PASSPHRASE), shown);
   assert.equal(d.inferenceToken, '(set, hidden)');
-  assert.equal(describeTarget(load(LAB)).inferenceToken, '(none)');
+  assert.equal(describeTarget(load({ ...LAB, MLV_KUBECONFIG: KEY })).inferenceToken, '(none)');
+  assert.equal(describeTarget(load(LAB)).inferenceToken, undefined, 'no cloud side: no cloud fields');
 });
 
 test('describeTarget: a readable summary', () => {
@@ -295,7 +309,8 @@ test('describeTarget: a readable summary', () => {
   assert.equal(d.partition, 'lab');
   assert.equal(d.runtimePrefix, 'apptainer exec --nv /c/p.sif');
   assert.equal(d.inventory, '2 node(s) x 4 GPU(s); claims: gres-gpu, multi-gpu, multi-node');
-  assert.equal(d.kube, '(default kubeconfig)');
+  assert.equal(d.kube, undefined, 'no cloud side: no kubeconfig line');
+  assert.equal(describeTarget(load({ ...LAB, MLV_CAPABILITIES: 'kserve' })).kube, '(default kubeconfig)');
   assert.equal(describeTarget(load({ ...LAB, MLV_CAPABILITIES: '' })).inventory, '2 node(s) x 4 GPU(s); claims: none');
   assert.equal(describeTarget(load(LAB)).runtimePrefix, '(none)');
 });
@@ -333,28 +348,28 @@ test('a Host alias from the ssh config resolves HostName, Port, User, IdentityFi
   );
   const base = { ...LAB, MLV_SSH_CONFIG: cfg, MLV_SSH_HOST: 'cluster', MLV_SSH_PORT: undefined, MLV_SSH_USER: undefined, MLV_SSH_KEY: undefined };
   const t = load(base);
-  assert.equal(t.ssh.alias, 'cluster');
-  assert.equal(t.ssh.host, 'login01.hpc.example.org');
-  assert.equal(t.ssh.port, 2200);
-  assert.equal(t.ssh.user, 'alice');
-  assert.equal(t.ssh.keyPath, KEY);
-  assert.deepEqual(t.ssh.jump, { host: 'bastion.example.org', port: 2022, user: 'bob' });
+  assert.equal(hpc(t).ssh.alias, 'cluster');
+  assert.equal(hpc(t).ssh.host, 'login01.hpc.example.org');
+  assert.equal(hpc(t).ssh.port, 2200);
+  assert.equal(hpc(t).ssh.user, 'alice');
+  assert.equal(hpc(t).ssh.keyPath, KEY);
+  assert.deepEqual(hpc(t).ssh.jump, { host: 'bastion.example.org', port: 2022, user: 'bob' });
   assert.equal(describeTarget(t).ssh, 'alice@cluster:2200 via bastion.example.org');
 
   // The jump host given as an alias: its HostName, Port and User come from its own entry.
-  assert.deepEqual(load({ ...base, MLV_SSH_HOST: 'other' }).ssh.jump, { host: 'gw.example.org', port: 2022, user: 'gwuser' });
+  assert.deepEqual(hpc(load({ ...base, MLV_SSH_HOST: 'other' })).ssh.jump, { host: 'gw.example.org', port: 2022, user: 'gwuser' });
 
   // Explicit MLV_* values beat the ssh config.
   const o = load({ ...base, MLV_SSH_PORT: '2300', MLV_SSH_USER: 'dave', MLV_SSH_JUMP: 'erin@jump.example.org:2400' });
-  assert.equal(o.ssh.port, 2300);
-  assert.equal(o.ssh.user, 'dave');
-  assert.deepEqual(o.ssh.jump, { host: 'jump.example.org', port: 2400, user: 'erin' });
+  assert.equal(hpc(o).ssh.port, 2300);
+  assert.equal(hpc(o).ssh.user, 'dave');
+  assert.deepEqual(hpc(o).ssh.jump, { host: 'jump.example.org', port: 2400, user: 'erin' });
 
   // A name with no entry of its own only gets what `Host *` gives.
   const plain = load({ ...base, MLV_SSH_HOST: '10.0.0.5' });
-  assert.equal(plain.ssh.host, '10.0.0.5');
-  assert.equal(plain.ssh.port, 22);
-  assert.equal(plain.ssh.user, 'fallback');
+  assert.equal(hpc(plain).ssh.host, '10.0.0.5');
+  assert.equal(hpc(plain).ssh.port, 22);
+  assert.equal(hpc(plain).ssh.user, 'fallback');
 });
 
 test('an IdentityFile under ~ is expanded', () => {
@@ -370,9 +385,9 @@ test('no user anywhere is a problem naming MLV_SSH_USER', () => {
 
 test('process env MLV_* overrides the file; other variables do not', () => {
   const t = load(LAB, { MLV_SLURM_PARTITION: 'override', MLV_GPUS_PER_NODE: '8', SLURM_PARTITION: 'ignored', MLV_SSH_PORT: '2223' });
-  assert.equal(t.slurm.partition, 'override');
-  assert.equal(t.inventory.gpusPerNode, 8);
-  assert.equal(t.ssh.port, 2223);
+  assert.equal(hpc(t).slurm.partition, 'override');
+  assert.equal(hpc(t).gpusPerNode, 8);
+  assert.equal(hpc(t).ssh.port, 2223);
   // An override is validated like the file.
   oneProblem(() => load(LAB, { MLV_SSH_PORT: '70000' }), 'MLV_SSH_PORT', '70000');
 });
@@ -389,8 +404,7 @@ test('the target comes from MLV_ENV_FILE, else ./.env, else the lab file', () =>
   assert.equal(resolveTargetSource(d, { MLV_LAB_TARGET_FILE: lab }), join(d, '.env'));
   const fromDotenv = loadTarget(d, { MLV_LAB_TARGET_FILE: lab });
   assert.equal(fromDotenv.name, 'from-dotenv');
-  assert.equal(fromDotenv.isLab, false);
-  writeFileSync(join(d, 'other.env'), envText({ ...LAB, MLV_TARGET_NAME: 'from-env-file' }));
+    writeFileSync(join(d, 'other.env'), envText({ ...LAB, MLV_TARGET_NAME: 'from-env-file' }));
   assert.equal(loadTarget(d, { MLV_ENV_FILE: 'other.env', MLV_LAB_TARGET_FILE: lab }).name, 'from-env-file');
   assert.equal(LAB_TARGET_FILE, '/var/lib/mlops-lab/target.env');
 });
@@ -418,4 +432,43 @@ test('a ConfigError carries no stack frames', () => {
   assert.equal(e.stack, `ConfigError: ${e.message}`);
   assert.ok(!e.stack!.includes('    at '));
   assert.equal(e.message, 'Invalid target configuration in somewhere:\n  - X is wrong. Fix: set X.');
+});
+
+test('a target with only Kubernetes settings has a cloud side and no HPC side', () => {
+  const t = parseTarget({ MLV_TARGET_NAME: 'k8s', MLV_KUBECONFIG: KEY, MLV_CAPABILITIES: 'kserve', MLV_MNIST_MODEL_URI: 's3://models/mnist' }, 'test');
+  assert.equal(t.hpc, undefined);
+  assert.equal(t.cloud?.kubeconfig, KEY);
+  assert.equal(t.cloud?.mnistModelUri, 's3://models/mnist');
+  assert.deepEqual(t.capabilities, ['kserve']);
+});
+
+test('claiming kserve alone configures the cloud side (default kubeconfig)', () => {
+  const t = parseTarget({ MLV_CAPABILITIES: 'kserve' }, 'test');
+  assert.equal(t.hpc, undefined);
+  assert.deepEqual(t.cloud?.kubeconfig, undefined);
+  assert.ok(t.cloud);
+});
+
+test('an HPC setting without the required ones names each missing one', () => {
+  const problems = problemsOf(() => parseTarget({ MLV_GPUS_PER_NODE: '4', MLV_SSH_USER: 'u', MLV_SSH_KEY: KEY, MLV_SSH_KNOWN_HOSTS: KNOWN_HOSTS, MLV_SSH_CONFIG: NO_SSH_CONFIG }, 'test'));
+  for (const f of ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT']) assert.ok(problems.some((p) => p.startsWith(`${f} is required`)), `${f} in:\n${problems.join('\n')}`);
+});
+
+test('neither side configured: one problem naming the settings of both sides', () => {
+  const p = oneProblem(() => parseTarget({ MLV_TARGET_NAME: 'empty' }, 'test'), 'no side is configured', 'MLV_SSH_HOST', 'MLV_KUBECONFIG');
+  assert.match(p, /kserve/);
+});
+
+test('storage URIs: one list of schemes for both models', () => {
+  oneProblem(() => load({ ...LAB, MLV_MNIST_MODEL_URI: 'azure://x/y' }), 'MLV_MNIST_MODEL_URI', 's3://');
+  oneProblem(() => load({ ...LAB, MLV_LLM_MODEL_URI: 'models/smollm' }), 'MLV_LLM_MODEL_URI', 'storageUri');
+  assert.equal(load({ ...LAB, MLV_LLM_MODEL_URI: 'hf://HuggingFaceTB/SmolLM-135M' }).cloud?.llmModelUri, 'hf://HuggingFaceTB/SmolLM-135M');
+});
+
+test('poll intervals and workers come from the target, with bounds', () => {
+  const t = load({ ...LAB, MLV_WORKERS: '1', MLV_POLL_MIN_MS: '500', MLV_POLL_MAX_MS: '3000' });
+  assert.equal(t.workers, 1);
+  assert.deepEqual(hpc(t).poll, { minMs: 500, maxMs: 3000 });
+  oneProblem(() => load({ ...LAB, MLV_POLL_MIN_MS: '5000', MLV_POLL_MAX_MS: '3000' }), 'MLV_POLL_MIN_MS', 'above MLV_POLL_MAX_MS');
+  oneProblem(() => load({ ...LAB, MLV_WORKERS: '0' }), 'MLV_WORKERS', 'at least 1');
 });

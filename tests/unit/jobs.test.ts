@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ddpTrainingJob, GPU_SAMPLER_SCRIPT, gpuUtilisation, mnistTrainingJob, verifyModelJob, withGpuSampler, type TrainingParams } from '../../helpers/jobs.ts';
 import { PROBE_SCRIPT, parseProbe } from '../../helpers/probe.ts';
-import { gpuEnv } from '../../helpers/results.ts';
-import { MARKERS, renderSbatch, type JobSpec, type RenderContext } from '../../helpers/sbatch.ts';
+import { gpuEnv, MARKERS } from '../../helpers/job-output.ts';
+import { renderSbatch, type JobSpec, type RenderContext } from '../../helpers/sbatch.ts';
 import { task, TASKS, taskFromFile } from '../../helpers/tasks.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlv-jobs-'));

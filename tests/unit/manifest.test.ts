@@ -1,30 +1,39 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Capability, Target } from '../../helpers/config.ts';
-import { decide, type Decision, type Manifest, type Requirement } from '../../helpers/manifest.ts';
+import { decide as decideAll, type CloudManifest, type Decision, type Manifest, type Requirement } from '../../helpers/manifest.ts';
+
+type WithCloud = Manifest & { cloud?: CloudManifest };
+/** The HPC manifest, and the cloud one beside it when a case sets it. */
+const decide = (req: Requirement, t: Target, m: WithCloud): Decision => decideAll(req, t, { hpc: m, cloud: m.cloud });
 import type { SinfoNode } from '../../helpers/slurm-parsers.ts';
 
 function target(gpusPerNode: number, nodeCount: number, capabilities: Capability[], name = 'site'): Target {
   return {
     name,
     source: '/tmp/site.env',
-    isLab: false,
-    ssh: { host: 'login', alias: 'login', port: 22, user: 'u', knownHostsPath: '/tmp/kh', hostKeyCheck: 'strict' },
-    slurm: { partition: 'gpu' },
-    sharedRoot: '/shared',
-    datasetDir: '/shared/datasets/mnist',
-    runtimePrefix: [],
-    python: 'python3',
-    inventory: { gpusPerNode, nodeCount, capabilities },
+    capabilities,
     references: 'default',
-    jobTimeScale: 1,
+    workers: 4,
+    hpc: {
+      ssh: { host: 'login', alias: 'login', port: 22, user: 'u', knownHostsPath: '/tmp/kh', hostKeyCheck: 'strict' },
+      slurm: { partition: 'gpu' },
+      sharedRoot: '/shared',
+      datasetDir: '/shared/datasets/mnist',
+      runtimePrefix: [],
+      python: 'python3',
+      gpusPerNode,
+      nodeCount,
+      jobTimeScale: 1,
+      poll: { minMs: 2000, maxMs: 30000 },
+    },
     cloud: {},
   };
 }
 
 const node = (name: string, gpus: number, state = 'idle', flags = ''): SinfoNode => ({ node: name, partition: 'gpu', state, flags, cpus: 64, memoryMB: 512000, gres: gpus ? { gpu: gpus } : {} });
 
-function manifest(nodes: SinfoNode[], over: Partial<Manifest> = {}): Manifest {
+function manifest(nodes: SinfoNode[], over: Partial<WithCloud> = {}): WithCloud {
   const usable = nodes.filter((n) => ['idle', 'mixed', 'allocated'].includes(n.state) && !n.flags.includes('*'));
   return {
     runId: 'mlv-1',

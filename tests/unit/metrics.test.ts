@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DdpMetricsSchema, ERROR_PATTERNS, findErrorLines, RankReportSchema, taggedJson, TrainingMetricsSchema } from '../../helpers/metrics.ts';
+import { taggedJson } from '../../helpers/job-output.ts';
+import { DdpMetricsSchema, ERROR_PATTERNS, findErrorLines, RankReportSchema, TrainingMetricsSchema } from '../../helpers/metrics.ts';
 
 /** A metrics.json as workloads/mnist/train.py writes it (json.dump, sort_keys). */
 const METRICS = {

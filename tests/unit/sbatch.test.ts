@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jobName, MARKERS, renderSbatch, slurmTime, type JobSpec, type RenderContext } from '../../helpers/sbatch.ts';
+import { MARKERS } from '../../helpers/job-output.ts';
+import { jobName, renderSbatch, slurmTime, type JobSpec, type RenderContext } from '../../helpers/sbatch.ts';
 
 const ctx: RenderContext = {
   runId: 'mlv-20261128212719-w5kb',

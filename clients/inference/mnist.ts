@@ -1,0 +1,43 @@
+/**
+ * The MNIST classifier behind KServe V1 and V2: labels predicted for a set of digits, in
+ * batches. V2 request tensors are first checked against the model's own metadata.
+ */
+import { argmax, toFlat, toInstance, type Digit } from '../../helpers/mnist-samples.ts';
+import { logitRows } from '../../helpers/mnist-inference.ts';
+import type { KServeV1Client } from './v1.ts';
+import { checkTensorsAgainstMetadata, type KServeV2Client } from './v2.ts';
+
+const BATCH = 50;
+
+/** Labels predicted through V1 `:predict`, in batches. */
+export async function predictV1(v1: KServeV1Client, model: string, digits: Digit[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < digits.length; i += BATCH) {
+    const batch = digits.slice(i, i + BATCH);
+    const r = await v1.predict(model, batch.map(toInstance));
+    const logits = logitRows(r.predictions.map((p) => (Array.isArray(p) && p.length === 1 && Array.isArray(p[0]) ? p[0] : p)), 'V1 predictions');
+    if (logits.length !== batch.length) throw new Error(`V1 returned ${logits.length} predictions for ${batch.length} instances`);
+    out.push(...logits.map(argmax));
+  }
+  return out;
+}
+
+/** Labels predicted through V2 `/infer`; tensor mismatches with the metadata are returned, not sent. */
+export async function predictV2(v2: KServeV2Client, model: string, digits: Digit[]): Promise<{ labels: number[]; tensorProblems: string[]; inputName: string }> {
+  const meta = await v2.modelMetadata(model);
+  const input = meta.inputs[0];
+  if (!input) throw new Error(`V2 metadata of ${model} declares no inputs`);
+  const labels: number[] = [];
+  for (let i = 0; i < digits.length; i += BATCH) {
+    const batch = digits.slice(i, i + BATCH);
+    const tensor = { name: input.name, datatype: 'FP32' as const, shape: [batch.length, 1, 28, 28], data: batch.flatMap(toFlat) };
+    const problems = checkTensorsAgainstMetadata([tensor], meta);
+    if (problems.length) return { labels, tensorProblems: problems, inputName: input.name };
+    const r = await v2.infer(model, [tensor]);
+    const out = r.outputs[0];
+    if (!out || out.data.length !== batch.length * 10) throw new Error(`V2 output ${out?.name} has ${out?.data.length} values for ${batch.length}x10 logits`);
+    const flat = out.data as number[];
+    for (let b = 0; b < batch.length; b++) labels.push(argmax(flat.slice(b * 10, b * 10 + 10)));
+  }
+  return { labels, tensorProblems: [], inputName: input.name };
+}

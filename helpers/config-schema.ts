@@ -1,0 +1,113 @@
+/**
+ * The target's variables: one zod schema per field, the fix offered for each, which fields
+ * are secret, and which side (HPC or cloud) each belongs to.
+ */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { isStorageUri, STORAGE_URI_HINT } from './storage-uri.ts';
+
+export const CAPABILITIES = ['gres-gpu', 'cuda', 'multi-gpu', 'multi-node', 'apptainer', 'oumi', 'kserve', 'gpu-inference', 'mlflow'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Fields whose values must never be printed. */
+export const SECRET_FIELDS = new Set(['MLV_SSH_KEY_PASSPHRASE', 'MLV_INFERENCE_TOKEN', 'MLV_MLFLOW_TOKEN', 'MLV_MLFLOW_PASSWORD']);
+
+/** Required once the HPC side is configured. */
+export const HPC_REQUIRED = ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT'] as const;
+/** Setting any of these configures the HPC side (and makes HPC_REQUIRED required). */
+export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_)/;
+/** Setting any of these (or claiming "kserve") configures the cloud side. */
+export const CLOUD_KEYS = /^MLV_(KUBE|INGRESS_URL$|INFERENCE_|PROMETHEUS_URL$|MNIST_MODEL_URI$|LLM_MODEL_URI$)/;
+
+export const FIXES: Record<string, string> = {
+  MLV_SSH_HOST: 'set it to the login node name or IP, or a Host alias from ~/.ssh/config',
+  MLV_SSH_PORT: 'set it to the login node SSH port (usually 22)',
+  MLV_SSH_USER: 'set it to your cluster user name (or define User in the ~/.ssh/config Host entry)',
+  MLV_SSH_KEY: 'point it to a readable private key file, or leave it empty and set MLV_SSH_AGENT (or SSH_AUTH_SOCK)',
+  MLV_SSH_AGENT: 'point it to a running ssh-agent socket',
+  MLV_SSH_KNOWN_HOSTS: 'point it to a known_hosts file that holds the login node host key (ssh-keyscan -p PORT HOST)',
+  MLV_SSH_HOST_KEY_CHECK: 'use strict (default), accept-new, or off',
+  MLV_SSH_JUMP: 'use [user@]host[:port] of the jump host, or leave it empty',
+  MLV_SLURM_PARTITION: 'set it to a partition name from `sinfo -s`',
+  MLV_SHARED_ROOT: 'set it to the absolute path of the shared filesystem mounted on login and compute nodes',
+  MLV_DATASET_DIR: 'set it to an absolute path holding the MNIST IDX files',
+  MLV_RUNTIME_PREFIX: 'use plain words, e.g. "apptainer exec --nv /shared/containers/pytorch.sif" (no ; | $ or redirections)',
+  MLV_PYTHON: 'set it to the python interpreter on the compute nodes, e.g. python3',
+  MLV_GPUS_PER_NODE: 'set it to the number of GPUs per compute node as a whole number, e.g. 4 (0 for CPU-only)',
+  MLV_NODE_COUNT: 'set it to the number of compute nodes in the partition as a whole number, e.g. 2',
+  MLV_CAPABILITIES: `use a comma-separated subset of: ${CAPABILITIES.join(', ')}`,
+  MLV_REFERENCES: 'name a file in references/ without extension (e.g. default, lab) or give a path to a .yaml/.json file',
+  MLV_JOB_TIME_SCALE: 'use a positive number',
+  MLV_WORKERS: 'set it to how many tests may run at once, e.g. 4 (1 when the cluster shares cores with the runner)',
+  MLV_POLL_MIN_MS: 'set it to the shortest scheduler poll interval in milliseconds, e.g. 2000',
+  MLV_POLL_MAX_MS: 'set it to the longest scheduler poll interval in milliseconds, e.g. 30000',
+  MLV_KUBECONFIG: 'point it to a readable kubeconfig file (default: KUBECONFIG or ~/.kube/config)',
+  MLV_INGRESS_URL: 'use an absolute http(s) URL of the ingress gateway, or leave it empty to use status.url',
+  MLV_INFERENCE_CA: 'point it to a readable PEM CA bundle, or leave it empty to use the system CAs',
+  MLV_PROMETHEUS_URL: 'use an absolute http(s) URL, or leave it empty',
+  MLV_MNIST_MODEL_URI: 'point it to the ONNX export of the MNIST model on the cluster storage, e.g. s3://models/mnist/1',
+  MLV_LLM_MODEL_URI: 'point it to a Hugging Face text-generation model on the cluster storage, e.g. s3://models/smollm-135m',
+};
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .refine((n) => n >= min, { message: `must be at least ${min}` })
+    .refine((n) => n <= max, { message: `must be at most ${max}` });
+
+const optional = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+
+const absPath = z.string().trim().refine(isAbsolute, { message: 'must be an absolute path' });
+const url = z
+  .string()
+  .trim()
+  .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' });
+const storageUri = z.string().trim().refine(isStorageUri, { message: `must be ${STORAGE_URI_HINT}` });
+
+export const RawSchema = z.object({
+  MLV_TARGET_NAME: z.string().trim().regex(/^[A-Za-z0-9_.-]+$/, { message: 'use letters, digits, . _ -' }).default('custom'),
+  MLV_CAPABILITIES: z.string().default(''),
+  MLV_REFERENCES: z.string().trim().default('default'),
+  MLV_WORKERS: int(1, 64).optional(),
+  // HPC side
+  MLV_SSH_HOST: z.string().trim().min(1, { message: 'is required' }).regex(/^[A-Za-z0-9_.:[\]-]+$/, { message: 'is not a valid host name' }).optional(),
+  MLV_SSH_PORT: int(1, 65535).optional(),
+  MLV_SSH_USER: z.string().trim().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { message: 'is not a valid user name' }).optional(),
+  MLV_SSH_KEY: optional,
+  MLV_SSH_KEY_PASSPHRASE: optional,
+  MLV_SSH_AGENT: optional,
+  MLV_SSH_JUMP: optional.refine((v) => !v || /^([A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(:\d+)?$/.test(v), { message: 'must look like [user@]host[:port]' }),
+  MLV_SSH_KNOWN_HOSTS: optional,
+  MLV_SSH_HOST_KEY_CHECK: z.enum(['strict', 'accept-new', 'off']).default('strict'),
+  MLV_SSH_CONFIG: optional,
+  MLV_SLURM_PARTITION: z.string().trim().regex(/^[A-Za-z0-9_.-]+$/, { message: 'is required and may only hold letters, digits, . _ -' }).optional(),
+  MLV_SLURM_ACCOUNT: optional.refine((v) => !v || /^[A-Za-z0-9_.-]+$/.test(v), { message: 'may only hold letters, digits, . _ -' }),
+  MLV_SHARED_ROOT: absPath.optional(),
+  MLV_DATASET_DIR: absPath.optional(),
+  MLV_RUNTIME_PREFIX: z.string().default(''),
+  MLV_PYTHON: z.string().trim().regex(/^[A-Za-z0-9_./+-]+$/, { message: 'must be a command name or path' }).default('python3'),
+  MLV_GPUS_PER_NODE: int(0, 1024).default(0),
+  MLV_NODE_COUNT: int(1, 100_000).default(1),
+  MLV_JOB_TIME_SCALE: z.string().trim().regex(/^\d+(\.\d+)?$/, { message: 'must be a positive number' }).transform(Number).default(1),
+  MLV_POLL_MIN_MS: int(100, 600_000).default(2000),
+  MLV_POLL_MAX_MS: int(100, 600_000).default(30_000),
+  // Cloud side
+  MLV_KUBECONFIG: optional,
+  MLV_KUBE_CONTEXT: optional,
+  MLV_KUBE_NAMESPACE: optional.refine((v) => !v || /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v), { message: 'must be a Kubernetes namespace name' }),
+  MLV_INGRESS_URL: url.optional(),
+  MLV_INFERENCE_CA: optional,
+  MLV_INFERENCE_TOKEN: optional,
+  MLV_PROMETHEUS_URL: url.optional(),
+  MLV_MNIST_MODEL_URI: storageUri.optional(),
+  MLV_LLM_MODEL_URI: storageUri.optional(),
+});
+export type Raw = Partial<z.infer<typeof RawSchema>>;
+
