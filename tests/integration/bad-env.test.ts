@@ -38,7 +38,7 @@ const cases: { name: string; changes: Record<string, string>; expect: RegExp }[]
 
 for (const c of cases) {
   test(`bad .env: ${c.name}`, { timeout: 60_000 }, async () => {
-    const run = await runSuite(['--project=preflight'], { MLV_ENV_FILE: envFile(c.name.replace(/\W+/g, '-'), c.changes) });
+    const run = await runSuite(['--project=preflight-hpc'], { MLV_ENV_FILE: envFile(c.name.replace(/\W+/g, '-'), c.changes) });
     assert.notEqual(run.code, 0, run.output);
     assert.ok(run.seconds < 15, `took ${run.seconds.toFixed(1)} s`);
     assert.match(run.output.replace(/\n\s*/g, ' '), c.expect, run.output);

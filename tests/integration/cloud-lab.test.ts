@@ -82,7 +82,7 @@ test('a run killed mid-test leaves a namespace that the next preflight removes, 
     );
   });
   assert.ok(namespacesOf(runId).length > 0, 'the killed run should have left its namespace');
-  const next = await runSuite(['--project=preflight']);
+  const next = await runSuite(['--project=preflight-cloud']);
   assert.equal(next.code, 0, next.output);
   await until(() => namespacesOf(runId).length === 0 && runtimesOf(runId).length === 0, 30_000, 'orphaned namespace and runtimes to go');
 });

@@ -36,7 +36,7 @@ test('Ctrl-C while a job runs: the suite cancels it before it exits', { timeout:
 test('after a hard kill, the next preflight removes the orphaned jobs', { timeout: 5 * 60_000 }, async () => {
   const runId = `mlv-kill9-${Date.now().toString(36)}`;
   await runSuite(['--project=hpc', '--grep', 'MLOPS-1.1'], { MLV_RUN_ID: runId }, 4 * 60_000, interruptWhenRunning(runId, 'SIGKILL'));
-  const next = await runSuite(['--project=preflight'], {}, 2 * 60_000);
+  const next = await runSuite(['--project=preflight-hpc'], {}, 2 * 60_000);
   assert.equal(next.code, 0, next.output);
   await until(() => jobsOfRun(runId).length === 0, 15_000, 'the orphaned jobs to be cancelled');
   const m = JSON.parse(readFileSync(manifestPath(next.runId), 'utf8')) as Manifest;
