@@ -15,11 +15,11 @@
  * concurrency), destroyed when the run ends. TLS verification is ON unless
  * `insecureSkipVerify` is set; pass `ca` (PEM) for a private CA.
  */
-import http from "node:http";
-import https from "node:https";
-import net from "node:net";
-import { performance } from "node:perf_hooks";
-import { LatencyRecorder, type HistogramBucket, type LatencySummary } from "../helpers/percentiles.ts";
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { LatencyRecorder, type HistogramBucket, type LatencySummary } from '../helpers/percentiles.ts';
 
 export interface LoadOptions {
   /** Full target URL (http or https). */
@@ -112,34 +112,34 @@ export interface LoadResult {
   tickErrors: string[];
 }
 
-type Outcome =
-  | { kind: "ok"; ms: number }
-  | { kind: "status"; status: number }
-  | { kind: "timeout" | "connection" | "invalid" | "other"; message: string };
+type Outcome = { kind: 'ok'; ms: number } | { kind: 'status'; status: number } | { kind: 'timeout' | 'connection' | 'invalid' | 'other'; message: string };
 
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED",
-]);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 const MAX_BODY_BYTES = 1 << 20;
 const MAX_SAMPLES = 10;
 
-/** Run a closed-loop load test; resolves when every worker has stopped. */
-export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  validateOptions(opts);
+interface Wire {
+  url: URL;
+  transport: typeof http | typeof https;
+  agent: http.Agent;
+  method: string;
+  headers: Record<string, string>;
+  payload?: Buffer;
+}
+
+/** URL, method, headers, body and a keep-alive agent sized for the workers. */
+function wireFor(opts: LoadOptions): Wire {
   const url = new URL(opts.url);
-  const isHttps = url.protocol === "https:";
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const tickMs = opts.tickMs ?? 1000;
+  const isHttps = url.protocol === 'https:';
   const payload = encodeBody(opts.body);
-  const method = (opts.method ?? (payload ? "POST" : "GET")).toUpperCase();
+  const method = (opts.method ?? (payload ? 'POST' : 'GET')).toUpperCase();
   const headers: Record<string, string> = { ...opts.headers };
   if (payload) {
-    headers["content-length"] = String(payload.length);
-    if (typeof opts.body !== "string" && !Buffer.isBuffer(opts.body)) headers["content-type"] ??= "application/json";
+    headers['content-length'] = String(payload.length);
+    if (typeof opts.body !== 'string' && !Buffer.isBuffer(opts.body)) headers['content-type'] ??= 'application/json';
   }
-  if (opts.hostHeader) headers["host"] = opts.hostHeader;
-  if (opts.bearerToken) headers["authorization"] = `Bearer ${opts.bearerToken}`;
-
+  if (opts.hostHeader) headers['host'] = opts.hostHeader;
+  if (opts.bearerToken) headers['authorization'] = `Bearer ${opts.bearerToken}`;
   const agentOpts = { keepAlive: true, maxSockets: opts.concurrency };
   const agent = isHttps
     ? new https.Agent({
@@ -149,7 +149,70 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         servername: opts.servername ?? sniName(opts.hostHeader),
       })
     : new http.Agent(agentOpts);
-  const transport = isHttps ? https : http;
+  return { url, transport: isHttps ? https : http, agent, method, headers, payload };
+}
+
+/** One request, classified; the body is read only when a validator needs it. */
+function sendOne(w: Wire, timeoutMs: number, validate: LoadOptions['validate']): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    const t0 = performance.now();
+    let settled = false;
+    const finish = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(o);
+    };
+    const req = w.transport.request(w.url, { method: w.method, headers: w.headers, agent: w.agent }, (res) => {
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      if (ok && validate) {
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= MAX_BODY_BYTES) chunks.push(c);
+        });
+      } else {
+        res.resume();
+      }
+      res.on('error', (e) => finish(classify(e)));
+      res.on('end', () => {
+        if (!ok) return finish({ kind: 'status', status });
+        if (validate) {
+          const verdict = runValidator(validate, Buffer.concat(chunks).toString('utf8'), status);
+          if (verdict !== true) return finish({ kind: 'invalid', message: verdict });
+        }
+        finish({ kind: 'ok', ms: performance.now() - t0 });
+      });
+    });
+    const timer = setTimeout(() => {
+      finish({ kind: 'timeout', message: `request timed out after ${timeoutMs} ms` });
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (e) => finish(classify(e)));
+    req.end(w.payload);
+  });
+}
+
+/** Count a failed outcome by kind (and status code), keeping a few samples. */
+function countError(errors: ErrorCounts, o: Exclude<Outcome, { kind: 'ok' }>) {
+  errors.total++;
+  if (o.kind === 'status') {
+    errors.byStatus[o.status] = (errors.byStatus[o.status] ?? 0) + 1;
+    addSample(errors, `HTTP ${o.status}`);
+  } else {
+    errors[o.kind]++;
+    addSample(errors, `${o.kind}: ${o.message}`);
+  }
+}
+
+/** Run a closed-loop load test; resolves when every worker has stopped. */
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  validateOptions(opts);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const tickMs = opts.tickMs ?? 1000;
+  const wire = wireFor(opts);
 
   const recorder = new LatencyRecorder();
   const errors: ErrorCounts = { byStatus: {}, timeout: 0, connection: 0, invalid: 0, other: 0, total: 0, samples: [] };
@@ -164,10 +227,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
   const start = performance.now();
   const deadline = start + Math.min(opts.durationMs ?? Infinity, opts.maxWallMs ?? 600_000);
-  const stopped = () =>
-    opts.signal?.aborted === true ||
-    performance.now() >= deadline ||
-    (opts.totalRequests !== undefined && issued >= opts.totalRequests);
+  const stopped = () => opts.signal?.aborted === true || performance.now() >= deadline || (opts.totalRequests !== undefined && issued >= opts.totalRequests);
 
   const pushPoint = () => {
     const point: TimelinePoint = { tMs: Math.round(performance.now() - start), inFlight, completed: intervalOk, errors: intervalErr };
@@ -185,70 +245,22 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     tickPromises.push(p);
   }, tickMs);
 
-  const sendOne = () =>
-    new Promise<Outcome>((resolve) => {
-      const t0 = performance.now();
-      let settled = false;
-      const finish = (o: Outcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(o);
-      };
-      const req = transport.request(url, { method, headers, agent }, (res) => {
-        const status = res.statusCode ?? 0;
-        const ok = status >= 200 && status < 300;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        if (ok && opts.validate) {
-          res.on("data", (c: Buffer) => {
-            size += c.length;
-            if (size <= MAX_BODY_BYTES) chunks.push(c);
-          });
-        } else {
-          res.resume();
-        }
-        res.on("error", (e) => finish(classify(e)));
-        res.on("end", () => {
-          if (!ok) return finish({ kind: "status", status });
-          if (opts.validate) {
-            const verdict = runValidator(opts.validate, Buffer.concat(chunks).toString("utf8"), status);
-            if (verdict !== true) return finish({ kind: "invalid", message: verdict });
-          }
-          finish({ kind: "ok", ms: performance.now() - t0 });
-        });
-      });
-      const timer = setTimeout(() => {
-        finish({ kind: "timeout", message: `request timed out after ${timeoutMs} ms` });
-        req.destroy();
-      }, timeoutMs);
-      req.on("error", (e) => finish(classify(e)));
-      req.end(payload);
-    });
-
   const account = (o: Outcome) => {
-    if (o.kind === "ok") {
+    if (o.kind === 'ok') {
       successes++;
       intervalOk++;
       recorder.record(o.ms);
       return;
     }
-    errors.total++;
     intervalErr++;
-    if (o.kind === "status") {
-      errors.byStatus[o.status] = (errors.byStatus[o.status] ?? 0) + 1;
-      addSample(errors, `HTTP ${o.status}`);
-    } else {
-      errors[o.kind]++;
-      addSample(errors, `${o.kind}: ${o.message}`);
-    }
+    countError(errors, o);
   };
 
   const worker = async () => {
     while (!stopped()) {
       issued++;
       inFlight++;
-      const outcome = await sendOne();
+      const outcome = await sendOne(wire, timeoutMs, opts.validate);
       inFlight--;
       account(outcome);
     }
@@ -258,7 +270,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
   } finally {
     clearInterval(ticker);
-    agent.destroy();
+    wire.agent.destroy();
   }
   const wallMs = performance.now() - start;
   if (intervalOk > 0 || intervalErr > 0) pushPoint();
@@ -279,28 +291,28 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
 function validateOptions(o: LoadOptions): void {
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be an integer >= 1, got ${o.concurrency}`);
-  if (o.durationMs === undefined && o.totalRequests === undefined) throw new RangeError("give durationMs and/or totalRequests");
+  if (o.durationMs === undefined && o.totalRequests === undefined) throw new RangeError('give durationMs and/or totalRequests');
   if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new RangeError(`durationMs must be > 0, got ${o.durationMs}`);
   if (o.totalRequests !== undefined && (!Number.isInteger(o.totalRequests) || o.totalRequests < 1)) {
     throw new RangeError(`totalRequests must be an integer >= 1, got ${o.totalRequests}`);
   }
   if (o.timeoutMs !== undefined && !(o.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${o.timeoutMs}`);
   const protocol = new URL(o.url).protocol;
-  if (protocol !== "http:" && protocol !== "https:") throw new RangeError(`unsupported protocol ${protocol}`);
+  if (protocol !== 'http:' && protocol !== 'https:') throw new RangeError(`unsupported protocol ${protocol}`);
 }
 
 function encodeBody(body: unknown): Buffer | undefined {
   if (body === undefined) return undefined;
   if (Buffer.isBuffer(body)) return body;
-  if (typeof body === "string") return Buffer.from(body);
+  if (typeof body === 'string') return Buffer.from(body);
   return Buffer.from(JSON.stringify(body));
 }
 
-function runValidator(fn: NonNullable<LoadOptions["validate"]>, body: string, status: number): true | string {
+function runValidator(fn: NonNullable<LoadOptions['validate']>, body: string, status: number): true | string {
   try {
     const v = fn(body, status);
-    if (v === false) return "response rejected by validator";
-    if (typeof v === "string") return v;
+    if (v === false) return 'response rejected by validator';
+    if (typeof v === 'string') return v;
     return true;
   } catch (e) {
     return errorMessage(e);
@@ -310,9 +322,9 @@ function runValidator(fn: NonNullable<LoadOptions["validate"]>, body: string, st
 function classify(e: unknown): Outcome {
   const code = (e as NodeJS.ErrnoException).code;
   const message = errorMessage(e);
-  if (code && CONNECTION_CODES.has(code)) return { kind: "connection", message };
-  if (message === "socket hang up") return { kind: "connection", message };
-  return { kind: "other", message };
+  if (code && CONNECTION_CODES.has(code)) return { kind: 'connection', message };
+  if (message === 'socket hang up') return { kind: 'connection', message };
+  return { kind: 'other', message };
 }
 
 function addSample(errors: ErrorCounts, msg: string): void {
@@ -330,6 +342,6 @@ function errorMessage(e: unknown): string {
 /** Host header → SNI name (no port; undefined for IP literals). */
 function sniName(host: string | undefined): string | undefined {
   if (!host) return undefined;
-  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
   return net.isIP(name) ? undefined : name; // SNI must not be an IP address
 }

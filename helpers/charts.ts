@@ -19,7 +19,7 @@ export interface Series {
   name: string;
   points: Point[];
   /** Which y axis this series uses (default "left"). */
-  axis?: "left" | "right";
+  axis?: 'left' | 'right';
   /** CSS colour; defaults to a palette entry. */
   color?: string;
 }
@@ -51,22 +51,22 @@ export interface BarHistogramOptions {
   height?: number;
 }
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const FONT = 'font-family="sans-serif"';
 
 /** Escape text for XML content and attribute values. */
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
 /** Line chart of one or more series, optionally on two y axes. */
 export function lineChart(o: LineChartOptions): string {
-  return seriesChart(o, "line");
+  return seriesChart(o, 'line');
 }
 
 /** Step-after chart (value holds until the next point), y axis from 0. */
 export function stepChart(o: LineChartOptions): string {
-  return seriesChart(o, "step");
+  return seriesChart(o, 'step');
 }
 
 /** Histogram bars; x in the buckets' unit (e.g. ms), y = count. */
@@ -75,24 +75,29 @@ export function barHistogram(o: BarHistogramOptions): string {
   const h = o.height ?? 360;
   const frame = plotFrame(w, h, false);
   const bars = o.buckets.filter((b) => [b.from, b.to, b.count].every(Number.isFinite));
-  const xd = domain(bars.flatMap((b) => [b.from, b.to]), false);
+  const xd = domain(
+    bars.flatMap((b) => [b.from, b.to]),
+    false,
+  );
   const yd = domain([0, ...bars.map((b) => b.count)], true);
   const xs = scale(xd, frame.left, frame.right);
   const ys = scale(yd, frame.bottom, frame.top);
-  const parts = [header(w, h, o.title), axes(frame, xd, yd, xs, ys, o.xLabel ?? "latency (ms)", o.yLabel ?? "count")];
+  const parts = [header(w, h, o.title), axes(frame, xd, yd, xs, ys, o.xLabel ?? 'latency (ms)', o.yLabel ?? 'count')];
   const color = o.color ?? PALETTE[0]!;
   for (const b of bars) {
     const x0 = xs(b.from);
     const width = Math.max(1, xs(b.to) - x0 - 1);
     const y = ys(b.count);
-    parts.push(`<rect x="${f(x0)}" y="${f(y)}" width="${f(width)}" height="${f(frame.bottom - y)}" fill="${escapeXml(color)}"><title>${escapeXml(`${fmt(b.from)}–${fmt(b.to)}: ${b.count}`)}</title></rect>`);
+    parts.push(
+      `<rect x="${f(x0)}" y="${f(y)}" width="${f(width)}" height="${f(frame.bottom - y)}" fill="${escapeXml(color)}"><title>${escapeXml(`${fmt(b.from)}–${fmt(b.to)}: ${b.count}`)}</title></rect>`,
+    );
   }
   if (bars.length === 0) parts.push(noData(frame));
-  parts.push("</svg>");
-  return parts.join("\n");
+  parts.push('</svg>');
+  return parts.join('\n');
 }
 
-function seriesChart(o: LineChartOptions, kind: "line" | "step"): string {
+function seriesChart(o: LineChartOptions, kind: 'line' | 'step'): string {
   const w = o.width ?? 640;
   const h = o.height ?? 360;
   const series = o.series.map((s, i) => ({
@@ -100,25 +105,28 @@ function seriesChart(o: LineChartOptions, kind: "line" | "step"): string {
     color: s.color ?? PALETTE[i % PALETTE.length]!,
     points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x),
   }));
-  const hasRight = series.some((s) => s.axis === "right");
+  const hasRight = series.some((s) => s.axis === 'right');
   const frame = plotFrame(w, h, hasRight);
-  const pts = (side: "left" | "right") => series.filter((s) => (s.axis ?? "left") === side).flatMap((s) => s.points);
+  const pts = (side: 'left' | 'right') => series.filter((s) => (s.axis ?? 'left') === side).flatMap((s) => s.points);
   const all = series.flatMap((s) => s.points);
-  const xd = domain(all.map((p) => p.x), false);
-  const zero = kind === "step";
-  const yd = domain([...(zero ? [0] : []), ...pts("left").map((p) => p.y)], zero);
-  const y2d = domain([...(zero ? [0] : []), ...pts("right").map((p) => p.y)], zero);
+  const xd = domain(
+    all.map((p) => p.x),
+    false,
+  );
+  const zero = kind === 'step';
+  const yd = domain([...(zero ? [0] : []), ...pts('left').map((p) => p.y)], zero);
+  const y2d = domain([...(zero ? [0] : []), ...pts('right').map((p) => p.y)], zero);
   const xs = scale(xd, frame.left, frame.right);
   const ys = scale(yd, frame.bottom, frame.top);
   const y2s = scale(y2d, frame.bottom, frame.top);
   const parts = [header(w, h, o.title), axes(frame, xd, yd, xs, ys, o.xLabel, o.yLabel)];
-  if (hasRight) parts.push(rightAxis(frame, y2d, y2s, o.y2Label ?? ""));
+  if (hasRight) parts.push(rightAxis(frame, y2d, y2s, o.y2Label ?? ''));
   for (const s of series) {
-    const yScale = s.axis === "right" ? y2s : ys;
+    const yScale = s.axis === 'right' ? y2s : ys;
     const [first, ...rest] = s.points;
     if (!first) continue;
     let d = `M${f(xs(first.x))},${f(yScale(first.y))}`;
-    for (const p of rest) d += kind === "step" ? ` H${f(xs(p.x))} V${f(yScale(p.y))}` : ` L${f(xs(p.x))},${f(yScale(p.y))}`;
+    for (const p of rest) d += kind === 'step' ? ` H${f(xs(p.x))} V${f(yScale(p.y))}` : ` L${f(xs(p.x))},${f(yScale(p.y))}`;
     parts.push(`<path d="${d}" fill="none" stroke="${escapeXml(s.color)}" stroke-width="2"/>`);
     if (s.points.length <= 60) {
       for (const p of s.points) parts.push(`<circle cx="${f(xs(p.x))}" cy="${f(yScale(p.y))}" r="2.5" fill="${escapeXml(s.color)}"/>`);
@@ -126,8 +134,8 @@ function seriesChart(o: LineChartOptions, kind: "line" | "step"): string {
   }
   if (all.length === 0) parts.push(noData(frame));
   parts.push(legend(frame, series));
-  parts.push("</svg>");
-  return parts.join("\n");
+  parts.push('</svg>');
+  return parts.join('\n');
 }
 
 interface Frame {
@@ -146,14 +154,11 @@ function header(w: number, h: number, title: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`,
     `<rect width="${w}" height="${h}" fill="#ffffff"/>`,
     `<text x="${f(w / 2)}" y="20" text-anchor="middle" font-size="15" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`,
-  ].join("\n");
+  ].join('\n');
 }
 
 function axes(fr: Frame, xd: Domain, yd: Domain, xs: Scale, ys: Scale, xLabel: string, yLabel: string): string {
-  const out = [
-    `<line x1="${fr.left}" y1="${fr.bottom}" x2="${fr.right}" y2="${fr.bottom}" stroke="#333"/>`,
-    `<line x1="${fr.left}" y1="${fr.top}" x2="${fr.left}" y2="${fr.bottom}" stroke="#333"/>`,
-  ];
+  const out = [`<line x1="${fr.left}" y1="${fr.bottom}" x2="${fr.right}" y2="${fr.bottom}" stroke="#333"/>`, `<line x1="${fr.left}" y1="${fr.top}" x2="${fr.left}" y2="${fr.bottom}" stroke="#333"/>`];
   for (const t of niceTicks(xd[0], xd[1])) {
     const x = f(xs(t));
     out.push(`<line x1="${x}" y1="${fr.bottom}" x2="${x}" y2="${fr.bottom + 5}" stroke="#333"/>`);
@@ -167,7 +172,7 @@ function axes(fr: Frame, xd: Domain, yd: Domain, xs: Scale, ys: Scale, xLabel: s
   const midY = f((fr.top + fr.bottom) / 2);
   out.push(`<text x="${f((fr.left + fr.right) / 2)}" y="${fr.bottom + 38}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(xLabel)}</text>`);
   out.push(`<text x="16" y="${midY}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${midY})" ${FONT}>${escapeXml(yLabel)}</text>`);
-  return out.join("\n");
+  return out.join('\n');
 }
 
 function rightAxis(fr: Frame, d: Domain, s: Scale, label: string): string {
@@ -180,19 +185,19 @@ function rightAxis(fr: Frame, d: Domain, s: Scale, label: string): string {
   const x = fr.right + 52;
   const midY = f((fr.top + fr.bottom) / 2);
   out.push(`<text x="${x}" y="${midY}" text-anchor="middle" font-size="12" transform="rotate(90 ${x} ${midY})" ${FONT}>${escapeXml(label)}</text>`);
-  return out.join("\n");
+  return out.join('\n');
 }
 
 function legend(fr: Frame, series: { name: string; color: string; axis?: string }[]): string {
   let x = fr.left;
   const out: string[] = [];
   for (const s of series) {
-    const label = s.axis === "right" ? `${s.name} (right)` : s.name;
+    const label = s.axis === 'right' ? `${s.name} (right)` : s.name;
     out.push(`<rect x="${f(x)}" y="30" width="12" height="4" fill="${escapeXml(s.color)}"/>`);
     out.push(`<text x="${f(x + 16)}" y="36" font-size="11" ${FONT}>${escapeXml(label)}</text>`);
     x += 28 + label.length * 6.5;
   }
-  return out.join("\n");
+  return out.join('\n');
 }
 
 function noData(fr: Frame): string {
@@ -238,12 +243,12 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 
 /** Coordinate formatting: one decimal. */
 function f(v: number): string {
-  return Number.isFinite(v) ? (Math.round(v * 10) / 10).toString() : "0";
+  return Number.isFinite(v) ? (Math.round(v * 10) / 10).toString() : '0';
 }
 
 /** Tick label formatting: compact, up to 4 significant digits. */
 function fmt(v: number): string {
-  if (!Number.isFinite(v)) return "";
+  if (!Number.isFinite(v)) return '';
   if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(1);
   return String(Number(v.toPrecision(4)));
 }

@@ -69,17 +69,33 @@ const url = z
   .string()
   .trim()
   .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' });
-const storageUri = z.string().trim().refine(isStorageUri, { message: `must be ${STORAGE_URI_HINT}` });
+const storageUri = z
+  .string()
+  .trim()
+  .refine(isStorageUri, { message: `must be ${STORAGE_URI_HINT}` });
 
 export const RawSchema = z.object({
-  MLV_TARGET_NAME: z.string().trim().regex(/^[A-Za-z0-9_.-]+$/, { message: 'use letters, digits, . _ -' }).default('custom'),
+  MLV_TARGET_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: 'use letters, digits, . _ -' })
+    .default('custom'),
   MLV_CAPABILITIES: z.string().default(''),
   MLV_REFERENCES: z.string().trim().default('default'),
   MLV_WORKERS: int(1, 64).optional(),
   // HPC side
-  MLV_SSH_HOST: z.string().trim().min(1, { message: 'is required' }).regex(/^[A-Za-z0-9_.:[\]-]+$/, { message: 'is not a valid host name' }).optional(),
+  MLV_SSH_HOST: z
+    .string()
+    .trim()
+    .min(1, { message: 'is required' })
+    .regex(/^[A-Za-z0-9_.:[\]-]+$/, { message: 'is not a valid host name' })
+    .optional(),
   MLV_SSH_PORT: int(1, 65535).optional(),
-  MLV_SSH_USER: z.string().trim().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { message: 'is not a valid user name' }).optional(),
+  MLV_SSH_USER: z
+    .string()
+    .trim()
+    .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { message: 'is not a valid user name' })
+    .optional(),
   MLV_SSH_KEY: optional,
   MLV_SSH_KEY_PASSPHRASE: optional,
   MLV_SSH_AGENT: optional,
@@ -87,15 +103,28 @@ export const RawSchema = z.object({
   MLV_SSH_KNOWN_HOSTS: optional,
   MLV_SSH_HOST_KEY_CHECK: z.enum(['strict', 'accept-new', 'off']).default('strict'),
   MLV_SSH_CONFIG: optional,
-  MLV_SLURM_PARTITION: z.string().trim().regex(/^[A-Za-z0-9_.-]+$/, { message: 'is required and may only hold letters, digits, . _ -' }).optional(),
+  MLV_SLURM_PARTITION: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: 'is required and may only hold letters, digits, . _ -' })
+    .optional(),
   MLV_SLURM_ACCOUNT: optional.refine((v) => !v || /^[A-Za-z0-9_.-]+$/.test(v), { message: 'may only hold letters, digits, . _ -' }),
   MLV_SHARED_ROOT: absPath.optional(),
   MLV_DATASET_DIR: absPath.optional(),
   MLV_RUNTIME_PREFIX: z.string().default(''),
-  MLV_PYTHON: z.string().trim().regex(/^[A-Za-z0-9_./+-]+$/, { message: 'must be a command name or path' }).default('python3'),
+  MLV_PYTHON: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_./+-]+$/, { message: 'must be a command name or path' })
+    .default('python3'),
   MLV_GPUS_PER_NODE: int(0, 1024).default(0),
   MLV_NODE_COUNT: int(1, 100_000).default(1),
-  MLV_JOB_TIME_SCALE: z.string().trim().regex(/^\d+(\.\d+)?$/, { message: 'must be a positive number' }).transform(Number).default(1),
+  MLV_JOB_TIME_SCALE: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, { message: 'must be a positive number' })
+    .transform(Number)
+    .default(1),
   MLV_POLL_MIN_MS: int(100, 600_000).default(2000),
   MLV_POLL_MAX_MS: int(100, 600_000).default(30_000),
   // Cloud side
@@ -110,4 +139,3 @@ export const RawSchema = z.object({
   MLV_LLM_MODEL_URI: storageUri.optional(),
 });
 export type Raw = Partial<z.infer<typeof RawSchema>>;
-

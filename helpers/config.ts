@@ -131,7 +131,8 @@ function parseSsh(raw: Raw, problems: string[]): SshTarget {
   }
   const port = raw.MLV_SSH_PORT ?? (alias.Port ? Number(alias.Port) : 22);
   const user = raw.MLV_SSH_USER ?? alias.User;
-  if (!user && !problems.some((p) => p.startsWith('MLV_SSH_USER'))) problems.push(`MLV_SSH_USER is required (it is missing and no User is set for this host in ${sshConfigPath}). Fix: ${FIXES.MLV_SSH_USER}.`);
+  if (!user && !problems.some((p) => p.startsWith('MLV_SSH_USER')))
+    problems.push(`MLV_SSH_USER is required (it is missing and no User is set for this host in ${sshConfigPath}). Fix: ${FIXES.MLV_SSH_USER}.`);
 
   const identity = first(alias.IdentityFile);
   const keyPath = raw.MLV_SSH_KEY ? expandHome(raw.MLV_SSH_KEY) : identity ? expandHome(identity) : undefined;
@@ -172,8 +173,10 @@ function parseHpc(vars: Record<string, string | undefined>, raw: Raw, caps: Capa
   // A field that did not parse is undefined here; its problem is already listed.
   const gpusPerNode = raw.MLV_GPUS_PER_NODE ?? 0;
   const nodeCount = raw.MLV_NODE_COUNT ?? 1;
-  if (caps.includes('multi-gpu') && raw.MLV_GPUS_PER_NODE !== undefined && gpusPerNode < 2) problems.push(`MLV_CAPABILITIES claims multi-gpu but MLV_GPUS_PER_NODE is ${gpusPerNode}. Fix: set MLV_GPUS_PER_NODE to 2 or more, or drop multi-gpu.`);
-  if (caps.includes('multi-node') && raw.MLV_NODE_COUNT !== undefined && nodeCount < 2) problems.push(`MLV_CAPABILITIES claims multi-node but MLV_NODE_COUNT is ${nodeCount}. Fix: set MLV_NODE_COUNT to 2 or more, or drop multi-node.`);
+  if (caps.includes('multi-gpu') && raw.MLV_GPUS_PER_NODE !== undefined && gpusPerNode < 2)
+    problems.push(`MLV_CAPABILITIES claims multi-gpu but MLV_GPUS_PER_NODE is ${gpusPerNode}. Fix: set MLV_GPUS_PER_NODE to 2 or more, or drop multi-gpu.`);
+  if (caps.includes('multi-node') && raw.MLV_NODE_COUNT !== undefined && nodeCount < 2)
+    problems.push(`MLV_CAPABILITIES claims multi-node but MLV_NODE_COUNT is ${nodeCount}. Fix: set MLV_NODE_COUNT to 2 or more, or drop multi-node.`);
   const poll = { minMs: raw.MLV_POLL_MIN_MS ?? 2000, maxMs: raw.MLV_POLL_MAX_MS ?? 30_000 };
   if (poll.minMs > poll.maxMs) problems.push(`MLV_POLL_MIN_MS (${poll.minMs}) is above MLV_POLL_MAX_MS (${poll.maxMs}). Fix: ${FIXES.MLV_POLL_MIN_MS}, at most MLV_POLL_MAX_MS.`);
   const sharedRoot = (raw.MLV_SHARED_ROOT ?? '').replace(/\/+$/, '');
@@ -216,7 +219,10 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
   // An empty value means "not set": optional fields fall back to their defaults.
   const vars = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, v === undefined || v.trim() === '' ? undefined : v]));
   const raw = parseFields(vars, problems);
-  const caps = (raw.MLV_CAPABILITIES ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const caps = (raw.MLV_CAPABILITIES ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   const unknown = caps.filter((c) => !(CAPABILITIES as readonly string[]).includes(c));
   if (unknown.length) problems.push(`MLV_CAPABILITIES has unknown entries: ${unknown.join(', ')}. Fix: ${FIXES.MLV_CAPABILITIES}.`);
   const claims = caps.filter((c): c is Capability => (CAPABILITIES as readonly string[]).includes(c));
@@ -240,13 +246,28 @@ export function resolveTargetSource(cwd = process.cwd(), env = process.env): str
 }
 
 /** Variables that steer the runner, not the target. */
-const RUNNER_VARS = new Set(['MLV_ENV_FILE', 'MLV_LAB_TARGET_FILE', 'MLV_RUN_ID', 'MLV_RUNNER_PID', 'MLV_DRY_RUN', 'MLV_CONTROLS', 'MLV_RESULTS_JSON', 'MLV_JUNIT_XML', 'MLV_ALLURE_RESULTS', 'MLV_STATE_DIR', 'MLV_REPORT_OUT', 'MLV_KEEP_RUN_DIR']);
+const RUNNER_VARS = new Set([
+  'MLV_ENV_FILE',
+  'MLV_LAB_TARGET_FILE',
+  'MLV_RUN_ID',
+  'MLV_RUNNER_PID',
+  'MLV_DRY_RUN',
+  'MLV_CONTROLS',
+  'MLV_RESULTS_JSON',
+  'MLV_JUNIT_XML',
+  'MLV_ALLURE_RESULTS',
+  'MLV_STATE_DIR',
+  'MLV_REPORT_OUT',
+  'MLV_KEEP_RUN_DIR',
+]);
 
 export function loadTarget(cwd = process.cwd(), env = process.env): Target {
   const source = resolveTargetSource(cwd, env);
   if (!source) {
     throw new ConfigError(
-      [`no target: there is no .env in ${cwd} and the lab is not set up (${env.MLV_LAB_TARGET_FILE ?? LAB_TARGET_FILE} is missing). Fix: run \`npm run lab -- up\` to use the local lab, or copy .env.example to .env and describe your cluster.`],
+      [
+        `no target: there is no .env in ${cwd} and the lab is not set up (${env.MLV_LAB_TARGET_FILE ?? LAB_TARGET_FILE} is missing). Fix: run \`npm run lab -- up\` to use the local lab, or copy .env.example to .env and describe your cluster.`,
+      ],
       'the environment',
     );
   }

@@ -14,11 +14,11 @@ export abstract class CleanError extends Error {
 }
 
 export class ConfigError extends CleanError {
-  constructor(readonly problems: string[], source: string) {
-    super(
-      `Invalid target configuration in ${source}:\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+  constructor(
+    readonly problems: string[],
+    source: string,
+  ) {
+    super(`Invalid target configuration in ${source}:\n` + problems.map((p) => `  - ${p}`).join('\n'));
   }
 }
 

@@ -21,25 +21,25 @@
  * `deploymentMode: "RawDeployment"` + `autoscalerClass: "hpa"`, which are
  * written as the `serving.kserve.io/*` annotations, and cpu|memory metrics.
  */
-import { stringify } from "yaml";
-import { z } from "zod";
-import { parseQuantity } from "./quantity.ts";
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { parseQuantity } from './quantity.ts';
 
 export { parseQuantity };
 
-export type ModelFormat = "onnx" | "sklearn" | "pytorch" | "huggingface" | "xgboost" | "lightgbm" | "tensorflow" | "triton" | "mlflow";
-export type ScaleMetric = "concurrency" | "rps" | "cpu" | "memory";
-export type DeploymentMode = "Serverless" | "RawDeployment";
-export type AutoscalerClass = "hpa" | "external" | "none" | "keda";
+export type ModelFormat = 'onnx' | 'sklearn' | 'pytorch' | 'huggingface' | 'xgboost' | 'lightgbm' | 'tensorflow' | 'triton' | 'mlflow';
+export type ScaleMetric = 'concurrency' | 'rps' | 'cpu' | 'memory';
+export type DeploymentMode = 'Serverless' | 'RawDeployment';
+export type AutoscalerClass = 'hpa' | 'external' | 'none' | 'keda';
 
 /** Kubernetes quantities: strings ("500m", "2Gi") or numbers (converted to strings). */
-export type ResourceMap = { cpu?: string | number; memory?: string | number; "nvidia.com/gpu"?: string | number } & Record<string, string | number | undefined>;
+export type ResourceMap = { cpu?: string | number; memory?: string | number; 'nvidia.com/gpu'?: string | number } & Record<string, string | number | undefined>;
 
 export interface Toleration {
   key?: string;
-  operator?: "Exists" | "Equal";
+  operator?: 'Exists' | 'Equal';
   value?: string;
-  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
   tolerationSeconds?: number;
 }
 
@@ -62,7 +62,7 @@ export interface IsvcSpec {
     storageUri?: string;
     /** Explicit ServingRuntime name (otherwise KServe picks one for the format). */
     runtime?: string;
-    protocolVersion?: "v1" | "v2";
+    protocolVersion?: 'v1' | 'v2';
     args?: string[];
     env?: EnvVar[];
   };
@@ -90,8 +90,8 @@ export interface Resources {
 }
 
 export interface InferenceService {
-  apiVersion: "serving.kserve.io/v1beta1";
-  kind: "InferenceService";
+  apiVersion: 'serving.kserve.io/v1beta1';
+  kind: 'InferenceService';
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     predictor: {
@@ -105,19 +105,19 @@ export interface InferenceService {
       model?: {
         modelFormat: { name: ModelFormat; version?: string };
         runtime?: string;
-        protocolVersion?: "v1" | "v2";
+        protocolVersion?: 'v1' | 'v2';
         storageUri?: string;
         args?: string[];
         env?: EnvVar[];
         resources?: Resources;
       };
       containers?: {
-        name: "kserve-container";
+        name: 'kserve-container';
         image: string;
         command?: string[];
         args?: string[];
         env?: EnvVar[];
-        ports?: { containerPort: number; protocol: "TCP" }[];
+        ports?: { containerPort: number; protocol: 'TCP' }[];
         resources?: Resources;
       }[];
     };
@@ -126,16 +126,16 @@ export interface InferenceService {
 
 export class IsvcSpecError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid InferenceService spec: ${problems.join("; ")}`);
-    this.name = "IsvcSpecError";
+    super(`invalid InferenceService spec: ${problems.join('; ')}`);
+    this.name = 'IsvcSpecError';
   }
 }
 
-const GPU = "nvidia.com/gpu";
+const GPU = 'nvidia.com/gpu';
 /** KServe requires a DNS-1123 label that starts with a letter. */
 const ISVC_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const STORAGE_SCHEMES = ["s3:", "gs:", "pvc:", "http:", "https:", "hf:", "oci:", "hdfs:", "webhdfs:"];
+const STORAGE_SCHEMES = ['s3:', 'gs:', 'pvc:', 'http:', 'https:', 'hf:', 'oci:', 'hdfs:', 'webhdfs:'];
 
 /** Build a plain InferenceService object; throws `IsvcSpecError` listing every problem. */
 export function buildInferenceService(s: IsvcSpec): InferenceService {
@@ -143,11 +143,11 @@ export function buildInferenceService(s: IsvcSpec): InferenceService {
   if (problems.length) throw new IsvcSpecError(problems);
 
   const annotations: Record<string, string> = { ...s.annotations };
-  if (s.deploymentMode) annotations["serving.kserve.io/deploymentMode"] = s.deploymentMode;
-  if (s.autoscalerClass) annotations["serving.kserve.io/autoscalerClass"] = s.autoscalerClass;
+  if (s.deploymentMode) annotations['serving.kserve.io/deploymentMode'] = s.deploymentMode;
+  if (s.autoscalerClass) annotations['serving.kserve.io/autoscalerClass'] = s.autoscalerClass;
   const resources = buildResources(s);
 
-  const predictor: InferenceService["spec"]["predictor"] = compact({
+  const predictor: InferenceService['spec']['predictor'] = compact({
     minReplicas: s.minReplicas,
     maxReplicas: s.maxReplicas,
     scaleMetric: s.scaleMetric,
@@ -170,19 +170,19 @@ export function buildInferenceService(s: IsvcSpec): InferenceService {
     const c = s.container;
     predictor.containers = [
       compact({
-        name: "kserve-container" as const,
+        name: 'kserve-container' as const,
         image: c.image,
         command: c.command,
         args: c.args,
         env: c.env,
-        ports: c.port === undefined ? undefined : [{ containerPort: c.port, protocol: "TCP" as const }],
+        ports: c.port === undefined ? undefined : [{ containerPort: c.port, protocol: 'TCP' as const }],
         resources,
       }),
     ];
   }
   return {
-    apiVersion: "serving.kserve.io/v1beta1",
-    kind: "InferenceService",
+    apiVersion: 'serving.kserve.io/v1beta1',
+    kind: 'InferenceService',
     metadata: compact({
       name: s.name,
       namespace: s.namespace,
@@ -206,22 +206,27 @@ function validate(s: IsvcSpec): string[] {
   if (s.namespace !== undefined && (!DNS1123_LABEL.test(s.namespace) || s.namespace.length > 63)) {
     p.push(`namespace ${JSON.stringify(s.namespace)} must be a DNS-1123 label (lowercase a-z, 0-9, '-', at most 63 characters)`);
   }
-  if (!s.model === !s.container) p.push("give exactly one of `model` (a KServe runtime) or `container` (a custom image)");
+  if (!s.model === !s.container) p.push('give exactly one of `model` (a KServe runtime) or `container` (a custom image)');
   if (s.model) {
     const uri = s.model.storageUri;
-    if (uri === undefined && s.model.format !== "huggingface") p.push(`model format ${s.model.format} needs a storageUri`);
+    if (uri === undefined && s.model.format !== 'huggingface') p.push(`model format ${s.model.format} needs a storageUri`);
     if (uri !== undefined) {
       const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(uri)?.[0].toLowerCase();
       if (!scheme || !STORAGE_SCHEMES.includes(scheme)) {
-        p.push(`storageUri ${JSON.stringify(uri)} must use one of ${STORAGE_SCHEMES.map((x) => `${x}//`).join(" ")} (a path on the HPC filesystem is not reachable from the cluster)`);
+        p.push(`storageUri ${JSON.stringify(uri)} must use one of ${STORAGE_SCHEMES.map((x) => `${x}//`).join(' ')} (a path on the HPC filesystem is not reachable from the cluster)`);
       }
-      if (s.model.format === "pytorch" && /\.(pt|pth)$/i.test(uri)) {
-        p.push("modelFormat pytorch is TorchServe: storageUri must be a directory with config/config.properties and model-store/*.mar; a bare state_dict (.pt/.pth) will not load. Export to ONNX and use format onnx");
+      if (s.model.format === 'pytorch' && /\.(pt|pth)$/i.test(uri)) {
+        p.push(
+          'modelFormat pytorch is TorchServe: storageUri must be a directory with config/config.properties and model-store/*.mar; a bare state_dict (.pt/.pth) will not load. Export to ONNX and use format onnx',
+        );
       }
     }
   }
-  if (s.container && !s.container.image) p.push("container.image is required");
-  for (const [k, v] of [["minReplicas", s.minReplicas], ["maxReplicas", s.maxReplicas]] as const) {
+  if (s.container && !s.container.image) p.push('container.image is required');
+  for (const [k, v] of [
+    ['minReplicas', s.minReplicas],
+    ['maxReplicas', s.maxReplicas],
+  ] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0)) p.push(`${k} must be an integer >= 0, got ${v}`);
   }
   if (s.maxReplicas !== undefined && s.maxReplicas < 1) p.push(`maxReplicas must be >= 1, got ${s.maxReplicas}`);
@@ -229,11 +234,11 @@ function validate(s: IsvcSpec): string[] {
     p.push(`minReplicas (${s.minReplicas}) must not exceed maxReplicas (${s.maxReplicas})`);
   }
   if (s.scaleTarget !== undefined && (!Number.isInteger(s.scaleTarget) || s.scaleTarget < 1)) p.push(`scaleTarget must be an integer >= 1, got ${s.scaleTarget}`);
-  if (s.scaleTarget !== undefined && s.scaleMetric === undefined) p.push("scaleTarget needs a scaleMetric");
-  if (s.autoscalerClass === "hpa" && s.deploymentMode !== "RawDeployment") {
+  if (s.scaleTarget !== undefined && s.scaleMetric === undefined) p.push('scaleTarget needs a scaleMetric');
+  if (s.autoscalerClass === 'hpa' && s.deploymentMode !== 'RawDeployment') {
     p.push('autoscalerClass "hpa" needs deploymentMode "RawDeployment" (Serverless uses the Knative KPA)');
   }
-  if (s.deploymentMode === "RawDeployment" && (s.scaleMetric === "concurrency" || s.scaleMetric === "rps")) {
+  if (s.deploymentMode === 'RawDeployment' && (s.scaleMetric === 'concurrency' || s.scaleMetric === 'rps')) {
     p.push(`scaleMetric ${s.scaleMetric} is a Knative KPA metric; RawDeployment (HPA) supports cpu or memory`);
   }
   if (s.gpus !== undefined && (!Number.isInteger(s.gpus) || s.gpus < 1)) p.push(`gpus must be an integer >= 1, got ${s.gpus}`);
@@ -245,7 +250,10 @@ function validateResources(s: IsvcSpec): string[] {
   const p: string[] = [];
   const req = s.resources?.requests ?? {};
   const lim = s.resources?.limits ?? {};
-  for (const [where, map] of [["requests", req], ["limits", lim]] as const) {
+  for (const [where, map] of [
+    ['requests', req],
+    ['limits', lim],
+  ] as const) {
     for (const [k, v] of Object.entries(map)) {
       if (v !== undefined && parseQuantity(String(v)) === null) p.push(`resources.${where}.${k} ${JSON.stringify(v)} is not a Kubernetes quantity`);
     }
@@ -255,7 +263,7 @@ function validateResources(s: IsvcSpec): string[] {
     p.push(`${GPU} requests (${req[GPU]}) must equal limits (${lim[GPU]})`);
   }
   if (s.gpus !== undefined && (req[GPU] !== undefined || lim[GPU] !== undefined)) p.push(`give gpus or resources.*.${GPU}, not both`);
-  for (const k of ["cpu", "memory"] as const) {
+  for (const k of ['cpu', 'memory'] as const) {
     const r = req[k] === undefined ? null : parseQuantity(String(req[k]));
     const l = lim[k] === undefined ? null : parseQuantity(String(lim[k]));
     if (r !== null && l !== null && r > l) p.push(`resources.requests.${k} (${req[k]}) exceeds limits.${k} (${lim[k]})`);
@@ -290,7 +298,7 @@ function compact<T extends object>(o: T): T {
 
 export const IsvcConditionSchema = z.looseObject({
   type: z.string(),
-  status: z.enum(["True", "False", "Unknown"]),
+  status: z.enum(['True', 'False', 'Unknown']),
   reason: z.string().optional(),
   message: z.string().optional(),
   severity: z.string().optional(),
@@ -350,10 +358,10 @@ export type IsvcCondition = z.infer<typeof IsvcConditionSchema>;
 
 /** Validate an InferenceService's status (pass the whole object or just `.status`). Missing status → empty status. */
 export function parseIsvcStatus(obj: unknown): IsvcStatus {
-  const raw = obj && typeof obj === "object" && "kind" in obj ? (obj as { status?: unknown }).status ?? {} : obj ?? {};
+  const raw = obj && typeof obj === 'object' && 'kind' in obj ? ((obj as { status?: unknown }).status ?? {}) : (obj ?? {});
   const r = IsvcStatusSchema.safeParse(raw);
   if (!r.success) {
-    throw new Error(`InferenceService status is malformed: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+    throw new Error(`InferenceService status is malformed: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   return r.data;
 }
@@ -364,17 +372,15 @@ export function getCondition(status: IsvcStatus, type: string): IsvcCondition | 
 
 /** True when the `Ready` condition is True. */
 export function isReady(status: IsvcStatus): boolean {
-  return getCondition(status, "Ready")?.status === "True";
+  return getCondition(status, 'Ready')?.status === 'True';
 }
 
 /** One line explaining why the service is not ready: non-True conditions and the last model failure. */
 export function describeNotReady(status: IsvcStatus): string {
-  const parts = status.conditions
-    .filter((c) => c.status !== "True")
-    .map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`);
+  const parts = status.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`);
   const f = status.modelStatus?.lastFailureInfo;
-  if (f) parts.push(`lastFailure: ${[f.reason, f.message].filter(Boolean).join(": ")}`);
+  if (f) parts.push(`lastFailure: ${[f.reason, f.message].filter(Boolean).join(': ')}`);
   const state = status.modelStatus?.states?.activeModelState;
-  if (state !== undefined) parts.push(`activeModelState=${state || "(empty)"}`);
-  return parts.length ? parts.join("; ") : "no conditions reported yet";
+  if (state !== undefined) parts.push(`activeModelState=${state || '(empty)'}`);
+  return parts.length ? parts.join('; ') : 'no conditions reported yet';
 }

@@ -17,7 +17,12 @@ export interface GpuEnv {
 /** Parses the `MLV_GPU_ENV ...` line every rendered job script prints. */
 export function gpuEnv(output: string): GpuEnv {
   const line = output.split('\n').find((l) => l.startsWith(MARKERS.gpuEnv));
-  const kv = Object.fromEntries((line ?? '').split(' ').slice(1).map((p) => p.split('=', 2) as [string, string]));
+  const kv = Object.fromEntries(
+    (line ?? '')
+      .split(' ')
+      .slice(1)
+      .map((p) => p.split('=', 2) as [string, string]),
+  );
   const val = (k: string) => (kv[k] && kv[k] !== 'unset' ? kv[k] : undefined);
   const cvd = val('CUDA_VISIBLE_DEVICES');
   return { cudaVisibleDevices: cvd, slurmJobGpus: val('SLURM_JOB_GPUS'), devices: cvd ? cvd.split(',').filter(Boolean) : [] };

@@ -23,12 +23,18 @@ export interface TrainingParams {
 
 function trainingArgs(p: TrainingParams): (string | number)[] {
   return [
-    '--data-dir', p.dataDir,
-    '--out-dir', p.outDir,
-    '--epochs', p.epochs,
-    '--batch-size', p.batchSize,
-    '--train-samples', p.trainSamples,
-    '--test-samples', p.testSamples,
+    '--data-dir',
+    p.dataDir,
+    '--out-dir',
+    p.outDir,
+    '--epochs',
+    p.epochs,
+    '--batch-size',
+    p.batchSize,
+    '--train-samples',
+    p.trainSamples,
+    '--test-samples',
+    p.testSamples,
     ...(p.exportOnnx ? ['--export-onnx'] : []),
   ];
 }
@@ -43,10 +49,7 @@ export function mnistTrainingJob(name: string, p: TrainingParams & { gpus: numbe
     mem: p.mem,
     gpus: p.gpus,
     timeLimitSeconds: p.timeLimitSeconds,
-    steps: [
-      { argv: ['mkdir', '-p', p.outDir], inRuntime: false },
-      { argv: [p.python, posix.join(p.workloadsDir, 'mnist/train.py'), ...trainingArgs(p)] },
-    ],
+    steps: [{ argv: ['mkdir', '-p', p.outDir], inRuntime: false }, { argv: [p.python, posix.join(p.workloadsDir, 'mnist/train.py'), ...trainingArgs(p)] }],
   };
 }
 
@@ -61,7 +64,17 @@ export function verifyModelJob(name: string, p: Pick<TrainingParams, 'workloadsD
     timeLimitSeconds: 300,
     steps: [
       {
-        argv: [p.python, posix.join(p.workloadsDir, 'mnist/verify_model.py'), '--data-dir', p.dataDir, '--model', p.modelPath, '--test-samples', p.testSamples, ...(p.onnxPath ? ['--onnx', p.onnxPath] : [])],
+        argv: [
+          p.python,
+          posix.join(p.workloadsDir, 'mnist/verify_model.py'),
+          '--data-dir',
+          p.dataDir,
+          '--model',
+          p.modelPath,
+          '--test-samples',
+          p.testSamples,
+          ...(p.onnxPath ? ['--onnx', p.onnxPath] : []),
+        ],
       },
     ],
   };

@@ -75,16 +75,23 @@ function decideGpus(req: Requirement, target: Target, m: Manifest): Decision {
   const gpus = target.hpc?.gpusPerNode ?? 0;
   const want = req.gpusPerNode ?? 0;
   if (want && gpus < want) {
-    return skip(gpus === 0 ? `no GPU nodes: target "${target.name}" declares MLV_GPUS_PER_NODE=0; this test needs ${want} GPU(s) on one node` : `target "${target.name}" declares ${gpus} GPU(s) per node (MLV_GPUS_PER_NODE); this test needs ${want} on one node`);
+    return skip(
+      gpus === 0
+        ? `no GPU nodes: target "${target.name}" declares MLV_GPUS_PER_NODE=0; this test needs ${want} GPU(s) on one node`
+        : `target "${target.name}" declares ${gpus} GPU(s) per node (MLV_GPUS_PER_NODE); this test needs ${want} on one node`,
+    );
   }
   const best = Math.max(0, ...Object.values(m.gpusByNode));
-  if (want && best < want) return fail(`target "${target.name}" declares ${gpus} GPU(s) per node, but GRES on usable nodes of partition ${m.partition} shows at most ${best} (${JSON.stringify(m.gpusByNode)})`);
+  if (want && best < want)
+    return fail(`target "${target.name}" declares ${gpus} GPU(s) per node, but GRES on usable nodes of partition ${m.partition} shows at most ${best} (${JSON.stringify(m.gpusByNode)})`);
   if (!req.nodes) return { run: true };
   const count = target.hpc?.nodeCount ?? 0;
   if (count < req.nodes) return skip(`target "${target.name}" declares ${count} node(s) (MLV_NODE_COUNT); this test needs ${req.nodes}`);
   const withGpus = want ? m.usableNodes.filter((n) => (m.gpusByNode[n] ?? 0) >= want) : m.usableNodes;
   if (withGpus.length < req.nodes) {
-    return fail(`target "${target.name}" declares ${count} nodes, but only ${withGpus.length} usable node(s)${want ? ` with ${want}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map((n) => `${n.node}=${n.state}${n.flags}`).join(', ')}`);
+    return fail(
+      `target "${target.name}" declares ${count} nodes, but only ${withGpus.length} usable node(s)${want ? ` with ${want}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map((n) => `${n.node}=${n.state}${n.flags}`).join(', ')}`,
+    );
   }
   return { run: true };
 }
@@ -98,7 +105,9 @@ function decideTools(req: Requirement, target: Target, m: Manifest): Decision {
     return skip(`${tool} is not available on the compute nodes of "${target.name}"${tool === 'nvidia-smi' ? ' (no NVIDIA driver: GPU utilisation cannot be measured)' : ''}`);
   }
   if (req.cuda && !m.compute.cudaAvailable) {
-    return claimed('cuda') ? fail(`target claims "cuda" but torch on a compute node reports torch.cuda.is_available() = False`) : skip(`no CUDA devices: torch on the compute nodes reports no CUDA (target does not claim "cuda")`);
+    return claimed('cuda')
+      ? fail(`target claims "cuda" but torch on a compute node reports torch.cuda.is_available() = False`)
+      : skip(`no CUDA devices: torch on the compute nodes reports no CUDA (target does not claim "cuda")`);
   }
   return { run: true };
 }

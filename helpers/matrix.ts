@@ -2,6 +2,7 @@
  * The validation matrix: task × infrastructure component → pass / fail / infra / skip /
  * not run, with reasons, built from Playwright's JSON report.
  */
+import { stripVTControlCharacters } from 'node:util';
 import { INFRA_MARKER } from './errors.ts';
 import { TASKS, taskFromFile, type Component } from './tasks.ts';
 
@@ -30,21 +31,63 @@ export interface MatrixRow {
 
 export const COMPONENT_NOTES_KEY = 'not exercised';
 
-export const COMPONENTS: Component[] = ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Multi-GPU communication', 'Oumi', 'Kubernetes and KServe', 'Object storage', 'MLflow registry', 'GPU Operator', 'Monitoring', 'HPC→Cloud'];
+export const COMPONENTS: Component[] = [
+  'SLURM submission',
+  'GRES',
+  'Shared FS',
+  'Apptainer',
+  'GPU passthrough',
+  'Multi-GPU communication',
+  'Oumi',
+  'Kubernetes and KServe',
+  'Object storage',
+  'MLflow registry',
+  'GPU Operator',
+  'Monitoring',
+  'HPC→Cloud',
+];
 
 // Worst first: one failing test makes the task fail.
 const RANK: Outcome[] = ['fail', 'infra', 'pass', 'skip', 'not run'];
 const worst = (xs: Outcome[]): Outcome => (xs.length ? xs.reduce((a, b) => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b)) : 'not run');
 
 /* Minimal shape of Playwright's JSON reporter output that we read. */
-interface PwAttachment { name: string; body?: string; path?: string; contentType: string }
-interface PwResult { status: string; duration: number; errors?: { message?: string }[]; error?: { message?: string }; attachments?: PwAttachment[]; annotations?: { type: string; description?: string }[] }
-interface PwTest { projectName: string; status: string; annotations?: { type: string; description?: string }[]; results: PwResult[] }
-interface PwSpec { title: string; file: string; tests: PwTest[] }
-interface PwSuite { title: string; file?: string; specs?: PwSpec[]; suites?: PwSuite[] }
-export interface PwReport { suites: PwSuite[] }
+interface PwAttachment {
+  name: string;
+  body?: string;
+  path?: string;
+  contentType: string;
+}
+interface PwResult {
+  status: string;
+  duration: number;
+  errors?: { message?: string }[];
+  error?: { message?: string };
+  attachments?: PwAttachment[];
+  annotations?: { type: string; description?: string }[];
+}
+interface PwTest {
+  projectName: string;
+  status: string;
+  annotations?: { type: string; description?: string }[];
+  results: PwResult[];
+}
+interface PwSpec {
+  title: string;
+  file: string;
+  tests: PwTest[];
+}
+interface PwSuite {
+  title: string;
+  file?: string;
+  specs?: PwSpec[];
+  suites?: PwSuite[];
+}
+export interface PwReport {
+  suites: PwSuite[];
+}
 
-const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+const stripAnsi = (s: string) => stripVTControlCharacters(s);
 
 export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment) => string | undefined): TestOutcome[] {
   const out: TestOutcome[] = [];
@@ -66,7 +109,12 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
           reason = 'interrupted';
         } else {
           outcome = message.includes(INFRA_MARKER) ? 'infra' : 'fail';
-          reason = message.split('\n').find((l) => l.trim())?.trim().slice(0, 400) ?? r.status;
+          reason =
+            message
+              .split('\n')
+              .find((l) => l.trim())
+              ?.trim()
+              .slice(0, 400) ?? r.status;
         }
         const critAtt = r?.attachments?.find((a) => a.name === 'criteria.json');
         let criteria: TestOutcome['criteria'] = [];
@@ -78,9 +126,21 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
           }
         }
         if (outcome === 'fail' && criteria.some((c) => c.status === 'fail')) {
-          reason = criteria.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.detail}`).join('; ');
+          reason = criteria
+            .filter((c) => c.status === 'fail')
+            .map((c) => `${c.name}: ${c.detail}`)
+            .join('; ');
         }
-        out.push({ project: t.projectName, file: spec.file, title: [...titles, spec.title].filter(Boolean).join(' › '), task: taskFromFile(spec.file)?.id, outcome, reason, durationMs: r?.duration ?? 0, criteria });
+        out.push({
+          project: t.projectName,
+          file: spec.file,
+          title: [...titles, spec.title].filter(Boolean).join(' › '),
+          task: taskFromFile(spec.file)?.id,
+          outcome,
+          reason,
+          durationMs: r?.duration ?? 0,
+          criteria,
+        });
       }
     }
     for (const c of s.suites ?? []) walk(c, c.file ? titles : [...titles, c.title]);
@@ -129,9 +189,18 @@ const COLOR: Record<Outcome, string> = { pass: '#2e7d32', fail: '#c62828', infra
 export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>): string {
   const cell = (o: Outcome | undefined, title = '') => (o ? `<td title="${esc(title)}" style="background:${COLOR[o]};color:#fff;text-align:center">${ICON[o]}</td>` : '<td></td>');
   const head = `<tr><th>Task</th><th>Tier</th><th>Result</th>${COMPONENTS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
-  const body = rows.map((r) => `<tr><td>${esc(`${r.task} ${r.title}`)}</td><td>${r.tier}</td>${cell(r.outcome, r.reason)}${COMPONENTS.map((c) => cell(r.components[c], r.reason)).join('')}</tr>`).join('\n');
-  const details = rows
-    .map((r) => `<h3>${esc(r.task)} ${esc(r.title)}: ${ICON[r.outcome]}</h3>${r.tests.length ? '' : `<p><em>${esc(r.reason)}</em></p>`}<ul>${r.tests.map((t) => `<li><b>${ICON[t.outcome]}</b> ${esc(t.title)}${t.reason ? `: ${esc(t.reason)}` : ''}<ul>${t.criteria.map((c) => `<li>${c.status.toUpperCase()} ${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul></li>`).join('')}</ul>`)
+  const body = rows
+    .map((r) => `<tr><td>${esc(`${r.task} ${r.title}`)}</td><td>${r.tier}</td>${cell(r.outcome, r.reason)}${COMPONENTS.map((c) => cell(r.components[c], r.reason)).join('')}</tr>`)
     .join('\n');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Validation matrix</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}</style></head><body><h1>Validation matrix</h1><ul>${Object.entries(meta).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`).join('')}</ul><table>${head}${body}</table><h2>Details</h2>${details}</body></html>\n`;
+  const details = rows
+    .map(
+      (r) =>
+        `<h3>${esc(r.task)} ${esc(r.title)}: ${ICON[r.outcome]}</h3>${r.tests.length ? '' : `<p><em>${esc(r.reason)}</em></p>`}<ul>${r.tests.map((t) => `<li><b>${ICON[t.outcome]}</b> ${esc(t.title)}${t.reason ? `: ${esc(t.reason)}` : ''}<ul>${t.criteria.map((c) => `<li>${c.status.toUpperCase()} ${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul></li>`).join('')}</ul>`,
+    )
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Validation matrix</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}</style></head><body><h1>Validation matrix</h1><ul>${Object.entries(
+    meta,
+  )
+    .map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`)
+    .join('')}</ul><table>${head}${body}</table><h2>Details</h2>${details}</body></html>\n`;
 }

@@ -13,7 +13,7 @@
  * check `count` first or catch the error. `buckets()` on an empty recorder
  * returns `[]`.
  */
-import { Int32Histogram, type JsHistogram } from "hdr-histogram-js";
+import { Int32Histogram, type JsHistogram } from 'hdr-histogram-js';
 
 /** Percentile summary, every latency in milliseconds. */
 export interface LatencySummary {
@@ -36,8 +36,8 @@ export interface HistogramBucket {
 
 export class EmptyRecorderError extends Error {
   constructor() {
-    super("latency recorder is empty: no samples recorded, percentiles are undefined");
-    this.name = "EmptyRecorderError";
+    super('latency recorder is empty: no samples recorded, percentiles are undefined');
+    this.name = 'EmptyRecorderError';
   }
 }
 

@@ -5,7 +5,15 @@
  */
 import { SIDE_SETTINGS, type Side, type Target } from './config.ts';
 
-export const PROJECT_SIDES: Record<string, Side[]> = { hpc: ['hpc'], cloud: ['cloud'], e2e: ['hpc', 'cloud'], 'preflight-hpc': ['hpc'], 'preflight-cloud': ['cloud'], 'cleanup-hpc': ['hpc'], 'cleanup-cloud': ['cloud'] };
+export const PROJECT_SIDES: Record<string, Side[]> = {
+  hpc: ['hpc'],
+  cloud: ['cloud'],
+  e2e: ['hpc', 'cloud'],
+  'preflight-hpc': ['hpc'],
+  'preflight-cloud': ['cloud'],
+  'cleanup-hpc': ['hpc'],
+  'cleanup-cloud': ['cloud'],
+};
 
 /** `--project=hpc`, `--project hpc` and repeated flags, as Playwright reads them. */
 export function requestedProjects(argv: string[]): string[] {

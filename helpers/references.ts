@@ -65,9 +65,7 @@ const Task = z.object({
 export const ReferencesSchema = z.object({
   target: z.string(),
   description: z.string().optional(),
-  provenance: z
-    .object({ date: z.string(), runs: z.number().int().positive().optional(), machine: z.string().optional(), notes: z.string().optional() })
-    .optional(),
+  provenance: z.object({ date: z.string(), runs: z.number().int().positive().optional(), machine: z.string().optional(), notes: z.string().optional() }).optional(),
   tasks: z.record(z.string(), Task),
 });
 
@@ -127,8 +125,7 @@ export function evaluate(name: string, value: number, t: Threshold): Verdict {
   const okMin = t.min === undefined || value >= t.min;
   const okMax = t.max === undefined || value <= t.max;
   const pass = Number.isFinite(value) && okMin && okMax;
-  const band =
-    t.min !== undefined && t.max !== undefined ? `in [${fmt(t.min)}, ${fmt(t.max)}]` : t.min !== undefined ? `>= ${fmt(t.min)}` : `<= ${fmt(t.max!)}`;
+  const band = t.min !== undefined && t.max !== undefined ? `in [${fmt(t.min)}, ${fmt(t.max)}]` : t.min !== undefined ? `>= ${fmt(t.min)}` : `<= ${fmt(t.max!)}`;
   const message = `${name} = ${fmt(value)}${unit}, want ${band}${unit}${t.source ? ` (${t.source})` : ''}: ${pass ? 'ok' : 'FAILED'}`;
   return { name, value, threshold: t, pass, message };
 }
@@ -141,7 +138,11 @@ export function taskReferences(refs: References, task: string): TaskReferences {
 
 function workloadOf<S extends z.ZodType>(schema: S, task: TaskReferences, what: string): z.output<S> {
   const r = schema.safeParse(task.workload ?? {});
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `workload.${i.path.join('.')}: ${i.message}`), `references (${what})`);
+  if (!r.success)
+    throw new ConfigError(
+      r.error.issues.map((i) => `workload.${i.path.join('.')}: ${i.message}`),
+      `references (${what})`,
+    );
   return r.data;
 }
 

@@ -8,7 +8,22 @@ export const SACCT_FIELDS = ['JobID', 'JobName', 'State', 'ExitCode', 'Elapsed',
 export const SINFO_NODE_FORMAT = '%N|%P|%T|%c|%m|%G';
 
 /** Job states in which a job can still change. */
-export const ACTIVE_STATES = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED', 'RESV_DEL_HOLD', 'REQUEUE_FED', 'REQUEUE_HOLD', 'SPECIAL_EXIT']);
+export const ACTIVE_STATES = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'REQUEUED',
+  'RESIZING',
+  'SIGNALING',
+  'STAGE_OUT',
+  'STOPPED',
+  'RESV_DEL_HOLD',
+  'REQUEUE_FED',
+  'REQUEUE_HOLD',
+  'SPECIAL_EXIT',
+]);
 
 export interface SqueueRow {
   jobId: string;
@@ -208,5 +223,8 @@ export function expandHostlist(s: string): string[] {
 }
 
 function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
 }

@@ -34,13 +34,34 @@ const C5 = 'Category 5: End-to-end workflow';
 export const TASKS: TaskInfo[] = [
   { id: 'MLOPS-1.1', title: 'Single-GPU MNIST training', category: C1, tier: 'CRITICAL', project: 'hpc', components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer'] },
   { id: 'MLOPS-1.2', title: 'Single-GPU LLM fine-tuning with Oumi', category: C1, tier: 'HIGH', project: 'hpc', components: ['SLURM submission', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Oumi'] },
-  { id: 'MLOPS-2.1', title: 'Multi-GPU data-parallel training', category: C2, tier: 'HIGH', project: 'hpc', components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Multi-GPU communication'] },
-  { id: 'MLOPS-2.2', title: 'Multi-GPU LLM training with Oumi', category: C2, tier: 'HIGH', project: 'hpc', components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Multi-GPU communication', 'Oumi'] },
+  {
+    id: 'MLOPS-2.1',
+    title: 'Multi-GPU data-parallel training',
+    category: C2,
+    tier: 'HIGH',
+    project: 'hpc',
+    components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Multi-GPU communication'],
+  },
+  {
+    id: 'MLOPS-2.2',
+    title: 'Multi-GPU LLM training with Oumi',
+    category: C2,
+    tier: 'HIGH',
+    project: 'hpc',
+    components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Multi-GPU communication', 'Oumi'],
+  },
   { id: 'MLOPS-3.1', title: 'Oumi custom cluster', category: C3, tier: 'CRITICAL', project: 'hpc', components: ['Shared FS', 'Apptainer', 'Oumi'] },
   { id: 'MLOPS-3.2', title: 'Oumi evaluation', category: C3, tier: 'MEDIUM', project: 'hpc', components: ['Shared FS', 'Apptainer', 'Oumi'] },
   { id: 'MLOPS-4.1', title: 'CPU inference on KServe', category: C4, tier: 'HIGH', project: 'cloud', components: ['Kubernetes and KServe'] },
   { id: 'MLOPS-4.2', title: 'GPU inference', category: C4, tier: 'HIGH', project: 'cloud', components: ['Kubernetes and KServe', 'GPU Operator'] },
-  { id: 'MLOPS-5.1', title: 'End-to-end pipeline', category: C5, tier: 'CRITICAL', project: 'e2e', components: ['Kubernetes and KServe', 'Object storage', 'MLflow registry', 'Monitoring', 'HPC→Cloud'] },
+  {
+    id: 'MLOPS-5.1',
+    title: 'End-to-end pipeline',
+    category: C5,
+    tier: 'CRITICAL',
+    project: 'e2e',
+    components: ['Kubernetes and KServe', 'Object storage', 'MLflow registry', 'Monitoring', 'HPC→Cloud'],
+  },
   { id: 'MLOPS-5.2', title: 'Pipeline automation', category: C5, tier: 'MEDIUM', project: 'e2e', components: ['Monitoring'] },
 ];
 

@@ -49,7 +49,11 @@ writeFileSync(resolve(OUT, 'validation-matrix.html'), matrixHtml(rows, meta));
 writeFileSync(resolve(OUT, 'validation-matrix.json'), JSON.stringify({ meta, rows }, null, 2));
 const counts = tests.reduce<Record<string, number>>((acc, t) => ((acc[t.outcome] = (acc[t.outcome] ?? 0) + 1), acc), {});
 console.log(`validation matrix: ${rows.map((r) => `${r.task}=${r.outcome}`).join(' ')}`);
-console.log(`tests: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+console.log(
+  `tests: ${Object.entries(counts)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')}`,
+);
 console.log(`written: ${resolve(OUT, 'validation-matrix.md')} and .html`);
 
 if (!process.argv.includes('--no-allure')) {
@@ -64,7 +68,10 @@ if (!process.argv.includes('--no-allure')) {
   // test's own title, so it adds no level; components are `component` labels (fixtures/task-labels.ts).
   const config = resolve(OUT, 'allurerc.json');
   writeFileSync(config, JSON.stringify({ name: `mlops-validation ${meta.target}`, categories: ALLURE_CATEGORIES, plugins: { awesome: { options: { groupBy: ['epic', 'feature'] } } } }, null, 2));
-  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--config', config, '--output', resolve('reports/allure-report')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--config', config, '--output', resolve('reports/allure-report')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     console.error(`allure generate failed:\n${r.stderr || r.stdout}`);
     process.exit(1);

@@ -16,15 +16,15 @@
  * req/s for every tool = 2xx responses / wall seconds. Latencies in ms.
  * Note: hey and wrk never verify TLS certificates and cannot take a CA.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import os from "node:os";
-import { dirname, join } from "node:path";
-import { parseArgs, promisify } from "node:util";
-import { Worker } from "node:worker_threads";
-import type { AddressInfo } from "node:net";
-import { runLoad } from "../clients/loadgen.ts";
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import type { AddressInfo } from 'node:net';
+import { runLoad } from '../clients/loadgen.ts';
 
 const run = promisify(execFile);
 
@@ -55,49 +55,49 @@ interface Target {
 
 const { values: a } = parseArgs({
   options: {
-    url: { type: "string" },
-    method: { type: "string" },
-    body: { type: "string" },
-    host: { type: "string" },
-    ca: { type: "string" },
-    insecure: { type: "boolean", default: false },
-    "token-env": { type: "string" },
-    concurrency: { type: "string", short: "c", default: "10" },
-    duration: { type: "string", short: "d", default: "10" },
-    server: { type: "string", default: "thread" },
-    tools: { type: "string", default: "ours,hey,wrk" },
-    out: { type: "string", default: "reports/out/bench-loadgen.json" },
+    url: { type: 'string' },
+    method: { type: 'string' },
+    body: { type: 'string' },
+    host: { type: 'string' },
+    ca: { type: 'string' },
+    insecure: { type: 'boolean', default: false },
+    'token-env': { type: 'string' },
+    concurrency: { type: 'string', short: 'c', default: '10' },
+    duration: { type: 'string', short: 'd', default: '10' },
+    server: { type: 'string', default: 'thread' },
+    tools: { type: 'string', default: 'ours,hey,wrk' },
+    out: { type: 'string', default: 'reports/out/bench-loadgen.json' },
   },
 });
 
 async function main(): Promise<void> {
-  const tools = new Set((a.tools ?? "").split(",").map((s) => s.trim()));
+  const tools = new Set((a.tools ?? '').split(',').map((s) => s.trim()));
   let stopServer = async () => {};
   let url = a.url;
   let serverMode: string | undefined;
   if (!url) {
-    serverMode = a.server === "inline" ? "inline" : "thread";
-    const s = serverMode === "inline" ? await inlineServer() : await threadServer();
+    serverMode = a.server === 'inline' ? 'inline' : 'thread';
+    const s = serverMode === 'inline' ? await inlineServer() : await threadServer();
     url = `http://127.0.0.1:${s.port}/`;
     stopServer = s.stop;
   }
   const t: Target = {
     url,
-    method: (a.method ?? (a.body ? "POST" : "GET")).toUpperCase(),
+    method: (a.method ?? (a.body ? 'POST' : 'GET')).toUpperCase(),
     body: a.body,
     host: a.host,
-    token: a["token-env"] ? process.env[a["token-env"]] : undefined,
+    token: a['token-env'] ? process.env[a['token-env']] : undefined,
     ca: a.ca,
     insecure: a.insecure ?? false,
-    concurrency: positiveInt(a.concurrency, "concurrency"),
-    durationS: positiveInt(a.duration, "duration"),
+    concurrency: positiveInt(a.concurrency, 'concurrency'),
+    durationS: positiveInt(a.duration, 'duration'),
   };
 
   const results: ToolResult[] = [];
   try {
-    if (tools.has("ours")) results.push(await ours(t));
-    if (tools.has("hey") && (await onPath("hey"))) results.push(await hey(t));
-    if (tools.has("wrk") && (await onPath("wrk"))) results.push(await wrk(t));
+    if (tools.has('ours')) results.push(await ours(t));
+    if (tools.has('hey') && (await onPath('hey'))) results.push(await hey(t));
+    if (tools.has('wrk') && (await onPath('wrk'))) results.push(await wrk(t));
   } finally {
     await stopServer();
   }
@@ -105,13 +105,13 @@ async function main(): Promise<void> {
   printTable(results);
   const report = {
     at: new Date().toISOString(),
-    target: { url: t.url, method: t.method, host: t.host, concurrency: t.concurrency, durationS: t.durationS, server: serverMode ?? "external" },
+    target: { url: t.url, method: t.method, host: t.host, concurrency: t.concurrency, durationS: t.durationS, server: serverMode ?? 'external' },
     machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}` },
     results,
   };
   if (a.out) {
     mkdirSync(dirname(a.out), { recursive: true });
-    writeFileSync(a.out, JSON.stringify(report, null, 2) + "\n");
+    writeFileSync(a.out, JSON.stringify(report, null, 2) + '\n');
     console.log(`\nwrote ${a.out}`);
   }
 }
@@ -121,7 +121,7 @@ async function ours(t: Target): Promise<ToolResult> {
     url: t.url,
     method: t.method,
     body: t.body,
-    headers: t.body ? { "content-type": "application/json" } : undefined,
+    headers: t.body ? { 'content-type': 'application/json' } : undefined,
     hostHeader: t.host,
     bearerToken: t.token,
     ca: t.ca ? readFileSync(t.ca) : undefined,
@@ -130,7 +130,7 @@ async function ours(t: Target): Promise<ToolResult> {
     durationMs: t.durationS * 1000,
   });
   return {
-    tool: "ours (helpers/loadgen)",
+    tool: 'ours (helpers/loadgen)',
     rps: r.throughputRps,
     successes: r.successes,
     errors: r.errors.total,
@@ -142,12 +142,12 @@ async function ours(t: Target): Promise<ToolResult> {
 }
 
 async function hey(t: Target): Promise<ToolResult> {
-  const args = ["-z", `${t.durationS}s`, "-c", String(t.concurrency), "-cpus", "1", "-m", t.method];
-  if (t.body) args.push("-T", "application/json", "-d", t.body);
-  if (t.host) args.push("-host", t.host);
-  if (t.token) args.push("-H", `Authorization: Bearer ${t.token}`);
+  const args = ['-z', `${t.durationS}s`, '-c', String(t.concurrency), '-cpus', '1', '-m', t.method];
+  if (t.body) args.push('-T', 'application/json', '-d', t.body);
+  if (t.host) args.push('-host', t.host);
+  if (t.token) args.push('-H', `Authorization: Bearer ${t.token}`);
   args.push(t.url);
-  const { stdout } = await run("hey", args, { maxBuffer: 64 << 20, timeout: (t.durationS + 60) * 1000 });
+  const { stdout } = await run('hey', args, { maxBuffer: 64 << 20, timeout: (t.durationS + 60) * 1000 });
   const totalS = num(/Total:\s+([\d.]+) secs/.exec(stdout)?.[1]);
   const pct = (p: string) => {
     const v = new RegExp(`\\s${p}% in ([\\d.]+) secs`).exec(stdout)?.[1];
@@ -162,44 +162,44 @@ async function hey(t: Target): Promise<ToolResult> {
   }
   for (const m of stdout.matchAll(/^\s+\[(\d+)\]\s+(?!\d+ responses)/gm)) bad += Number(m[1]);
   return {
-    tool: "hey",
-    command: `hey ${args.map((x) => (x.startsWith("Authorization") ? "Authorization: Bearer ***" : x)).join(" ")}`,
+    tool: 'hey',
+    command: `hey ${args.map((x) => (x.startsWith('Authorization') ? 'Authorization: Bearer ***' : x)).join(' ')}`,
     rps: totalS > 0 ? ok / totalS : 0,
     successes: ok,
     errors: bad,
-    p50: pct("50"),
-    p95: pct("95"),
-    p99: pct("99"),
+    p50: pct('50'),
+    p95: pct('95'),
+    p99: pct('99'),
     wallMs: totalS * 1000,
-    note: `hey's own Requests/sec: ${/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? "?"}`,
+    note: `hey's own Requests/sec: ${/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? '?'}`,
   };
 }
 
 async function wrk(t: Target): Promise<ToolResult> {
-  const dir = mkdtempSync(join(os.tmpdir(), "bench-wrk-"));
-  const script = join(dir, "bench.lua");
+  const dir = mkdtempSync(join(os.tmpdir(), 'bench-wrk-'));
+  const script = join(dir, 'bench.lua');
   const lua = [
     `wrk.method = ${luaString(t.method)}`,
-    t.body ? `wrk.body = ${luaString(t.body)}` : "",
-    t.body ? `wrk.headers["Content-Type"] = "application/json"` : "",
-    t.host ? `wrk.headers["Host"] = ${luaString(t.host)}` : "",
-    t.token ? `wrk.headers["Authorization"] = ${luaString(`Bearer ${t.token}`)}` : "",
-    "done = function(s, lat, req)",
+    t.body ? `wrk.body = ${luaString(t.body)}` : '',
+    t.body ? `wrk.headers["Content-Type"] = "application/json"` : '',
+    t.host ? `wrk.headers["Host"] = ${luaString(t.host)}` : '',
+    t.token ? `wrk.headers["Authorization"] = ${luaString(`Bearer ${t.token}`)}` : '',
+    'done = function(s, lat, req)',
     '  local e = s.errors.connect + s.errors.read + s.errors.write + s.errors.timeout + s.errors.status',
     '  io.write(string.format("BENCH %d %d %d %d %d %d\\n", s.requests, s.duration, e, lat:percentile(50), lat:percentile(95), lat:percentile(99)))',
-    "end",
-  ].join("\n");
+    'end',
+  ].join('\n');
   writeFileSync(script, lua);
-  const args = ["-t", "1", "-c", String(t.concurrency), "-d", `${t.durationS}s`, "-s", script, t.url];
+  const args = ['-t', '1', '-c', String(t.concurrency), '-d', `${t.durationS}s`, '-s', script, t.url];
   try {
-    const { stdout } = await run("wrk", args, { maxBuffer: 16 << 20, timeout: (t.durationS + 60) * 1000 });
+    const { stdout } = await run('wrk', args, { maxBuffer: 16 << 20, timeout: (t.durationS + 60) * 1000 });
     const m = /BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(stdout);
     if (!m) throw new Error(`could not parse wrk output:\n${stdout}`);
     const [requests, durUs, errs, p50, p95, p99] = m.slice(1).map(Number) as [number, number, number, number, number, number];
     const ok = requests - errs;
     return {
-      tool: "wrk",
-      command: `wrk ${args.join(" ")}`,
+      tool: 'wrk',
+      command: `wrk ${args.join(' ')}`,
       rps: durUs > 0 ? ok / (durUs / 1e6) : 0,
       successes: ok,
       errors: errs,
@@ -217,10 +217,10 @@ async function wrk(t: Target): Promise<ToolResult> {
 async function inlineServer(): Promise<{ port: number; stop: () => Promise<void> }> {
   const s = http.createServer((req, res) => {
     req.resume();
-    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
   });
   s.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return {
     port: (s.address() as AddressInfo).port,
     stop: async () => {
@@ -243,26 +243,26 @@ async function threadServer(): Promise<{ port: number; stop: () => Promise<void>
     s.listen(0, "127.0.0.1", () => parentPort.postMessage(s.address().port));`;
   const w = new Worker(code, { eval: true });
   const port = await new Promise<number>((resolve, reject) => {
-    w.once("message", (p: number) => resolve(p));
-    w.once("error", reject);
+    w.once('message', (p: number) => resolve(p));
+    w.once('error', reject);
   });
   return { port, stop: async () => void (await w.terminate()) };
 }
 
 function printTable(rows: ToolResult[]): void {
-  const f = (v: number | null, d = 2) => (v === null ? "-" : v.toFixed(d));
+  const f = (v: number | null, d = 2) => (v === null ? '-' : v.toFixed(d));
   const lines = [
-    ["tool", "req/s", "p50 ms", "p95 ms", "p99 ms", "ok", "errors"],
+    ['tool', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'ok', 'errors'],
     ...rows.map((r) => [r.tool, f(r.rps, 0), f(r.p50, 3), f(r.p95, 3), f(r.p99, 3), String(r.successes), String(r.errors)]),
   ];
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  for (const l of lines) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
+  for (const l of lines) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
   for (const r of rows) if (r.note) console.log(`  ${r.tool}: ${r.note}`);
 }
 
 async function onPath(cmd: string): Promise<boolean> {
   try {
-    await run("sh", ["-c", `command -v ${cmd}`]);
+    await run('sh', ['-c', `command -v ${cmd}`]);
     return true;
   } catch {
     console.log(`(${cmd} not on PATH: skipped)`);
@@ -271,8 +271,8 @@ async function onPath(cmd: string): Promise<boolean> {
 }
 
 function luaString(s: string): string {
-  let eq = "";
-  while (s.includes(`]${eq}]`)) eq += "=";
+  let eq = '';
+  while (s.includes(`]${eq}]`)) eq += '=';
   return `[${eq}[${s}]${eq}]`;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: the project's own tests. Unit tests need nothing; the integration tests bring
-# up the lab (as root) and run the suite against it, including control runs that must fail.
+# `npm test`: the project's own tests. Typecheck, formatter check and linter first; unit tests
+# need nothing; the integration tests bring up the lab (as root) and run the suite against it,
+# including control runs that must fail.
 #   MLV_SKIP_INTEGRATION=1 npm test   # unit tests and typecheck only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,10 @@ if ! command -v ssh-keygen >/dev/null || ! command -v openssl >/dev/null; then
 fi
 echo "== typecheck"
 npx tsc --noEmit -p .
+echo "== format (prettier --check; npm run format fixes)"
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "format check failed: run npm run format"; exit 1; }
+echo "== lint (eslint)"
+npx eslint .
 echo "== unit tests"
 node --import tsx --test --test-reporter=spec tests/unit/*.test.ts
 if [ "${MLV_SKIP_INTEGRATION:-0}" = 1 ]; then

@@ -49,40 +49,40 @@ export function resolveEndpoint(status: StatusUrls | undefined, o: ResolveOption
   const tls = compact({ ca: o.ca, insecureSkipVerify: o.insecureSkipVerify, bearerToken: o.bearerToken });
   if (o.useClusterAddress) {
     const address = status?.address?.url;
-    if (!address) throw new Error("InferenceService has no status.address.url yet (is it Ready?)");
-    return { baseUrl: trimSlash(parseHttpUrl(address, "status.address.url").href), ...tls };
+    if (!address) throw new Error('InferenceService has no status.address.url yet (is it Ready?)');
+    return { baseUrl: trimSlash(parseHttpUrl(address, 'status.address.url').href), ...tls };
   }
   const statusUrl = status?.url;
-  if (!statusUrl) throw new Error("InferenceService has no status.url yet (is it Ready?)");
-  const u = parseHttpUrl(statusUrl, "status.url");
+  if (!statusUrl) throw new Error('InferenceService has no status.url yet (is it Ready?)');
+  const u = parseHttpUrl(statusUrl, 'status.url');
   if (!o.ingressBaseUrl) return { baseUrl: trimSlash(u.href), ...tls };
-  const ingress = parseHttpUrl(o.ingressBaseUrl, "ingressBaseUrl");
+  const ingress = parseHttpUrl(o.ingressBaseUrl, 'ingressBaseUrl');
   const path = trimSlash(u.pathname);
   return compact({
     baseUrl: trimSlash(ingress.origin + trimSlash(ingress.pathname) + path),
     hostHeader: u.host,
-    servername: ingress.protocol === "https:" ? u.hostname : undefined,
+    servername: ingress.protocol === 'https:' ? u.hostname : undefined,
     ...tls,
   });
 }
 
 /** Join the endpoint base URL and a path starting with "/". */
 export function endpointUrl(ep: Endpoint, path: string): string {
-  return ep.baseUrl + (path.startsWith("/") ? path : `/${path}`);
+  return ep.baseUrl + (path.startsWith('/') ? path : `/${path}`);
 }
 
 /** URL safe to log: no user-info, secret-looking query values masked. */
 export function redactUrl(raw: string): string {
   try {
     const u = new URL(raw);
-    u.username = "";
-    u.password = "";
+    u.username = '';
+    u.password = '';
     for (const key of [...u.searchParams.keys()]) {
-      if (/token|key|secret|password|auth|sig/i.test(key)) u.searchParams.set(key, "***");
+      if (/token|key|secret|password|auth|sig/i.test(key)) u.searchParams.set(key, '***');
     }
     return u.href;
   } catch {
-    return raw.replace(/\/\/[^/@]*@/, "//");
+    return raw.replace(/\/\/[^/@]*@/, '//');
   }
 }
 
@@ -93,7 +93,7 @@ function parseHttpUrl(raw: string, what: string): URL {
   } catch {
     throw new Error(`${what} is not a valid URL: ${JSON.stringify(raw)}`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`${what} must be http(s), got ${u.protocol}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${what} must be http(s), got ${u.protocol}`);
   return u;
 }
 
@@ -103,5 +103,5 @@ function compact<T extends object>(o: T): T {
 }
 
 function trimSlash(s: string): string {
-  return s.replace(/\/+$/, "");
+  return s.replace(/\/+$/, '');
 }

@@ -12,11 +12,11 @@
  * Environment proxies (HTTP_PROXY...) are ignored on purpose: the suite talks to
  * the endpoint it was given.
  */
-import http from "node:http";
-import https from "node:https";
-import axios, { AxiosError, type AxiosInstance, type Method } from "axios";
-import type { z } from "zod";
-import { endpointUrl, redactUrl, type Endpoint } from "./endpoint.ts";
+import http from 'node:http';
+import https from 'node:https';
+import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
+import type { z } from 'zod';
+import { endpointUrl, redactUrl, type Endpoint } from './endpoint.ts';
 
 export interface ClientOptions {
   /** Whole-request timeout in ms (default 30 000). */
@@ -30,7 +30,7 @@ export interface ClientOptions {
 }
 
 const BODY_LIMIT = 500;
-const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 export class InferenceHttpError extends Error {
   constructor(
@@ -40,8 +40,8 @@ export class InferenceHttpError extends Error {
     /** Response body, whitespace-collapsed and trimmed to 500 characters. */
     readonly body: string,
   ) {
-    super(`${method} ${url} → HTTP ${status}${body ? `: ${body}` : ""}`);
-    this.name = "InferenceHttpError";
+    super(`${method} ${url} → HTTP ${status}${body ? `: ${body}` : ''}`);
+    this.name = 'InferenceHttpError';
   }
 }
 
@@ -53,7 +53,7 @@ export class InferenceConnectionError extends Error {
     detail: string,
   ) {
     super(`${method} ${url} → ${code}: ${detail}`);
-    this.name = "InferenceConnectionError";
+    this.name = 'InferenceConnectionError';
   }
 }
 
@@ -65,8 +65,8 @@ export class InferenceSchemaError extends Error {
     /** Offending body, trimmed to 500 characters. */
     readonly body: string,
   ) {
-    super(`${what} from ${url} is malformed: ${issues.join("; ")} (body: ${body})`);
-    this.name = "InferenceSchemaError";
+    super(`${what} from ${url} is malformed: ${issues.join('; ')} (body: ${body})`);
+    this.name = 'InferenceSchemaError';
   }
 }
 
@@ -99,7 +99,7 @@ export class InferenceTransport {
     readonly endpoint: Endpoint,
     opts: ClientOptions = {},
   ) {
-    const isHttps = endpoint.baseUrl.startsWith("https:");
+    const isHttps = endpoint.baseUrl.startsWith('https:');
     this.agent = isHttps
       ? new https.Agent({
           keepAlive: true,
@@ -108,9 +108,9 @@ export class InferenceTransport {
           servername: endpoint.servername,
         })
       : new http.Agent({ keepAlive: true });
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (endpoint.hostHeader) headers["host"] = endpoint.hostHeader;
-    if (endpoint.bearerToken) headers["authorization"] = `Bearer ${endpoint.bearerToken}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (endpoint.hostHeader) headers['host'] = endpoint.hostHeader;
+    if (endpoint.bearerToken) headers['authorization'] = `Bearer ${endpoint.bearerToken}`;
     this.axios = axios.create({
       timeout: opts.timeoutMs ?? 30_000,
       headers,
@@ -118,7 +118,7 @@ export class InferenceTransport {
       httpsAgent: isHttps ? this.agent : undefined,
       proxy: false,
       maxRedirects: 0,
-      responseType: "text",
+      responseType: 'text',
       transformResponse: [(d: unknown) => d],
       validateStatus: () => true,
     });
@@ -140,9 +140,9 @@ export class InferenceTransport {
           method,
           url,
           data: o.body === undefined ? undefined : JSON.stringify(o.body),
-          headers: o.body === undefined ? undefined : { "content-type": "application/json" },
+          headers: o.body === undefined ? undefined : { 'content-type': 'application/json' },
         });
-        const text = typeof res.data === "string" ? res.data : String(res.data ?? "");
+        const text = typeof res.data === 'string' ? res.data : String(res.data ?? '');
         if (res.status === 503 && !last && !o.acceptStatus?.includes(503)) {
           await this.backoff(attempt);
           continue;
@@ -181,27 +181,27 @@ export class InferenceTransport {
 }
 
 /** Parse a response body as JSON and validate it; throws `InferenceSchemaError` with every issue path. */
-export function parseBody<S extends z.ZodType>(schema: S, what: string, res: Pick<RawResponse, "text" | "url">): z.output<S> {
+export function parseBody<S extends z.ZodType>(schema: S, what: string, res: Pick<RawResponse, 'text' | 'url'>): z.output<S> {
   let data: unknown;
   try {
     data = JSON.parse(res.text);
   } catch {
-    throw new InferenceSchemaError(what, res.url, ["body is not valid JSON"], trimBody(res.text));
+    throw new InferenceSchemaError(what, res.url, ['body is not valid JSON'], trimBody(res.text));
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
+    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
     throw new InferenceSchemaError(what, res.url, issues, trimBody(res.text));
   }
   return parsed.data;
 }
 
 export function trimBody(text: string): string {
-  const t = text.replace(/\s+/g, " ").trim();
+  const t = text.replace(/\s+/g, ' ').trim();
   return t.length > BODY_LIMIT ? `${t.slice(0, BODY_LIMIT)}…` : t;
 }
 
 function connectionCode(e: AxiosError): string {
   const cause = (e as { cause?: { code?: string } }).cause;
-  return e.code ?? cause?.code ?? "ERR_UNKNOWN";
+  return e.code ?? cause?.code ?? 'ERR_UNKNOWN';
 }

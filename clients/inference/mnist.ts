@@ -15,7 +15,10 @@ export async function predictV1(v1: KServeV1Client, model: string, digits: Digit
   for (let i = 0; i < digits.length; i += BATCH) {
     const batch = digits.slice(i, i + BATCH);
     const r = await v1.predict(model, batch.map(toInstance));
-    const logits = logitRows(r.predictions.map((p) => (Array.isArray(p) && p.length === 1 && Array.isArray(p[0]) ? p[0] : p)), 'V1 predictions');
+    const logits = logitRows(
+      r.predictions.map((p) => (Array.isArray(p) && p.length === 1 && Array.isArray(p[0]) ? p[0] : p)),
+      'V1 predictions',
+    );
     if (logits.length !== batch.length) throw new Error(`V1 returned ${logits.length} predictions for ${batch.length} instances`);
     out.push(...logits.map(argmax));
   }

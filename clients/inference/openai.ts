@@ -8,9 +8,9 @@
  * - "tgi-generate": POST `<prefix>/generate` with `{inputs, parameters}`, TGI's
  *   native route (prefix "" by default); one request per prompt.
  */
-import { z } from "zod";
-import type { Endpoint } from "./endpoint.ts";
-import { InferenceTransport, type ClientOptions } from "./http.ts";
+import { z } from 'zod';
+import type { Endpoint } from './endpoint.ts';
+import { InferenceTransport, type ClientOptions } from './http.ts';
 
 export const OpenAICompletionSchema = z.object({
   id: z.string().optional(),
@@ -24,21 +24,15 @@ export const OpenAICompletionSchema = z.object({
       }),
     )
     .min(1),
-  usage: z
-    .object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() })
-    .nullable()
-    .optional(),
+  usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() }).nullable().optional(),
 });
 
 export const TgiGenerateSchema = z.object({
   generated_text: z.string(),
-  details: z
-    .object({ finish_reason: z.string().optional(), generated_tokens: z.number().int().optional() })
-    .nullable()
-    .optional(),
+  details: z.object({ finish_reason: z.string().optional(), generated_tokens: z.number().int().optional() }).nullable().optional(),
 });
 
-export type CompletionFlavor = "openai" | "tgi-generate";
+export type CompletionFlavor = 'openai' | 'tgi-generate';
 
 export interface CompletionsClientOptions extends ClientOptions {
   flavor?: CompletionFlavor;
@@ -73,13 +67,13 @@ export class CompletionsClient {
 
   constructor(endpoint: Endpoint, opts: CompletionsClientOptions = {}) {
     this.t = new InferenceTransport(endpoint, opts);
-    this.flavor = opts.flavor ?? "openai";
-    const prefix = (opts.routePrefix ?? (this.flavor === "openai" ? "/openai" : "")).replace(/\/+$/, "");
-    this.path = `${prefix}${this.flavor === "openai" ? "/v1/completions" : "/generate"}`;
+    this.flavor = opts.flavor ?? 'openai';
+    const prefix = (opts.routePrefix ?? (this.flavor === 'openai' ? '/openai' : '')).replace(/\/+$/, '');
+    this.path = `${prefix}${this.flavor === 'openai' ? '/v1/completions' : '/generate'}`;
   }
 
   async complete(req: CompletionRequest): Promise<CompletionResult> {
-    return this.flavor === "openai" ? this.openai(req) : this.tgi(req);
+    return this.flavor === 'openai' ? this.openai(req) : this.tgi(req);
   }
 
   close(): void {
@@ -88,10 +82,10 @@ export class CompletionsClient {
 
   private async openai(req: CompletionRequest): Promise<CompletionResult> {
     const body: Record<string, unknown> = { model: req.model, prompt: req.prompt, ...req.extra };
-    if (req.maxTokens !== undefined) body["max_tokens"] = req.maxTokens;
-    if (req.temperature !== undefined) body["temperature"] = req.temperature;
-    if (req.stop) body["stop"] = req.stop;
-    const r = await this.t.json(OpenAICompletionSchema, "completion response", "POST", this.path, { body });
+    if (req.maxTokens !== undefined) body['max_tokens'] = req.maxTokens;
+    if (req.temperature !== undefined) body['temperature'] = req.temperature;
+    if (req.stop) body['stop'] = req.stop;
+    const r = await this.t.json(OpenAICompletionSchema, 'completion response', 'POST', this.path, { body });
     const choices = [...r.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
     return {
       texts: choices.map((c) => c.text),
@@ -112,10 +106,10 @@ export class CompletionsClient {
     let generated: number | null = 0;
     for (const inputs of prompts) {
       const parameters: Record<string, unknown> = { details: true, ...req.extra };
-      if (req.maxTokens !== undefined) parameters["max_new_tokens"] = req.maxTokens;
-      if (req.temperature !== undefined && req.temperature > 0) parameters["temperature"] = req.temperature;
-      if (req.stop) parameters["stop"] = req.stop;
-      const r = await this.t.json(TgiGenerateSchema, "TGI generate response", "POST", this.path, { body: { inputs, parameters } });
+      if (req.maxTokens !== undefined) parameters['max_new_tokens'] = req.maxTokens;
+      if (req.temperature !== undefined && req.temperature > 0) parameters['temperature'] = req.temperature;
+      if (req.stop) parameters['stop'] = req.stop;
+      const r = await this.t.json(TgiGenerateSchema, 'TGI generate response', 'POST', this.path, { body: { inputs, parameters } });
       texts.push(r.generated_text);
       finishReasons.push(r.details?.finish_reason ?? null);
       const n = r.details?.generated_tokens;

@@ -7,13 +7,11 @@
  *
  * Shapes are arrays of integers; in metadata, -1 means "any size".
  */
-import { z } from "zod";
-import type { Endpoint } from "./endpoint.ts";
-import { InferenceTransport, parseBody, type ClientOptions } from "./http.ts";
+import { z } from 'zod';
+import type { Endpoint } from './endpoint.ts';
+import { InferenceTransport, parseBody, type ClientOptions } from './http.ts';
 
-export const V2_DATATYPES = [
-  "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BF16", "BYTES",
-] as const;
+export const V2_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
 export type V2Datatype = (typeof V2_DATATYPES)[number];
 
 const Shape = z.array(z.number().int());
@@ -74,17 +72,17 @@ export class KServeV2Client {
 
   /** True when `/v2/health/live` answers 200 (and does not say `live: false`). */
   serverLive(): Promise<boolean> {
-    return this.health("/v2/health/live", "live");
+    return this.health('/v2/health/live', 'live');
   }
 
   /** True when `/v2/health/ready` answers 200 (and does not say `ready: false`). */
   serverReady(): Promise<boolean> {
-    return this.health("/v2/health/ready", "ready");
+    return this.health('/v2/health/ready', 'ready');
   }
 
   /** Model metadata; throws `InferenceHttpError` for an unknown model. */
   modelMetadata(name: string, version?: string): Promise<V2ModelMetadata> {
-    return this.t.json(V2ModelMetadataSchema, "V2 model metadata", "GET", modelPath(name, version));
+    return this.t.json(V2ModelMetadataSchema, 'V2 model metadata', 'GET', modelPath(name, version));
   }
 
   /**
@@ -92,30 +90,30 @@ export class KServeV2Client {
    * Triton answers); 503/400 (not ready) → false, without retrying; others throw.
    */
   async modelReady(name: string, version?: string): Promise<{ name: string; ready: boolean }> {
-    const res = await this.t.request("GET", `${modelPath(name, version)}/ready`, { acceptStatus: [400, 503], retry: false });
+    const res = await this.t.request('GET', `${modelPath(name, version)}/ready`, { acceptStatus: [400, 503], retry: false });
     if (res.status !== 200 && res.status !== 204) return { name, ready: false };
-    if (res.text.trim() === "") return { name, ready: true };
-    const body = parseBody(ReadySchema, "V2 model ready", res);
+    if (res.text.trim() === '') return { name, ready: true };
+    const body = parseBody(ReadySchema, 'V2 model ready', res);
     return { name: body.name ?? name, ready: body.ready ?? true };
   }
 
   /** Run inference; the response is validated (outputs with name/shape/datatype/data). */
   infer(name: string, inputs: V2InferInput[], o: V2InferOptions = {}): Promise<V2InferResponse> {
     const body: Record<string, unknown> = { inputs };
-    if (o.id !== undefined) body["id"] = o.id;
-    if (o.outputs) body["outputs"] = o.outputs.map((n) => ({ name: n }));
-    if (o.parameters) body["parameters"] = o.parameters;
-    return this.t.json(V2InferResponseSchema, "V2 infer response", "POST", `${modelPath(name, o.version)}/infer`, { body });
+    if (o.id !== undefined) body['id'] = o.id;
+    if (o.outputs) body['outputs'] = o.outputs.map((n) => ({ name: n }));
+    if (o.parameters) body['parameters'] = o.parameters;
+    return this.t.json(V2InferResponseSchema, 'V2 infer response', 'POST', `${modelPath(name, o.version)}/infer`, { body });
   }
 
   close(): void {
     this.t.close();
   }
 
-  private async health(path: string, key: "live" | "ready"): Promise<boolean> {
-    const res = await this.t.request("GET", path, { acceptStatus: [400, 404, 500, 503], retry: false });
+  private async health(path: string, key: 'live' | 'ready'): Promise<boolean> {
+    const res = await this.t.request('GET', path, { acceptStatus: [400, 404, 500, 503], retry: false });
     if (res.status < 200 || res.status >= 300) return false;
-    if (res.text.trim() === "") return true;
+    if (res.text.trim() === '') return true;
     return parseBody(LiveSchema, `V2 health/${key}`, res)[key] !== false;
   }
 }
@@ -132,10 +130,7 @@ function modelPath(name: string, version?: string): string {
  * rank, each fixed dimension (metadata -1 = any), invalid request dims, and,
  * when `data` is given, its element count against the shape.
  */
-export function checkTensorsAgainstMetadata(
-  inputs: { name: string; datatype: string; shape: number[]; data?: unknown[] }[],
-  metadata: { inputs: V2TensorMetadata[] },
-): string[] {
+export function checkTensorsAgainstMetadata(inputs: { name: string; datatype: string; shape: number[]; data?: unknown[] }[], metadata: { inputs: V2TensorMetadata[] }): string[] {
   const problems: string[] = [];
   const declared = new Map(metadata.inputs.map((m) => [m.name, m]));
   const seen = new Set<string>();
@@ -148,12 +143,12 @@ export function checkTensorsAgainstMetadata(
     seen.add(input.name);
     const meta = declared.get(input.name);
     if (!meta) {
-      problems.push(`${where}: not declared by the model (declared: ${[...declared.keys()].join(", ") || "none"})`);
+      problems.push(`${where}: not declared by the model (declared: ${[...declared.keys()].join(', ') || 'none'})`);
       continue;
     }
     if (input.datatype !== meta.datatype) problems.push(`${where}: datatype ${input.datatype}, model expects ${meta.datatype}`);
     const bad = input.shape.filter((d) => !Number.isInteger(d) || d < 0);
-    if (bad.length) problems.push(`${where}: shape ${fmtShape(input.shape)} has invalid dims ${bad.join(", ")} (need integers >= 0)`);
+    if (bad.length) problems.push(`${where}: shape ${fmtShape(input.shape)} has invalid dims ${bad.join(', ')} (need integers >= 0)`);
     if (input.shape.length !== meta.shape.length) {
       problems.push(`${where}: shape ${fmtShape(input.shape)} has rank ${input.shape.length}, model expects rank ${meta.shape.length} ${fmtShape(meta.shape)}`);
     } else {
@@ -183,5 +178,5 @@ function countElements(data: unknown[]): number {
 }
 
 function fmtShape(s: number[]): string {
-  return `[${s.join(",")}]`;
+  return `[${s.join(',')}]`;
 }

@@ -36,13 +36,23 @@ test('MLOPS-4.1 serves the MNIST classifier on CPU, valid under load, and autosc
 
   const up = replicas.firstAtLeast(2, loadStart);
   const w = ref.inference;
-  await criteria.check('scaled up to at least 2 replicas under load', !!up, up ? `${up.y} replicas ${(up.x - loadStart).toFixed(1)} s into the load` : `max ${replicas.maxBetween(loadStart, loadEnd + 1)} ready replica(s) during the load (maxReplicas ${w.maxReplicas})`);
+  await criteria.check(
+    'scaled up to at least 2 replicas under load',
+    !!up,
+    up ? `${up.y} replicas ${(up.x - loadStart).toFixed(1)} s into the load` : `max ${replicas.maxBetween(loadStart, loadEnd + 1)} ready replica(s) during the load (maxReplicas ${w.maxReplicas})`,
+  );
   if (up) await criteria.threshold('scale_up_seconds', up.x - loadStart);
 
   const floor = Math.max(1, w.minReplicas);
   if (w.scaleDownBudgetSeconds > 0) {
     const down = await test.step(`wait up to ${w.scaleDownBudgetSeconds} s for scale-down to ${floor}`, () => serving.waitReplicasAtMost(svc, floor, w.scaleDownBudgetSeconds));
-    await criteria.check('scaled back down after the load', down !== undefined, down !== undefined ? `down to ${floor} replica(s) ${(replicas.now() - loadEnd).toFixed(1)} s after the load stopped` : `still above ${floor} replica(s) ${w.scaleDownBudgetSeconds} s after the load`);
+    await criteria.check(
+      'scaled back down after the load',
+      down !== undefined,
+      down !== undefined
+        ? `down to ${floor} replica(s) ${(replicas.now() - loadEnd).toFixed(1)} s after the load stopped`
+        : `still above ${floor} replica(s) ${w.scaleDownBudgetSeconds} s after the load`,
+    );
   } else {
     await criteria.notApplicable('scaled back down after the load', 'the target’s scale-down window does not fit the test budget (references: scaleDownBudgetSeconds = 0)');
   }

@@ -17,7 +17,12 @@ test('MLOPS-4.2 serves an LLM on one GPU under load @gpu @slow', async ({ servin
 
   const pods = await serving.gpuPlacement(svc);
   await criteria.check('at least one predictor pod', pods.length > 0, `${pods.length} pod(s)`);
-  for (const p of pods) await criteria.check(`pod ${p.pod} has a GPU in its limits, on a GPU node`, p.gpuLimit >= 1 && p.nodeGpus >= 1, `limits nvidia.com/gpu=${p.gpuLimit}; node ${p.node} allocatable nvidia.com/gpu=${p.nodeGpus}`);
+  for (const p of pods)
+    await criteria.check(
+      `pod ${p.pod} has a GPU in its limits, on a GPU node`,
+      p.gpuLimit >= 1 && p.nodeGpus >= 1,
+      `limits nvidia.com/gpu=${p.gpuLimit}; node ${p.node} allocatable nvidia.com/gpu=${p.nodeGpus}`,
+    );
 
   await criteria.check('prompts to ask', w.prompts.length > 0, `${w.prompts.length} prompt(s) in the references`);
   for (const prompt of w.prompts) {

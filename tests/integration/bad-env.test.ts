@@ -33,7 +33,11 @@ const cases: { name: string; changes: Record<string, string>; expect: RegExp }[]
   { name: 'wrong key', changes: { MLV_SSH_KEY: wrongKey }, expect: /authentication failed.*Fix: check MLV_SSH_USER and MLV_SSH_KEY/ },
   { name: 'bad partition', changes: { MLV_SLURM_PARTITION: 'nosuchpart' }, expect: /MLV_SLURM_PARTITION=nosuchpart is not a partition of this cluster\. Fix: use one of: lab/ },
   { name: 'non-numeric GPU count', changes: { MLV_GPUS_PER_NODE: 'four' }, expect: /MLV_GPUS_PER_NODE must be a whole number \(got "four"\)\. Fix:/ },
-  { name: 'runtime prefix with a shell injection', changes: { MLV_RUNTIME_PREFIX: '"apptainer exec x.sif; rm -rf ~"' }, expect: /MLV_RUNTIME_PREFIX is not allowed: ";" is not allowed outside quotes.*Fix:/ },
+  {
+    name: 'runtime prefix with a shell injection',
+    changes: { MLV_RUNTIME_PREFIX: '"apptainer exec x.sif; rm -rf ~"' },
+    expect: /MLV_RUNTIME_PREFIX is not allowed: ";" is not allowed outside quotes.*Fix:/,
+  },
 ];
 
 for (const c of cases) {

@@ -43,7 +43,15 @@ test('the cloud project passes MLOPS-4.1 and skips 4.2 with "no GPU nodes"; noth
   const t41 = byTitle(tests, /MLOPS-4\.1/)[0];
   console.log(`cloud wall time ${run.seconds.toFixed(1)} s\n${summary}\n${t41?.criteria.map((c) => `  ${c.status} ${c.name}: ${c.detail}`).join('\n')}`);
   assert.equal(t41?.outcome, 'pass', summary);
-  for (const name of ['InferenceService Ready', 'prediction_accuracy (V1)', 'prediction_accuracy (V2)', 'V1 and V2 agree on every sample', 'p95_latency_ms', 'scaled up to at least 2 replicas under load', 'scaled back down after the load']) {
+  for (const name of [
+    'InferenceService Ready',
+    'prediction_accuracy (V1)',
+    'prediction_accuracy (V2)',
+    'V1 and V2 agree on every sample',
+    'p95_latency_ms',
+    'scaled up to at least 2 replicas under load',
+    'scaled back down after the load',
+  ]) {
     assert.equal(t41!.criteria.find((c) => c.name === name)?.status, 'pass', name);
   }
   const t42 = byTitle(tests, /MLOPS-4\.2/)[0];

@@ -21,13 +21,19 @@ test('the hpc project passes MLOPS-1.1 and 2.1 on the lab and leaves no job behi
   const util = byTitle(tests, /GPU utilisation/)[0];
   assert.equal(util?.outcome, 'skip');
   assert.match(util!.reason, /nvidia-smi/);
-  assert.ok(tests.every((t) => t.outcome !== 'fail' && t.outcome !== 'infra'), summary);
+  assert.ok(
+    tests.every((t) => t.outcome !== 'fail' && t.outcome !== 'infra'),
+    summary,
+  );
 
   const rows = buildMatrix(tests);
   assert.equal(rows.find((r) => r.task === 'MLOPS-1.1')?.outcome, 'pass');
   assert.equal(rows.find((r) => r.task === 'MLOPS-2.1')?.outcome, 'pass');
   // The report builder writes the same verdicts to the Markdown matrix.
-  const rep = spawnSync('node', ['--import', 'tsx', 'reports/build-report.ts', '--no-allure'], { env: { ...process.env, MLV_RESULTS_JSON: run.resultsFile, MLV_REPORT_OUT: run.outDir }, encoding: 'utf8' });
+  const rep = spawnSync('node', ['--import', 'tsx', 'reports/build-report.ts', '--no-allure'], {
+    env: { ...process.env, MLV_RESULTS_JSON: run.resultsFile, MLV_REPORT_OUT: run.outDir },
+    encoding: 'utf8',
+  });
   assert.equal(rep.status, 0, rep.stderr);
   const md = readFileSync(join(run.outDir, 'validation-matrix.md'), 'utf8');
   assert.match(md, /\| MLOPS-1\.1 Single-GPU MNIST training \| CRITICAL \| PASS \|/);

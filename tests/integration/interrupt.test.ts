@@ -41,5 +41,8 @@ test('after a hard kill, the next preflight removes the orphaned jobs', { timeou
   await until(() => jobsOfRun(runId).length === 0, 15_000, 'the orphaned jobs to be cancelled');
   const m = JSON.parse(readFileSync(manifestPath(next.runId), 'utf8')) as Manifest;
   console.log(`orphans removed by the next preflight: ${m.orphansRemoved.join(', ')}`);
-  assert.ok(m.orphansRemoved.some((o) => o.includes(`(run ${runId})`)), `preflight did not report the orphans of ${runId}: ${m.orphansRemoved.join(', ')}`);
+  assert.ok(
+    m.orphansRemoved.some((o) => o.includes(`(run ${runId})`)),
+    `preflight did not report the orphans of ${runId}: ${m.orphansRemoved.join(', ')}`,
+  );
 });

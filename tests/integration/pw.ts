@@ -30,7 +30,15 @@ export function runSuite(args: string[], env: Record<string, string> = {}, timeo
   return new Promise((resolve) => {
     const child = spawn(PLAYWRIGHT, ['test', ...args], {
       detached: true,
-      env: { ...process.env, MLV_RUN_ID: runId, MLV_RESULTS_JSON: resultsFile, MLV_JUNIT_XML: join(outDir, 'junit.xml'), MLV_REPORT_OUT: outDir, MLV_ALLURE_RESULTS: join(outDir, 'allure-results'), ...env },
+      env: {
+        ...process.env,
+        MLV_RUN_ID: runId,
+        MLV_RESULTS_JSON: resultsFile,
+        MLV_JUNIT_XML: join(outDir, 'junit.xml'),
+        MLV_REPORT_OUT: outDir,
+        MLV_ALLURE_RESULTS: join(outDir, 'allure-results'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -47,7 +55,8 @@ export function runSuite(args: string[], env: Record<string, string> = {}, timeo
         runId,
         resultsFile,
         outDir,
-        tests: () => testOutcomes(JSON.parse(readFileSync(resultsFile, 'utf8')) as PwReport, (a) => (a.body ? Buffer.from(a.body, 'base64').toString() : a.path ? readFileSync(a.path, 'utf8') : undefined)),
+        tests: () =>
+          testOutcomes(JSON.parse(readFileSync(resultsFile, 'utf8')) as PwReport, (a) => (a.body ? Buffer.from(a.body, 'base64').toString() : a.path ? readFileSync(a.path, 'utf8') : undefined)),
       });
     });
   });

@@ -20,12 +20,20 @@ const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT|DATASET_DIR|RUNTIME_PREFIX|PYTHO
 function envFile(name: string, keep: RegExp, extra: Record<string, string>): string {
   const vars = { ...Object.fromEntries(Object.entries(lab).filter(([k]) => keep.test(k))), MLV_TARGET_NAME: name, MLV_REFERENCES: 'lab', MLV_WORKERS: '1', ...extra };
   const p = join(dir, `${name}.env`);
-  writeFileSync(p, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    p,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   return p;
 }
 
 const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', lab.MLV_KUBECONFIG ?? '', ...args], { encoding: 'utf8' }).stdout.trim();
-const sacctJobsOf = (runId: string) => spawnSync('sacct', ['-a', '-n', '-X', '-S', 'now-1hour', '-o', 'JobName%80'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(runId));
+const sacctJobsOf = (runId: string) =>
+  spawnSync('sacct', ['-a', '-n', '-X', '-S', 'now-1hour', '-o', 'JobName%80'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(runId));
 
 test('a .env with only the cloud lab’s Kubernetes settings runs --project=cloud and passes 4.1; --project=hpc is refused at once', { timeout: 6 * 60_000 }, async () => {
   const env = envFile('cloud-only', CLOUD_KEYS, { MLV_CAPABILITIES: 'kserve' });
@@ -60,8 +68,24 @@ test('a test whose requirement the target does not claim is skipped before any c
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir, { recursive: true });
   // The manifests a preflight would have written: 4 GPUs per node, no GPU node in Kubernetes.
-  writeFileSync(join(stateDir, `manifest-${runId}.json`), JSON.stringify({ runId, partition: 'lab', nodes: [], usableNodes: ['node1'], gpusByNode: { node1: 4 }, tools: {}, compute: { cudaAvailable: false, cudaDeviceCount: 0 }, runDir: '/nonexistent', workloadsDir: '/nonexistent' }));
-  writeFileSync(join(stateDir, `cloud-manifest-${runId}.json`), JSON.stringify({ apiServer: 'https://127.0.0.1:1', kubeVersion: '?', kserve: true, nodes: [{ name: 'n1', gpus: 0, cpu: '2', memory: '8Gi' }], orphansRemoved: [] }));
+  writeFileSync(
+    join(stateDir, `manifest-${runId}.json`),
+    JSON.stringify({
+      runId,
+      partition: 'lab',
+      nodes: [],
+      usableNodes: ['node1'],
+      gpusByNode: { node1: 4 },
+      tools: {},
+      compute: { cudaAvailable: false, cudaDeviceCount: 0 },
+      runDir: '/nonexistent',
+      workloadsDir: '/nonexistent',
+    }),
+  );
+  writeFileSync(
+    join(stateDir, `cloud-manifest-${runId}.json`),
+    JSON.stringify({ apiServer: 'https://127.0.0.1:1', kubeVersion: '?', kserve: true, nodes: [{ name: 'n1', gpus: 0, cpu: '2', memory: '8Gi' }], orphansRemoved: [] }),
+  );
   const env2 = { MLV_ENV_FILE: env, MLV_RUN_ID: runId, MLV_STATE_DIR: stateDir, MLV_CONTROLS: '1', MLV_LLM_MODEL_URI: 's3://models/llm' };
   const run = await runSuite(['--project=controls', '--project=cloud', '--no-deps', '--grep', 'needing 9 GPUs|MLOPS-4.2'], env2);
   const tests = run.tests();
@@ -80,9 +104,24 @@ test('a dry run of hpc and cloud submits no job, creates no Kubernetes object, a
   for (const t of tests) assert.equal(t.outcome, 'skip', summary);
   for (const t of byTitle(tests, /MLOPS-1\.1|2 ranks|MLOPS-4\.1|probe/)) assert.match(t.reason, /^dry run: /, summary);
   const out = join(run.outDir, 'dry-run');
-  const files = existsSync(out) ? readdirSync(out, { recursive: true }).map(String).filter((f) => /\.(sbatch|json)$/.test(f)) : [];
-  for (const f of ['preflight-probe.sbatch', 'mlops-1.1-mnist.sbatch', 'mlops-1.1-verify.sbatch', 'mlops-2.1-baseline.sbatch', 'mlops-2.1-ddp-1node.sbatch', 'mlops-2.1-ddp-2nodes.sbatch', 'mnist.isvc.json']) {
-    assert.ok(files.some((x) => x.endsWith(f)), `${f} not written; got ${files.join(', ')}`);
+  const files = existsSync(out)
+    ? readdirSync(out, { recursive: true })
+        .map(String)
+        .filter((f) => /\.(sbatch|json)$/.test(f))
+    : [];
+  for (const f of [
+    'preflight-probe.sbatch',
+    'mlops-1.1-mnist.sbatch',
+    'mlops-1.1-verify.sbatch',
+    'mlops-2.1-baseline.sbatch',
+    'mlops-2.1-ddp-1node.sbatch',
+    'mlops-2.1-ddp-2nodes.sbatch',
+    'mnist.isvc.json',
+  ]) {
+    assert.ok(
+      files.some((x) => x.endsWith(f)),
+      `${f} not written; got ${files.join(', ')}`,
+    );
   }
   const script = readFileSync(join(out, files.find((f) => f.endsWith('mlops-1.1-mnist.sbatch')) ?? ''), 'utf8');
   assert.match(script, /^#SBATCH --gres=gpu:1$/m, 'the declared requirement sizes the GRES request');

@@ -1,6 +1,6 @@
-import { test } from "node:test";
-import assert from "node:assert/strict";
-import { barHistogram, escapeXml, lineChart, niceTicks, stepChart } from "../../helpers/charts.ts";
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { barHistogram, escapeXml, lineChart, niceTicks, stepChart } from '../../helpers/charts.ts';
 
 /** Minimal well-formedness check: balanced tags, one root, no raw `<` or bare `&` in text/attributes. */
 function assertWellFormed(svg: string): void {
@@ -10,8 +10,8 @@ function assertWellFormed(svg: string): void {
   let last = 0;
   for (let m = tag.exec(svg); m; m = tag.exec(svg)) {
     const between = svg.slice(last, m.index);
-    assert.ok(!between.includes("<") && !between.includes(">"), `stray markup before ${m[0]}: ${JSON.stringify(between)}`);
-    assert.ok(!/&(?!(lt|gt|amp|quot|apos);)/.test(between + (m[3] ?? "")), `unescaped & near ${m[0]}`);
+    assert.ok(!between.includes('<') && !between.includes('>'), `stray markup before ${m[0]}: ${JSON.stringify(between)}`);
+    assert.ok(!/&(?!(lt|gt|amp|quot|apos);)/.test(between + (m[3] ?? '')), `unescaped & near ${m[0]}`);
     last = tag.lastIndex;
     const [, close, name, , selfClose] = m;
     if (close) assert.equal(stack.pop(), name, `mismatched </${name}>`);
@@ -20,86 +20,114 @@ function assertWellFormed(svg: string): void {
       stack.push(name!);
     } else if (stack.length === 0) roots++;
   }
-  assert.equal(svg.slice(last).trim(), "", "trailing content after the root");
-  assert.deepEqual(stack, [], "unclosed tags");
-  assert.equal(roots, 1, "exactly one root element");
+  assert.equal(svg.slice(last).trim(), '', 'trailing content after the root');
+  assert.deepEqual(stack, [], 'unclosed tags');
+  assert.equal(roots, 1, 'exactly one root element');
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="640" height="360"/);
 }
 
 function assertClean(svg: string): void {
   assertWellFormed(svg);
-  assert.ok(!svg.includes("NaN"), "no NaN");
-  assert.ok(!svg.includes("Infinity"), "no Infinity");
-  assert.ok(!svg.includes("undefined"), "no undefined");
+  assert.ok(!svg.includes('NaN'), 'no NaN');
+  assert.ok(!svg.includes('Infinity'), 'no Infinity');
+  assert.ok(!svg.includes('undefined'), 'no undefined');
 }
 
-test("escapeXml escapes the five XML specials", () => {
-  assert.equal(escapeXml(`<a & "b" 'c'>`), "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;");
+test('escapeXml escapes the five XML specials', () => {
+  assert.equal(escapeXml(`<a & "b" 'c'>`), '&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;');
 });
 
-test("lineChart: two series on two y axes (loss and accuracy per epoch)", () => {
+test('lineChart: two series on two y axes (loss and accuracy per epoch)', () => {
   const svg = lineChart({
-    title: "MNIST training",
-    xLabel: "epoch",
-    yLabel: "loss",
-    y2Label: "accuracy (%)",
+    title: 'MNIST training',
+    xLabel: 'epoch',
+    yLabel: 'loss',
+    y2Label: 'accuracy (%)',
     series: [
-      { name: "loss", points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 0.5 / x })) },
-      { name: "accuracy", axis: "right", points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 95 + x * 0.7 })) },
+      { name: 'loss', points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 0.5 / x })) },
+      { name: 'accuracy', axis: 'right', points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 95 + x * 0.7 })) },
     ],
   });
   assertClean(svg);
   assert.equal((svg.match(/<path /g) ?? []).length, 2);
-  assert.ok(svg.includes(">accuracy (right)</text>"), "legend names the right-axis series");
-  assert.ok(svg.includes(">accuracy (%)</text>"), "right axis label");
-  assert.ok(svg.includes(">epoch</text>"));
+  assert.ok(svg.includes('>accuracy (right)</text>'), 'legend names the right-axis series');
+  assert.ok(svg.includes('>accuracy (%)</text>'), 'right axis label');
+  assert.ok(svg.includes('>epoch</text>'));
 });
 
-test("text is escaped in titles, labels and legends", () => {
+test('text is escaped in titles, labels and legends', () => {
   const svg = lineChart({
     title: `p95 < 100 ms & "fast"`,
-    xLabel: "t <s>",
-    yLabel: "a&b",
-    series: [{ name: "<script>", points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }],
+    xLabel: 't <s>',
+    yLabel: 'a&b',
+    series: [
+      {
+        name: '<script>',
+        points: [
+          { x: 0, y: 1 },
+          { x: 1, y: 2 },
+        ],
+      },
+    ],
   });
   assertClean(svg);
-  assert.ok(svg.includes("p95 &lt; 100 ms &amp; &quot;fast&quot;"));
-  assert.ok(!svg.includes("<script>"));
+  assert.ok(svg.includes('p95 &lt; 100 ms &amp; &quot;fast&quot;'));
+  assert.ok(!svg.includes('<script>'));
 });
 
-test("empty series, a single point and non-finite values never produce NaN", () => {
-  assertClean(lineChart({ title: "empty", xLabel: "x", yLabel: "y", series: [] }));
-  const noPoints = lineChart({ title: "no points", xLabel: "x", yLabel: "y", series: [{ name: "s", points: [] }] });
+test('empty series, a single point and non-finite values never produce NaN', () => {
+  assertClean(lineChart({ title: 'empty', xLabel: 'x', yLabel: 'y', series: [] }));
+  const noPoints = lineChart({ title: 'no points', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [] }] });
   assertClean(noPoints);
-  assert.ok(noPoints.includes(">no data</text>"));
-  assertClean(lineChart({ title: "one", xLabel: "x", yLabel: "y", series: [{ name: "s", points: [{ x: 3, y: 7 }] }] }));
-  assertClean(lineChart({ title: "zero", xLabel: "x", yLabel: "y", series: [{ name: "s", points: [{ x: 0, y: 0 }] }] }));
+  assert.ok(noPoints.includes('>no data</text>'));
+  assertClean(lineChart({ title: 'one', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [{ x: 3, y: 7 }] }] }));
+  assertClean(lineChart({ title: 'zero', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [{ x: 0, y: 0 }] }] }));
   const bad = lineChart({
-    title: "bad",
-    xLabel: "x",
-    yLabel: "y",
-    series: [{ name: "s", points: [{ x: Number.NaN, y: 1 }, { x: 1, y: Infinity }, { x: 2, y: 3 }, { x: 4, y: 5 }] }],
+    title: 'bad',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 's',
+        points: [
+          { x: Number.NaN, y: 1 },
+          { x: 1, y: Infinity },
+          { x: 2, y: 3 },
+          { x: 4, y: 5 },
+        ],
+      },
+    ],
   });
   assertClean(bad);
-  assert.equal((bad.match(/<circle /g) ?? []).length, 2, "non-finite points dropped");
+  assert.equal((bad.match(/<circle /g) ?? []).length, 2, 'non-finite points dropped');
 });
 
-test("stepChart draws horizontal-then-vertical steps from y = 0", () => {
+test('stepChart draws horizontal-then-vertical steps from y = 0', () => {
   const svg = stepChart({
-    title: "replicas",
-    xLabel: "time (s)",
-    yLabel: "replicas",
-    series: [{ name: "predictor", points: [{ x: 0, y: 1 }, { x: 30, y: 2 }, { x: 45, y: 3 }, { x: 120, y: 1 }] }],
+    title: 'replicas',
+    xLabel: 'time (s)',
+    yLabel: 'replicas',
+    series: [
+      {
+        name: 'predictor',
+        points: [
+          { x: 0, y: 1 },
+          { x: 30, y: 2 },
+          { x: 45, y: 3 },
+          { x: 120, y: 1 },
+        ],
+      },
+    ],
   });
   assertClean(svg);
   assert.match(svg, /<path d="M[\d.]+,[\d.]+ H[\d.]+ V[\d.]+ H[\d.]+ V[\d.]+ H[\d.]+ V[\d.]+"/);
-  assert.ok(svg.includes('text-anchor="end" dominant-baseline="middle" font-size="11" font-family="sans-serif">0</text>'), "y axis starts at 0");
-  assertClean(stepChart({ title: "flat", xLabel: "t", yLabel: "r", series: [{ name: "p", points: [{ x: 5, y: 1 }] }] }));
+  assert.ok(svg.includes('text-anchor="end" dominant-baseline="middle" font-size="11" font-family="sans-serif">0</text>'), 'y axis starts at 0');
+  assertClean(stepChart({ title: 'flat', xLabel: 't', yLabel: 'r', series: [{ name: 'p', points: [{ x: 5, y: 1 }] }] }));
 });
 
-test("barHistogram: one bar per bucket, heights proportional to counts", () => {
+test('barHistogram: one bar per bucket, heights proportional to counts', () => {
   const svg = barHistogram({
-    title: "latency",
+    title: 'latency',
     buckets: [
       { from: 0, to: 10, count: 5 },
       { from: 10, to: 20, count: 10 },
@@ -111,17 +139,17 @@ test("barHistogram: one bar per bucket, heights proportional to counts", () => {
   assert.equal(bars.length, 3);
   assert.ok(Math.abs((bars[1] ?? 0) - 2 * (bars[0] ?? 0)) < 0.2, `heights ${bars}`);
   assert.equal(bars[2], 0);
-  assert.ok(svg.includes("<title>10–20: 10</title>"));
+  assert.ok(svg.includes('<title>10–20: 10</title>'));
 });
 
-test("barHistogram: empty and single-value buckets", () => {
-  const empty = barHistogram({ title: "none", buckets: [] });
+test('barHistogram: empty and single-value buckets', () => {
+  const empty = barHistogram({ title: 'none', buckets: [] });
   assertClean(empty);
-  assert.ok(empty.includes(">no data</text>"));
-  assertClean(barHistogram({ title: "one", buckets: [{ from: 42.5, to: 42.5, count: 50 }] }));
+  assert.ok(empty.includes('>no data</text>'));
+  assertClean(barHistogram({ title: 'one', buckets: [{ from: 42.5, to: 42.5, count: 50 }] }));
 });
 
-test("niceTicks gives round steps covering the range", () => {
+test('niceTicks gives round steps covering the range', () => {
   assert.deepEqual(niceTicks(0, 10), [0, 2, 4, 6, 8, 10]);
   assert.deepEqual(niceTicks(0.1, 0.95), [0, 0.2, 0.4, 0.6, 0.8, 1]);
   assert.deepEqual(niceTicks(3, 3), [3]);

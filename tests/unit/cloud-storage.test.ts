@@ -32,11 +32,26 @@ describe('storageUri', () => {
       }
       assert.fail('expected a StorageError');
     };
-    assert.match(reason(() => localPathFor('pvc://c/../../etc', roots)), /^InvalidStorageUri: .*escapes/);
-    assert.match(reason(() => localPathFor('gs://bucket/m', roots)), /^InvalidStorageUri: .*gs:\/\/ is not supported/);
-    assert.match(reason(() => localPathFor('/plain/path', roots)), /^InvalidStorageUri/);
-    assert.match(reason(() => localPathFor('s3://b/k', { stateDir: roots.stateDir })), /^ModelLoadFailed: .*--s3-root/);
-    assert.match(reason(() => resolveStorage('file:///nonexistent/model', roots)), /^ModelLoadFailed: storageUri file:\/\/\/nonexistent\/model: \/nonexistent\/model does not exist/);
+    assert.match(
+      reason(() => localPathFor('pvc://c/../../etc', roots)),
+      /^InvalidStorageUri: .*escapes/,
+    );
+    assert.match(
+      reason(() => localPathFor('gs://bucket/m', roots)),
+      /^InvalidStorageUri: .*gs:\/\/ is not supported/,
+    );
+    assert.match(
+      reason(() => localPathFor('/plain/path', roots)),
+      /^InvalidStorageUri/,
+    );
+    assert.match(
+      reason(() => localPathFor('s3://b/k', { stateDir: roots.stateDir })),
+      /^ModelLoadFailed: .*--s3-root/,
+    );
+    assert.match(
+      reason(() => resolveStorage('file:///nonexistent/model', roots)),
+      /^ModelLoadFailed: storageUri file:\/\/\/nonexistent\/model: \/nonexistent\/model does not exist/,
+    );
   });
 
   it('stages a directory or a single file into the revision directory', async () => {

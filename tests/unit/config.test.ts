@@ -123,7 +123,15 @@ test('a lab-like .env loads into a typed Target', () => {
 
 test('defaults: port 22, strict, python3, 0 GPUs, 1 node, no claims, default references, dataset under the shared root', () => {
   const t = parseTarget(
-    { MLV_SSH_HOST: 'login.example.org', MLV_SSH_USER: 'alice', MLV_SSH_KEY: KEY, MLV_SSH_KNOWN_HOSTS: KNOWN_HOSTS, MLV_SSH_CONFIG: NO_SSH_CONFIG, MLV_SLURM_PARTITION: 'gpu', MLV_SHARED_ROOT: '/shared/' },
+    {
+      MLV_SSH_HOST: 'login.example.org',
+      MLV_SSH_USER: 'alice',
+      MLV_SSH_KEY: KEY,
+      MLV_SSH_KNOWN_HOSTS: KNOWN_HOSTS,
+      MLV_SSH_CONFIG: NO_SSH_CONFIG,
+      MLV_SLURM_PARTITION: 'gpu',
+      MLV_SHARED_ROOT: '/shared/',
+    },
     'test',
   );
   assert.equal(t.name, 'custom');
@@ -202,7 +210,14 @@ test('relative MLV_SHARED_ROOT and MLV_DATASET_DIR', () => {
 });
 
 test('MLV_RUNTIME_PREFIX with shell syntax is refused', () => {
-  for (const prefix of ['apptainer exec x.sif; rm -rf /', 'apptainer exec $IMAGE', 'apptainer exec `pick`', 'apptainer exec x.sif | tee log', 'apptainer exec x.sif > /dev/null', 'apptainer exec "unterminated']) {
+  for (const prefix of [
+    'apptainer exec x.sif; rm -rf /',
+    'apptainer exec $IMAGE',
+    'apptainer exec `pick`',
+    'apptainer exec x.sif | tee log',
+    'apptainer exec x.sif > /dev/null',
+    'apptainer exec "unterminated',
+  ]) {
     oneProblem(() => load({ ...LAB, MLV_RUNTIME_PREFIX: prefix }), 'MLV_RUNTIME_PREFIX', 'not allowed');
   }
 });
@@ -226,9 +241,7 @@ test('bad URLs and missing cloud files', () => {
 });
 
 test('several field-format problems at once: one ConfigError listing them all', () => {
-  const problems = problemsOf(() =>
-    load({ ...LAB, MLV_SSH_HOST: undefined, MLV_SSH_PORT: '22a', MLV_GPUS_PER_NODE: 'four', MLV_SLURM_PARTITION: 'a b', MLV_SHARED_ROOT: 'rel' }),
-  );
+  const problems = problemsOf(() => load({ ...LAB, MLV_SSH_HOST: undefined, MLV_SSH_PORT: '22a', MLV_GPUS_PER_NODE: 'four', MLV_SLURM_PARTITION: 'a b', MLV_SHARED_ROOT: 'rel' }));
   assert.equal(problems.length, 5, problems.join('\n'));
   for (const f of ['MLV_SSH_HOST', 'MLV_SSH_PORT', 'MLV_GPUS_PER_NODE', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT']) {
     assert.equal(problems.filter((p) => p.startsWith(f + ' ')).length, 1, `${f} in:\n${problems.join('\n')}`);
@@ -242,19 +255,25 @@ test('several consistency problems at once: one ConfigError listing them all', (
   );
   assert.equal(problems.length, 5, problems.join('\n'));
   for (const f of ['MLV_SSH_KEY', 'MLV_SSH_KNOWN_HOSTS', 'MLV_RUNTIME_PREFIX', 'unknown entries: quantum', 'claims multi-gpu']) {
-    assert.ok(problems.some((p) => p.includes(f)), `${f} in:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p) => p.includes(f)),
+      `${f} in:\n${problems.join('\n')}`,
+    );
   }
 });
 
-test(
-  'format and consistency problems together are all listed',
-  () => {
-    const problems = problemsOf(() => load({ ...LAB, MLV_SSH_PORT: '22a', MLV_SSH_KEY: join(dir, 'nope'), MLV_CAPABILITIES: 'quantum' }));
-    assert.ok(problems.some((p) => p.includes('MLV_SSH_PORT')));
-    assert.ok(problems.some((p) => p.includes('MLV_SSH_KEY')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('quantum')), problems.join('\n'));
-  },
-);
+test('format and consistency problems together are all listed', () => {
+  const problems = problemsOf(() => load({ ...LAB, MLV_SSH_PORT: '22a', MLV_SSH_KEY: join(dir, 'nope'), MLV_CAPABILITIES: 'quantum' }));
+  assert.ok(problems.some((p) => p.includes('MLV_SSH_PORT')));
+  assert.ok(
+    problems.some((p) => p.includes('MLV_SSH_KEY')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes('quantum')),
+    problems.join('\n'),
+  );
+});
 
 test('secrets never appear in error messages or in describeTarget', () => {
   const secrets = { MLV_INFERENCE_TOKEN: SECRET_TOKEN, MLV_SSH_KEY_PASSPHRASE: SECRET_PASSPHRASE };
@@ -404,7 +423,7 @@ test('the target comes from MLV_ENV_FILE, else ./.env, else the lab file', () =>
   assert.equal(resolveTargetSource(d, { MLV_LAB_TARGET_FILE: lab }), join(d, '.env'));
   const fromDotenv = loadTarget(d, { MLV_LAB_TARGET_FILE: lab });
   assert.equal(fromDotenv.name, 'from-dotenv');
-    writeFileSync(join(d, 'other.env'), envText({ ...LAB, MLV_TARGET_NAME: 'from-env-file' }));
+  writeFileSync(join(d, 'other.env'), envText({ ...LAB, MLV_TARGET_NAME: 'from-env-file' }));
   assert.equal(loadTarget(d, { MLV_ENV_FILE: 'other.env', MLV_LAB_TARGET_FILE: lab }).name, 'from-env-file');
   assert.equal(LAB_TARGET_FILE, '/var/lib/mlops-lab/target.env');
 });
@@ -451,7 +470,11 @@ test('claiming kserve alone configures the cloud side (default kubeconfig)', () 
 
 test('an HPC setting without the required ones names each missing one', () => {
   const problems = problemsOf(() => parseTarget({ MLV_GPUS_PER_NODE: '4', MLV_SSH_USER: 'u', MLV_SSH_KEY: KEY, MLV_SSH_KNOWN_HOSTS: KNOWN_HOSTS, MLV_SSH_CONFIG: NO_SSH_CONFIG }, 'test'));
-  for (const f of ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT']) assert.ok(problems.some((p) => p.startsWith(`${f} is required`)), `${f} in:\n${problems.join('\n')}`);
+  for (const f of ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT'])
+    assert.ok(
+      problems.some((p) => p.startsWith(`${f} is required`)),
+      `${f} in:\n${problems.join('\n')}`,
+    );
 });
 
 test('neither side configured: one problem naming the settings of both sides', () => {

@@ -29,7 +29,10 @@ const P: TrainingParams = {
 const TRAIN_ARGS = ['--data-dir', P.dataDir, '--out-dir', P.outDir, '--epochs', 2, '--batch-size', 128, '--train-samples', 0, '--test-samples', 1000];
 
 const ctx: RenderContext = { runId: 'mlv-1', partition: 'lab', jobDir: '/shared/mlv/runs/r1/jobs', workDir: '/shared/mlv/runs/r1', runtimePrefix: ['apptainer', 'exec', '--nv', '/c/pytorch.sif'] };
-const directives = (s: JobSpec) => renderSbatch(s, ctx).split('\n').filter((l) => l.startsWith('#SBATCH'));
+const directives = (s: JobSpec) =>
+  renderSbatch(s, ctx)
+    .split('\n')
+    .filter((l) => l.startsWith('#SBATCH'));
 
 function bash(args: string[], env: Record<string, string> = {}, cwd = dir) {
   return spawnSync('bash', ['--norc', '--noprofile', ...args], {
@@ -58,10 +61,7 @@ test('mnistTrainingJob: one node, one task, N GRES GPUs, mkdir outside the runti
     { name: s.name, nodes: s.nodes, ntasks: s.ntasks, cpus: s.cpusPerTask, mem: s.mem, gpus: s.gpus, time: s.timeLimitSeconds },
     { name: 'mlops-1.1-train', nodes: 1, ntasks: 1, cpus: 2, mem: '4G', gpus: 1, time: 600 },
   );
-  assert.deepEqual(s.steps, [
-    { argv: ['mkdir', '-p', P.outDir], inRuntime: false },
-    { argv: ['python3', '/shared/mlv/workloads/mnist/train.py', ...TRAIN_ARGS, '--export-onnx'] },
-  ]);
+  assert.deepEqual(s.steps, [{ argv: ['mkdir', '-p', P.outDir], inRuntime: false }, { argv: ['python3', '/shared/mlv/workloads/mnist/train.py', ...TRAIN_ARGS, '--export-onnx'] }]);
   assert.ok(!mnistTrainingJob('x', { ...P, gpus: 1 }).steps[1]!.argv.includes('--export-onnx'));
   const script = renderSbatch(s, ctx);
   assert.ok(script.includes('#SBATCH --gres=gpu:1\n'));
@@ -116,7 +116,10 @@ test('ddpTrainingJob srun: n nodes, one task per node, gpusPerRank per node, an 
   assert.deepEqual(s.steps[1], { argv: ['python3', '/shared/mlv/workloads/ddp/train_ddp.py', ...TRAIN_ARGS], srun: { ntasks: 2, ntasksPerNode: 1 } });
   const script = renderSbatch(s, ctx);
   assert.ok(script.includes('\nsrun --kill-on-bad-exit=1 --ntasks=2 --ntasks-per-node=1 apptainer exec --nv /c/pytorch.sif python3 /shared/mlv/workloads/ddp/train_ddp.py '), script);
-  assert.deepEqual(directives(s).filter((l) => /^#SBATCH --(nodes|ntasks|ntasks-per-node|gres)=/.test(l)), ['#SBATCH --nodes=2', '#SBATCH --ntasks=2', '#SBATCH --ntasks-per-node=1', '#SBATCH --gres=gpu:1']);
+  assert.deepEqual(
+    directives(s).filter((l) => /^#SBATCH --(nodes|ntasks|ntasks-per-node|gres)=/.test(l)),
+    ['#SBATCH --nodes=2', '#SBATCH --ntasks=2', '#SBATCH --ntasks-per-node=1', '#SBATCH --gres=gpu:1'],
+  );
 });
 
 test('withGpuSampler wraps the last step (with the runtime prefix) and leaves the rest alone', () => {
@@ -206,20 +209,23 @@ test('parseProbe: the probe script run with bash and a stub python (torch with C
   assert.equal(r.status, 0, r.stderr);
   const p = parseProbe(r.stdout);
   assert.equal(p.host, spawnSync('hostname', { encoding: 'utf8' }).stdout.trim());
-  assert.deepEqual({ ...p, host: undefined }, {
-    host: undefined,
-    seesLogin: true,
-    writable: true,
-    apptainer: undefined,
-    nvidiaSmi: undefined,
-    cudaVisibleDevices: '0,1',
-    python: '3.11.2',
-    torch: '2.3.0+cu121',
-    torchError: undefined,
-    pythonError: undefined,
-    cuda: true,
-    cudaCount: 2,
-  });
+  assert.deepEqual(
+    { ...p, host: undefined },
+    {
+      host: undefined,
+      seesLogin: true,
+      writable: true,
+      apptainer: undefined,
+      nvidiaSmi: undefined,
+      cudaVisibleDevices: '0,1',
+      python: '3.11.2',
+      torch: '2.3.0+cu121',
+      torchError: undefined,
+      pythonError: undefined,
+      cuda: true,
+      cudaCount: 2,
+    },
+  );
   assert.equal(readFileSync(out, 'utf8'), 'mlv-probe\n');
 });
 

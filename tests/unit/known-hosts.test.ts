@@ -112,7 +112,13 @@ test('hashed entries made by ssh-keygen -H', { skip: !haveSshKeygen && 'no ssh-k
   assert.equal(r.status, 0, r.stderr);
   const text = readFileSync(f, 'utf8');
   assert.ok(!text.includes('login.example.org') && !text.includes('127.0.0.1'), 'the file is hashed');
-  assert.equal(text.trim().split('\n').filter((l) => l.startsWith('|1|')).length, 3);
+  assert.equal(
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('|1|')).length,
+    3,
+  );
   assert.deepEqual(checkHostKey(text, 'login.example.org', 22, KEY_A), { ok: true, how: 'known' });
   assert.deepEqual(checkHostKey(text, 'login.example.org', 22, KEY_B), { ok: false, reason: 'mismatch' });
   assert.deepEqual(checkHostKey(text, '127.0.0.1', 2222, KEY_B), { ok: true, how: 'known' });

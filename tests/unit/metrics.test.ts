@@ -61,7 +61,10 @@ test('TrainingMetricsSchema rejects missing fields', () => {
   for (const k of ['epochs', 'loss', 'accuracy', 'test_accuracy', 'training_time_seconds', 'device', 'cuda_visible_devices'] as const) {
     const r = parse(without(k));
     assert.equal(r.success, false, `accepted without ${k}`);
-    assert.ok(r.error!.issues.some((i) => i.path[0] === k), `the issue names ${k}: ${JSON.stringify(r.error!.issues)}`);
+    assert.ok(
+      r.error!.issues.some((i) => i.path[0] === k),
+      `the issue names ${k}: ${JSON.stringify(r.error!.issues)}`,
+    );
   }
   assert.equal(parse({}).success, false);
   assert.equal(parse(null).success, false);
@@ -79,7 +82,7 @@ test('TrainingMetricsSchema rejects accuracies outside [0, 1] and bad numbers', 
     { loss: [0.2, -0.1] },
     { training_time_seconds: 0 },
     { training_time_seconds: -5 },
-    { epochs: [] , loss: [], accuracy: [] },
+    { epochs: [], loss: [], accuracy: [] },
     { epochs: [0, 1] },
     { epochs: [1, 1.5] },
   ];
@@ -189,7 +192,10 @@ test('findErrorLines: real-looking CUDA, NCCL, gloo, OOM and Traceback lines are
     ['cuda', 'RuntimeError: No CUDA GPUs are available; no CUDA-capable device is detected'],
     ['cuda', 'The NVIDIA driver on your system is too old. CUDA driver version is insufficient for CUDA runtime version'],
     ['nccl', 'node1:1234:1250 [0] NCCL WARN Call to connect returned Connection refused, retrying'],
-    ['nccl', 'torch.distributed.DistBackendError: NCCL error in: ../torch/csrc/distributed/c10d/ProcessGroupNCCL.cpp:1275, unhandled system error (run with NCCL_DEBUG=INFO for details), NCCL version 2.14.3'],
+    [
+      'nccl',
+      'torch.distributed.DistBackendError: NCCL error in: ../torch/csrc/distributed/c10d/ProcessGroupNCCL.cpp:1275, unhandled system error (run with NCCL_DEBUG=INFO for details), NCCL version 2.14.3',
+    ],
     ['nccl', 'ncclInternalError: Internal check failed.'],
     ['nccl', 'ncclSystemError: System call (e.g. socket, malloc) or external library call failed or device error.'],
     ['nccl', 'ncclUnhandledCudaError: Call to CUDA function failed.'],

@@ -47,7 +47,13 @@ test('evaluate band: both ends inclusive', () => {
 });
 
 test('evaluate: NaN and infinities never pass', () => {
-  for (const t of [{ min: 0, unit: '' }, { max: 100, unit: '' }, { min: 0, max: 100, unit: '' }, { min: -Infinity, unit: '' }, { max: Infinity, unit: '' }]) {
+  for (const t of [
+    { min: 0, unit: '' },
+    { max: 100, unit: '' },
+    { min: 0, max: 100, unit: '' },
+    { min: -Infinity, unit: '' },
+    { max: Infinity, unit: '' },
+  ]) {
     for (const v of [NaN, Infinity, -Infinity]) assert.equal(evaluate('m', v, t).pass, false, `${v} against ${JSON.stringify(t)}`);
   }
 });
@@ -126,7 +132,10 @@ test('a temp file with min > max: ConfigError naming the path and the threshold'
   writeFileSync(p, good('      speedup: { min: 2, max: 1 }'));
   const e = configError(() => loadReferences(p));
   assert.ok(e.message.includes(p), e.message);
-  assert.ok(e.problems.some((x) => x.includes('tasks.MLOPS-1.1.thresholds.speedup') && x.includes('min must not exceed max')), e.message);
+  assert.ok(
+    e.problems.some((x) => x.includes('tasks.MLOPS-1.1.thresholds.speedup') && x.includes('min must not exceed max')),
+    e.message,
+  );
 });
 
 test('a temp file with neither min nor max: ConfigError naming the path', () => {
@@ -134,7 +143,10 @@ test('a temp file with neither min nor max: ConfigError naming the path', () => 
   writeFileSync(p, good('      speedup: { unit: x }'));
   const e = configError(() => loadReferences(p));
   assert.ok(e.message.includes(p));
-  assert.ok(e.problems.some((x) => x.includes('tasks.MLOPS-1.1.thresholds.speedup') && x.includes('needs min or max')), e.message);
+  assert.ok(
+    e.problems.some((x) => x.includes('tasks.MLOPS-1.1.thresholds.speedup') && x.includes('needs min or max')),
+    e.message,
+  );
 });
 
 test('bad YAML and bad JSON: ConfigError naming the path', () => {
@@ -155,9 +167,18 @@ test('wrong shapes: ConfigError listing each problem with its path', () => {
   writeFileSync(p, 'target: 5\ntasks:\n  MLOPS-1.1:\n    workload: { epochs: 0, timeLimitSeconds: 60 }\n    thresholds:\n      a: { min: "high" }\n');
   const e = configError(() => loadReferences(p));
   assert.ok(e.message.includes(p));
-  assert.ok(e.problems.some((x) => x.startsWith('target:')), e.message);
-  assert.ok(e.problems.some((x) => x.startsWith('tasks.MLOPS-1.1.workload.epochs:')), e.message);
-  assert.ok(e.problems.some((x) => x.startsWith('tasks.MLOPS-1.1.thresholds.a.min:')), e.message);
+  assert.ok(
+    e.problems.some((x) => x.startsWith('target:')),
+    e.message,
+  );
+  assert.ok(
+    e.problems.some((x) => x.startsWith('tasks.MLOPS-1.1.workload.epochs:')),
+    e.message,
+  );
+  assert.ok(
+    e.problems.some((x) => x.startsWith('tasks.MLOPS-1.1.thresholds.a.min:')),
+    e.message,
+  );
   const empty = join(dir, 'empty.yaml');
   writeFileSync(empty, '');
   assert.ok(configError(() => loadReferences(empty)).message.includes(empty));

@@ -74,10 +74,7 @@ const HOSTILE = [
 ];
 
 test('renderSbatch: the directives of a full spec, in order', () => {
-  const s = renderSbatch(
-    spec({ nodes: 2, ntasks: 2, ntasksPerNode: 1, cpusPerTask: 4, mem: '8G', gpus: 4, extraDirectives: ['--exclusive', '--constraint=a100'] }),
-    { ...ctx, account: 'proj-42' },
-  );
+  const s = renderSbatch(spec({ nodes: 2, ntasks: 2, ntasksPerNode: 1, cpusPerTask: 4, mem: '8G', gpus: 4, extraDirectives: ['--exclusive', '--constraint=a100'] }), { ...ctx, account: 'proj-42' });
   assert.ok(s.startsWith('#!/bin/bash\n'));
   assert.ok(s.endsWith('\n'));
   assert.deepEqual(directives(s), [
@@ -99,7 +96,10 @@ test('renderSbatch: the directives of a full spec, in order', () => {
   ]);
   // sbatch stops reading directives at the first command: all of them come before `set -euo pipefail`.
   const lines = s.split('\n');
-  assert.equal(lines.findIndex((l) => !l.startsWith('#')), lines.indexOf('set -euo pipefail'));
+  assert.equal(
+    lines.findIndex((l) => !l.startsWith('#')),
+    lines.indexOf('set -euo pipefail'),
+  );
 });
 
 test('renderSbatch: minimal spec has no optional directives (no account, nodes, gres, ...)', () => {
@@ -231,17 +231,14 @@ test('executed with bash: a failing step stops the job (set -e), no end marker',
 test('runtime prefix: quoted and applied to every step unless inRuntime is false', () => {
   const c = { ...ctx, runtimePrefix: ['apptainer', 'exec', '--nv', '/images/a b.sif'] };
   const s = renderSbatch(spec({ steps: [{ argv: ['mkdir', '-p', '/out'], inRuntime: false }, { argv: ['python3', 'train.py'] }, { argv: ['python3', 'x.py'], inRuntime: true }] }), c);
-  assert.ok(s.includes("\nmkdir -p /out\n"));
+  assert.ok(s.includes('\nmkdir -p /out\n'));
   assert.ok(s.includes("\napptainer exec --nv '/images/a b.sif' python3 train.py\n"));
   assert.ok(s.includes("\napptainer exec --nv '/images/a b.sif' python3 x.py\n"));
 });
 
 test('executed with bash: a runtime prefix really wraps the command (env as the runtime)', () => {
   const c = { ...ctx, runtimePrefix: ['env', 'IN_RUNTIME=yes it is'] };
-  const steps = [
-    { argv: ['bash', '--norc', '-c', 'printf "[%s]\\n" "${IN_RUNTIME-no}"'] },
-    { argv: ['bash', '--norc', '-c', 'printf "[%s]\\n" "${IN_RUNTIME-no}"'], inRuntime: false },
-  ];
+  const steps = [{ argv: ['bash', '--norc', '-c', 'printf "[%s]\\n" "${IN_RUNTIME-no}"'] }, { argv: ['bash', '--norc', '-c', 'printf "[%s]\\n" "${IN_RUNTIME-no}"'], inRuntime: false }];
   const r = execute(renderSbatch(spec({ steps }), c));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(stepOutput(r.stdout), '[yes it is]\n[no]\n');

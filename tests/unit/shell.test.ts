@@ -59,7 +59,7 @@ const HOSTILE = [
   'back\\slash',
   '\\',
   '%s %d',
-  "mixed 'single' and \"double\" and $(cmd) and `cmd`",
+  'mixed \'single\' and "double" and $(cmd) and `cmd`',
   'a=b',
   '\r\x07\x1b[31m',
 ];

@@ -51,7 +51,10 @@ test('squeue (recorded): every job, pending reasons with commas, running nodes, 
   assert.deepEqual(byId['11'], { jobId: '11', name: 'rec-gpu-blocker-1', state: 'RUNNING', reason: '', nodes: ['node1'], comment: 'holds-node1-gpus' });
   assert.deepEqual(byId['12']!.nodes, ['node2']);
   // Only job 18 carries a run id: no "(null)" comment may be mistaken for one.
-  assert.deepEqual(rows.filter((r) => r.comment.startsWith('mlv-run=')).map((r) => r.jobId), ['18']);
+  assert.deepEqual(
+    rows.filter((r) => r.comment.startsWith('mlv-run=')).map((r) => r.jobId),
+    ['18'],
+  );
   for (const r of rows) assert.ok(ACTIVE_STATES.has(r.state));
 });
 
@@ -213,19 +216,28 @@ test('sinfo -N (recorded): mixed and idle', () => {
     { node: 'node2', partition: 'lab', state: 'mixed', flags: '', cpus: 2, memoryMB: 4000, gres: { gpu: 4 } },
   ]);
   const idle = parseSinfoNodes(recorded('sinfo-nodes-idle.txt'));
-  assert.deepEqual(idle.map((n) => [n.node, n.state, n.partition]), [['node1', 'idle', 'lab'], ['node2', 'idle', 'lab']]);
+  assert.deepEqual(
+    idle.map((n) => [n.node, n.state, n.partition]),
+    [
+      ['node1', 'idle', 'lab'],
+      ['node2', 'idle', 'lab'],
+    ],
+  );
 });
 
 test('sinfo -N: state flags, typed GRES, no GRES, malformed lines', () => {
   const rows = parseSinfoNodes(
     ['gpu01|batch*|idle*|64|512000|gpu:a100:4(S:0-1)', 'gpu02|batch|drained~|64|512000|gpu:a100:4(S:0-1)', 'cpu01|batch|down$|32|256000|(null)', 'cpu02|batch|ALLOCATED|32|256000|(null)'].join('\n'),
   );
-  assert.deepEqual(rows.map((r) => [r.node, r.partition, r.state, r.flags, r.gres]), [
-    ['gpu01', 'batch', 'idle', '*', { gpu: 4 }],
-    ['gpu02', 'batch', 'drained', '~', { gpu: 4 }],
-    ['cpu01', 'batch', 'down', '$', {}],
-    ['cpu02', 'batch', 'allocated', '', {}],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.node, r.partition, r.state, r.flags, r.gres]),
+    [
+      ['gpu01', 'batch', 'idle', '*', { gpu: 4 }],
+      ['gpu02', 'batch', 'drained', '~', { gpu: 4 }],
+      ['cpu01', 'batch', 'down', '$', {}],
+      ['cpu02', 'batch', 'allocated', '', {}],
+    ],
+  );
   assert.throws(() => parseSinfoNodes('node1|lab*|idle|2|4000\n'), /unexpected sinfo line/);
   assert.throws(() => parseSinfoNodes('sinfo: error: some failure\n'), /unexpected sinfo line/);
   assert.deepEqual(parseSinfoNodes(''), []);

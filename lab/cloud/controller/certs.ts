@@ -90,8 +90,23 @@ export class CertIssuer {
       await run('openssl', ['req', '-new', '-key', key, '-subj', `/O=mlv-lab/CN=${cn}`, '-out', csr]);
       const serial = '0x' + createHash('sha1').update(`${base}${Date.now()}${Math.random()}`).digest('hex').slice(0, 30);
       await run('openssl', [
-        'x509', '-req', '-in', csr, '-CA', this.opts.caCert, '-CAkey', this.opts.caKey, '-set_serial', serial,
-        '-days', String(this.opts.days ?? 365), '-sha256', '-extfile', ext, '-out', crt,
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        this.opts.caCert,
+        '-CAkey',
+        this.opts.caKey,
+        '-set_serial',
+        serial,
+        '-days',
+        String(this.opts.days ?? 365),
+        '-sha256',
+        '-extfile',
+        ext,
+        '-out',
+        crt,
       ]);
       writeFileSync(key, readFileSync(key), { mode: 0o600 });
       renameSync(key, keyFile);
@@ -125,9 +140,7 @@ export class CertIssuer {
     let ctx = this.sniCache.get(ns);
     if (!ctx) {
       if (this.sniCache.size >= 256) return undefined;
-      ctx = this.issue(`ns-${ns}`, `*.${ns}.${this.domain}`, [`DNS:*.${ns}.${this.domain}`, `DNS:${ns}.${this.domain}`]).then((c) =>
-        createSecureContext({ cert: c.cert, key: c.key }),
-      );
+      ctx = this.issue(`ns-${ns}`, `*.${ns}.${this.domain}`, [`DNS:*.${ns}.${this.domain}`, `DNS:${ns}.${this.domain}`]).then((c) => createSecureContext({ cert: c.cert, key: c.key }));
       ctx.catch(() => this.sniCache.delete(ns));
       this.sniCache.set(ns, ctx);
     }

@@ -128,7 +128,16 @@ export class Controller {
     writeFileSync(
       join(stateDir, 'ingress.json'),
       JSON.stringify(
-        { url: `https://${host}:${addr.port}`, host, port: addr.port, domain: this.router.domain, hostTemplate: `{name}.{namespace}.${this.router.domain}`, caFile: this.opts.caCert ?? join(stateDir, 'ca.crt'), certFile: tls.certFile, controllerPid: process.pid },
+        {
+          url: `https://${host}:${addr.port}`,
+          host,
+          port: addr.port,
+          domain: this.router.domain,
+          hostTemplate: `{name}.{namespace}.${this.router.domain}`,
+          caFile: this.opts.caCert ?? join(stateDir, 'ca.crt'),
+          certFile: tls.certFile,
+          controllerPid: process.pid,
+        },
         null,
         2,
       ) + '\n',
@@ -153,7 +162,13 @@ export class Controller {
       updates.push(
         this.kube
           .patchIsvcStatus(st.namespace, st.name, {
-            conditions: ['IngressReady', 'PredictorReady', 'Ready'].map((type) => ({ type, status: 'False', reason: 'ControllerStopped', message: 'the lab InferenceService controller stopped; predictor processes were stopped', lastTransitionTime: ts() })),
+            conditions: ['IngressReady', 'PredictorReady', 'Ready'].map((type) => ({
+              type,
+              status: 'False',
+              reason: 'ControllerStopped',
+              message: 'the lab InferenceService controller stopped; predictor processes were stopped',
+              lastTransitionTime: ts(),
+            })),
           })
           .catch(() => {}),
       );
@@ -348,9 +363,7 @@ export class Controller {
     if (!this.states.has(st.key)) return;
     const active = activeRevision(st);
     const serving = active ?? latestRevision(st);
-    const ups = serving
-      ? [...serving.replicas.values()].filter((r) => r.status.ready && !r.isStopping && !r.draining && r.status.port).map((r) => ({ id: r.spec.podName, port: r.status.port! }))
-      : [];
+    const ups = serving ? [...serving.replicas.values()].filter((r) => r.status.ready && !r.isStopping && !r.draining && r.status.port).map((r) => ({ id: r.spec.podName, port: r.status.port! })) : [];
     const starting = serving ? [...serving.replicas.values()].some((r) => !r.isStopping && !r.status.ready && !r.status.failedBeforeReady) || serving.staging : false;
     const scaledToZero = !!active && active.desired === 0;
     const failure = serving?.failure ?? st.specFailure;

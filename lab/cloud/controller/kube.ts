@@ -116,10 +116,7 @@ export class EventRecorder {
     try {
       if (prev) {
         prev.count++;
-        await this.kube.core.patchNamespacedEvent(
-          { namespace: obj.namespace, name: prev.name, body: { count: prev.count, lastTimestamp: ts } },
-          MERGE,
-        );
+        await this.kube.core.patchNamespacedEvent({ namespace: obj.namespace, name: prev.name, body: { count: prev.count, lastTimestamp: ts } }, MERGE);
         return;
       }
     } catch {

@@ -68,12 +68,7 @@ export function podStatus(r: Replica, podCondition: PodConditionFn): Record<stri
   const started = s.started || s.restartCount > 0;
   return {
     phase: s.state === 'terminated' ? (s.lastTermination?.exitCode === 0 ? 'Succeeded' : 'Failed') : started ? 'Running' : 'Pending',
-    conditions: [
-      podCondition(name, 'PodScheduled', true),
-      podCondition(name, 'Initialized', true),
-      podCondition(name, 'ContainersReady', s.ready),
-      podCondition(name, 'Ready', s.ready),
-    ],
+    conditions: [podCondition(name, 'PodScheduled', true), podCondition(name, 'Initialized', true), podCondition(name, 'ContainersReady', s.ready), podCondition(name, 'Ready', s.ready)],
     hostIP: '127.0.0.1',
     hostIPs: [{ ip: '127.0.0.1' }],
     podIP: '127.0.0.1',

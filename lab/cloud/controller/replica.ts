@@ -285,7 +285,7 @@ export class Replica extends EventEmitter {
     const finishedAt = now();
     const oom = this.oomKilled;
     this.oomKilled = undefined;
-    const exitCode = oom ? 137 : code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1) : 255);
+    const exitCode = oom ? 137 : (code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1) : 255));
     const term: Termination = {
       exitCode,
       signal: signal ?? undefined,

@@ -276,24 +276,21 @@ export class IngressRouter {
           up.served++;
         }
       };
-      const upReq = http.request(
-        { host: up.host, port: up.port, method: req.method, path: req.url, headers, agent: this.agent },
-        (upRes) => {
-          const out: Record<string, string | string[]> = {};
-          for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-          out['x-lab-pod'] = up.id;
-          res.writeHead(upRes.statusCode ?? 502, out);
-          upRes.pipe(res);
-          upRes.on('end', () => {
-            finish();
-            resolve();
-          });
-          upRes.on('error', (e) => {
-            finish();
-            reject(e);
-          });
-        },
-      );
+      const upReq = http.request({ host: up.host, port: up.port, method: req.method, path: req.url, headers, agent: this.agent }, (upRes) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+        out['x-lab-pod'] = up.id;
+        res.writeHead(upRes.statusCode ?? 502, out);
+        upRes.pipe(res);
+        upRes.on('end', () => {
+          finish();
+          resolve();
+        });
+        upRes.on('error', (e) => {
+          finish();
+          reject(e);
+        });
+      });
       upReq.on('error', (e: NodeJS.ErrnoException) => {
         finish();
         if (res.headersSent) return reject(e);

@@ -52,10 +52,7 @@ export function localPathFor(uri: string, roots: StorageRoots): string {
     }
     case 's3': {
       if (!roots.s3Root) {
-        throw new StorageError(
-          'ModelLoadFailed',
-          `storageUri ${uri}: s3:// needs the lab object store, which this controller was not given (start it with --s3-root <dir> or LAB_S3_ROOT)`,
-        );
+        throw new StorageError('ModelLoadFailed', `storageUri ${uri}: s3:// needs the lab object store, which this controller was not given (start it with --s3-root <dir> or LAB_S3_ROOT)`);
       }
       const [bucket, ...key] = rest.split('/');
       if (!bucket) throw new StorageError('InvalidStorageUri', `storageUri ${uri}: s3://<bucket>/<key> needs a bucket`);

