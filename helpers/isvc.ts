@@ -23,6 +23,7 @@
  */
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { isStorageUri, STORAGE_SCHEMES } from './storage-uri.ts';
 import { parseQuantity } from './quantity.ts';
 
 export { parseQuantity };
@@ -135,7 +136,6 @@ const GPU = 'nvidia.com/gpu';
 /** KServe requires a DNS-1123 label that starts with a letter. */
 const ISVC_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const STORAGE_SCHEMES = ['s3:', 'gs:', 'pvc:', 'http:', 'https:', 'hf:', 'oci:', 'hdfs:', 'webhdfs:'];
 
 /** Build a plain InferenceService object; throws `IsvcSpecError` listing every problem. */
 export function buildInferenceService(s: IsvcSpec): InferenceService {
@@ -211,9 +211,8 @@ function validate(s: IsvcSpec): string[] {
     const uri = s.model.storageUri;
     if (uri === undefined && s.model.format !== 'huggingface') p.push(`model format ${s.model.format} needs a storageUri`);
     if (uri !== undefined) {
-      const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(uri)?.[0].toLowerCase();
-      if (!scheme || !STORAGE_SCHEMES.includes(scheme)) {
-        p.push(`storageUri ${JSON.stringify(uri)} must use one of ${STORAGE_SCHEMES.map((x) => `${x}//`).join(' ')} (a path on the HPC filesystem is not reachable from the cluster)`);
+      if (!isStorageUri(uri)) {
+        p.push(`storageUri ${JSON.stringify(uri)} must use one of ${STORAGE_SCHEMES.map((x) => `${x}://`).join(' ')} (a path on the HPC filesystem is not reachable from the cluster)`);
       }
       if (s.model.format === 'pytorch' && /\.(pt|pth)$/i.test(uri)) {
         p.push(
