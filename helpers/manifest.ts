@@ -113,12 +113,13 @@ function decideTools(req: Requirement, target: Target, m: Manifest): Decision {
 }
 
 function decideCloud(req: Requirement, target: Target, m: CloudManifest | undefined): Decision {
-  for (const need of req.models ?? []) if (!target.cloud?.[MODEL_VARS[need].field]) return skip(MODEL_VARS[need].reason);
-  if (!req.gpuNodes) return { run: true };
   const nodes = m?.nodes ?? [];
-  if (nodes.filter((n) => n.gpus > 0).length >= req.gpuNodes) return { run: true };
-  const what = `no GPU nodes: no Kubernetes node of "${target.name}" has nvidia.com/gpu allocatable (nodes: ${nodes.map((n) => n.name).join(', ') || 'none seen'})`;
-  return target.capabilities.includes('gpu-inference') ? fail(`target claims "gpu-inference" but ${what}`) : skip(what);
+  if (req.gpuNodes && nodes.filter((n) => n.gpus > 0).length < req.gpuNodes) {
+    const what = `no GPU nodes: no Kubernetes node of "${target.name}" has nvidia.com/gpu allocatable (nodes: ${nodes.map((n) => n.name).join(', ') || 'none seen'})`;
+    return target.capabilities.includes('gpu-inference') ? fail(`target claims "gpu-inference" but ${what}`) : skip(what);
+  }
+  for (const need of req.models ?? []) if (!target.cloud?.[MODEL_VARS[need].field]) return skip(MODEL_VARS[need].reason);
+  return { run: true };
 }
 
 /** Whether a test runs, is skipped (the target does not claim what it needs) or fails (a claim is broken). */

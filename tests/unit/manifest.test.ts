@@ -191,3 +191,18 @@ test('the first unmet requirement decides (GPU check before tools before CUDA)',
   const onlyCuda = notRun(decide({ cuda: true }, target(4, 1, []), broken));
   assert.match(onlyCuda.reason, /^no CUDA devices/);
 });
+
+test('cloud: no GPU node decides before a missing model; a missing model skips naming its variable', () => {
+  const cloudTarget = { ...target(0, 1, ['kserve']), cloud: {} };
+  const m = manifest([], { cloud: { apiServer: 'x', kubeVersion: 'v1', kserve: true, nodes: [{ name: 'n1', gpus: 0, cpu: '2', memory: '8Gi' }], orphansRemoved: [] } });
+  assert.match(notRun(decide({ gpuNodes: 1, models: ['llm'] }, cloudTarget, m)).reason, /^no GPU nodes/);
+  assert.match(notRun(decide({ models: ['mnist'] }, cloudTarget, m)).reason, /^MLV_MNIST_MODEL_URI is not set/);
+  assert.deepEqual(decide({ models: ['mnist'] }, { ...cloudTarget, cloud: { mnistModelUri: 's3://m/1' } }, m), { run: true });
+});
+
+test('a side the target does not configure: skip naming the settings it needs', () => {
+  const hpcOnly = { ...target(4, 2, ['gres-gpu']), cloud: undefined };
+  const s = notRun(decide({ sides: ['cloud'] }, hpcOnly, FOUR_GPU_NODES));
+  assert.equal(s.outcome, 'skip');
+  assert.match(s.reason, /has no cloud side: this test needs MLV_KUBECONFIG/);
+});
