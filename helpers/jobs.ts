@@ -18,25 +18,10 @@ export interface TrainingParams {
   cpusPerTask: number;
   mem: string;
   timeLimitSeconds: number;
-  exportOnnx?: boolean;
 }
 
 function trainingArgs(p: TrainingParams): (string | number)[] {
-  return [
-    '--data-dir',
-    p.dataDir,
-    '--out-dir',
-    p.outDir,
-    '--epochs',
-    p.epochs,
-    '--batch-size',
-    p.batchSize,
-    '--train-samples',
-    p.trainSamples,
-    '--test-samples',
-    p.testSamples,
-    ...(p.exportOnnx ? ['--export-onnx'] : []),
-  ];
+  return ['--data-dir', p.dataDir, '--out-dir', p.outDir, '--epochs', p.epochs, '--batch-size', p.batchSize, '--train-samples', p.trainSamples, '--test-samples', p.testSamples];
 }
 
 /** MLOPS-1.1: one process, `gpus` GPUs through GRES. */
@@ -54,7 +39,7 @@ export function mnistTrainingJob(name: string, p: TrainingParams & { gpus: numbe
 }
 
 /** Loads the saved model on a compute node and evaluates it (the "model loads" criterion). */
-export function verifyModelJob(name: string, p: Pick<TrainingParams, 'workloadsDir' | 'dataDir' | 'python' | 'testSamples' | 'cpusPerTask'> & { modelPath: string; onnxPath?: string }): JobSpec {
+export function verifyModelJob(name: string, p: Pick<TrainingParams, 'workloadsDir' | 'dataDir' | 'python' | 'testSamples' | 'cpusPerTask'> & { modelPath: string }): JobSpec {
   return {
     name,
     nodes: 1,
@@ -64,17 +49,7 @@ export function verifyModelJob(name: string, p: Pick<TrainingParams, 'workloadsD
     timeLimitSeconds: 300,
     steps: [
       {
-        argv: [
-          p.python,
-          posix.join(p.workloadsDir, 'mnist/verify_model.py'),
-          '--data-dir',
-          p.dataDir,
-          '--model',
-          p.modelPath,
-          '--test-samples',
-          p.testSamples,
-          ...(p.onnxPath ? ['--onnx', p.onnxPath] : []),
-        ],
+        argv: [p.python, posix.join(p.workloadsDir, 'mnist/verify_model.py'), '--data-dir', p.dataDir, '--model', p.modelPath, '--test-samples', p.testSamples],
       },
     ],
   };

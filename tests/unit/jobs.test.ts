@@ -56,13 +56,12 @@ function stubs(name: string, files: Record<string, string>): string {
 }
 
 test('mnistTrainingJob: one node, one task, N GRES GPUs, mkdir outside the runtime then train inside it', () => {
-  const s = mnistTrainingJob('mlops-1.1-train', { ...P, gpus: 1, exportOnnx: true });
+  const s = mnistTrainingJob('mlops-1.1-train', { ...P, gpus: 1 });
   assert.deepEqual(
     { name: s.name, nodes: s.nodes, ntasks: s.ntasks, cpus: s.cpusPerTask, mem: s.mem, gpus: s.gpus, time: s.timeLimitSeconds },
     { name: 'mlops-1.1-train', nodes: 1, ntasks: 1, cpus: 2, mem: '4G', gpus: 1, time: 600 },
   );
-  assert.deepEqual(s.steps, [{ argv: ['mkdir', '-p', P.outDir], inRuntime: false }, { argv: ['python3', '/shared/mlv/workloads/mnist/train.py', ...TRAIN_ARGS, '--export-onnx'] }]);
-  assert.ok(!mnistTrainingJob('x', { ...P, gpus: 1 }).steps[1]!.argv.includes('--export-onnx'));
+  assert.deepEqual(s.steps, [{ argv: ['mkdir', '-p', P.outDir], inRuntime: false }, { argv: ['python3', '/shared/mlv/workloads/mnist/train.py', ...TRAIN_ARGS] }]);
   const script = renderSbatch(s, ctx);
   assert.ok(script.includes('#SBATCH --gres=gpu:1\n'));
   assert.ok(script.includes('\nmkdir -p /shared/mlv/runs/r1/out\n'));
@@ -70,12 +69,11 @@ test('mnistTrainingJob: one node, one task, N GRES GPUs, mkdir outside the runti
   assert.ok(!renderSbatch(mnistTrainingJob('cpu', { ...P, gpus: 0 }), ctx).includes('--gres'));
 });
 
-test('verifyModelJob: small resources, optional --onnx', () => {
-  const s = verifyModelJob('verify', { ...P, modelPath: '/o/model.pt', onnxPath: '/o/model.onnx', cpusPerTask: 8 });
+test('verifyModelJob: small resources', () => {
+  const s = verifyModelJob('verify', { ...P, modelPath: '/o/model.pt', cpusPerTask: 8 });
   assert.equal(s.cpusPerTask, 2);
   assert.equal(s.gpus, undefined);
-  assert.deepEqual(s.steps[0]!.argv, ['python3', '/shared/mlv/workloads/mnist/verify_model.py', '--data-dir', P.dataDir, '--model', '/o/model.pt', '--test-samples', 1000, '--onnx', '/o/model.onnx']);
-  assert.ok(!verifyModelJob('v', { ...P, modelPath: '/o/m.pt' }).steps[0]!.argv.includes('--onnx'));
+  assert.deepEqual(s.steps[0]!.argv, ['python3', '/shared/mlv/workloads/mnist/verify_model.py', '--data-dir', P.dataDir, '--model', '/o/model.pt', '--test-samples', 1000]);
   assert.equal(verifyModelJob('v', { ...P, modelPath: '/o/m.pt', cpusPerTask: 1 }).cpusPerTask, 1);
 });
 
