@@ -3,9 +3,9 @@
  *
  * `concurrency` workers each loop send → await the full response → send again,
  * until `durationMs` has elapsed and/or `totalRequests` have been issued
- * (whichever comes first), or `signal` aborts. Requests already in flight at
- * the deadline are allowed to finish (each is bounded by `timeoutMs`), so a run
- * always ends by `min(durationMs, maxWallMs) + timeoutMs`.
+ * (whichever comes first). Requests already in flight at the deadline are
+ * allowed to finish (each is bounded by `timeoutMs`), so a run always ends by
+ * `min(durationMs, 600 s) + timeoutMs`.
  *
  * Units: all times in **milliseconds**; throughput in **requests per second**,
  * computed as successes / wall-clock seconds (never from the sum of latencies).
@@ -21,7 +21,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LatencyRecorder, type HistogramBucket, type LatencySummary } from '../helpers/percentiles.ts';
 
-export interface LoadOptions {
+interface LoadOptions {
   /** Full target URL (http or https). */
   url: string;
   /** HTTP method; defaults to POST when `body` is given, else GET. */
@@ -48,24 +48,16 @@ export interface LoadOptions {
   totalRequests?: number;
   /** Per-request timeout covering connect → last body byte (default 10 000 ms). */
   timeoutMs?: number;
-  /** Hard wall-clock cap when only `totalRequests` is given (default 600 000 ms). */
-  maxWallMs?: number;
   /**
    * Called on each 2xx response body; return `false` or a reason string (or throw)
    * to count the response as an `invalid` error instead of a success.
    */
   validate?: (body: string, status: number) => boolean | string | void;
-  /** Called every `tickMs` with the latest timeline point. Async errors are collected, never thrown. */
-  onTick?: (point: TimelinePoint) => void | Promise<void>;
   /** Timeline resolution (default 1000 ms). */
   tickMs?: number;
-  /** Number of bins in `histogram` (default 20). */
-  histogramBuckets?: number;
-  /** Abort the run early (counts so far are still returned). */
-  signal?: AbortSignal;
 }
 
-export interface ErrorCounts {
+interface ErrorCounts {
   /** Non-2xx responses by status code. */
   byStatus: Record<number, number>;
   /** Requests that exceeded `timeoutMs`. */
@@ -83,7 +75,7 @@ export interface ErrorCounts {
 }
 
 /** One timeline entry; `completed` and `errors` count the interval ending at `tMs`. */
-export interface TimelinePoint {
+interface TimelinePoint {
   /** ms since the run started. */
   tMs: number;
   /** Requests in flight at `tMs`. */
@@ -106,10 +98,8 @@ export interface LoadResult {
   /** Latency of successful requests (ms); `null` when there was no success. */
   latency: LatencySummary | null;
   timeline: TimelinePoint[];
-  /** Latency histogram of successes (ms bins). */
+  /** Latency histogram of successes (20 bins, in ms). */
   histogram: HistogramBucket[];
-  /** Errors thrown by `onTick`. */
-  tickErrors: string[];
 }
 
 type Outcome = { kind: 'ok'; ms: number } | { kind: 'status'; status: number } | { kind: 'timeout' | 'connection' | 'invalid' | 'other'; message: string };
@@ -117,6 +107,8 @@ type Outcome = { kind: 'ok'; ms: number } | { kind: 'status'; status: number } |
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 const MAX_BODY_BYTES = 1 << 20;
 const MAX_SAMPLES = 10;
+/** Hard wall-clock cap, for runs sized by `totalRequests` only. */
+const MAX_WALL_MS = 600_000;
 
 interface Wire {
   url: URL;
@@ -217,8 +209,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const recorder = new LatencyRecorder();
   const errors: ErrorCounts = { byStatus: {}, timeout: 0, connection: 0, invalid: 0, other: 0, total: 0, samples: [] };
   const timeline: TimelinePoint[] = [];
-  const tickErrors: string[] = [];
-  const tickPromises: Promise<void>[] = [];
   let successes = 0;
   let issued = 0;
   let inFlight = 0;
@@ -226,24 +216,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let intervalErr = 0;
 
   const start = performance.now();
-  const deadline = start + Math.min(opts.durationMs ?? Infinity, opts.maxWallMs ?? 600_000);
-  const stopped = () => opts.signal?.aborted === true || performance.now() >= deadline || (opts.totalRequests !== undefined && issued >= opts.totalRequests);
+  const deadline = start + Math.min(opts.durationMs ?? Infinity, MAX_WALL_MS);
+  const stopped = () => performance.now() >= deadline || (opts.totalRequests !== undefined && issued >= opts.totalRequests);
 
   const pushPoint = () => {
-    const point: TimelinePoint = { tMs: Math.round(performance.now() - start), inFlight, completed: intervalOk, errors: intervalErr };
+    timeline.push({ tMs: Math.round(performance.now() - start), inFlight, completed: intervalOk, errors: intervalErr });
     intervalOk = 0;
     intervalErr = 0;
-    timeline.push(point);
-    return point;
   };
-  const ticker = setInterval(() => {
-    const point = pushPoint();
-    if (!opts.onTick) return;
-    const p = Promise.resolve()
-      .then(() => opts.onTick?.(point))
-      .catch((e: unknown) => void tickErrors.push(errorMessage(e)));
-    tickPromises.push(p);
-  }, tickMs);
+  const ticker = setInterval(pushPoint, tickMs);
 
   const account = (o: Outcome) => {
     if (o.kind === 'ok') {
@@ -274,7 +255,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   }
   const wallMs = performance.now() - start;
   if (intervalOk > 0 || intervalErr > 0) pushPoint();
-  await Promise.all(tickPromises);
 
   return {
     successes,
@@ -284,8 +264,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     throughputRps: wallMs > 0 ? successes / (wallMs / 1000) : 0,
     latency: recorder.count > 0 ? recorder.summary() : null,
     timeline,
-    histogram: recorder.buckets(opts.histogramBuckets ?? 20),
-    tickErrors,
+    histogram: recorder.buckets(20),
   };
 }
 
