@@ -8,9 +8,8 @@
  *   since the gateway routes on the virtual host. `status.url`'s path is kept
  *   (path-based routing). For https ingresses the TLS SNI name defaults to the
  *   same host.
- * From inside the cluster, `status.address.url` can be used instead.
  *
- * Field names match `LoadOptions` in helpers/loadgen.ts, so an Endpoint can be
+ * Field names match `LoadOptions` in clients/loadgen.ts, so an Endpoint can be
  * spread into a load run: `runLoad({ ...ep, url: endpointUrl(ep, path), ... })`.
  */
 
@@ -21,37 +20,27 @@ export interface Endpoint {
   hostHeader?: string;
   /** TLS SNI name for https. */
   servername?: string;
-  /** PEM CA bundle; TLS verification is on unless `insecureSkipVerify`. */
+  /** PEM CA bundle; TLS verification is always on. */
   ca?: string | Buffer;
-  insecureSkipVerify?: boolean;
   /** Sent as `Authorization: Bearer <token>`; never logged. */
   bearerToken?: string;
 }
 
 /** The part of an InferenceService status needed to resolve its endpoint. */
-export interface StatusUrls {
+interface StatusUrls {
   url?: string;
-  address?: { url?: string };
 }
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /** Ingress base URL; when set, requests go there with `Host: <status.url host>`. */
   ingressBaseUrl?: string;
-  /** Use `status.address.url` (cluster-local) instead of `status.url`. */
-  useClusterAddress?: boolean;
   ca?: string | Buffer;
-  insecureSkipVerify?: boolean;
   bearerToken?: string;
 }
 
 /** Resolve the endpoint of an InferenceService from its status. */
 export function resolveEndpoint(status: StatusUrls | undefined, o: ResolveOptions = {}): Endpoint {
-  const tls = compact({ ca: o.ca, insecureSkipVerify: o.insecureSkipVerify, bearerToken: o.bearerToken });
-  if (o.useClusterAddress) {
-    const address = status?.address?.url;
-    if (!address) throw new Error('InferenceService has no status.address.url yet (is it Ready?)');
-    return { baseUrl: trimSlash(parseHttpUrl(address, 'status.address.url').href), ...tls };
-  }
+  const tls = compact({ ca: o.ca, bearerToken: o.bearerToken });
   const statusUrl = status?.url;
   if (!statusUrl) throw new Error('InferenceService has no status.url yet (is it Ready?)');
   const u = parseHttpUrl(statusUrl, 'status.url');

@@ -70,7 +70,7 @@ export class InferenceSchemaError extends Error {
   }
 }
 
-export interface RawResponse {
+interface RawResponse {
   status: number;
   /** Raw body text. */
   text: string;
@@ -79,7 +79,7 @@ export interface RawResponse {
   method: string;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   body?: unknown;
   /** Statuses returned instead of thrown (2xx always are). */
   acceptStatus?: number[];
@@ -104,7 +104,6 @@ export class InferenceTransport {
       ? new https.Agent({
           keepAlive: true,
           ca: endpoint.ca,
-          rejectUnauthorized: !endpoint.insecureSkipVerify,
           servername: endpoint.servername,
         })
       : new http.Agent({ keepAlive: true });
@@ -196,7 +195,7 @@ export function parseBody<S extends z.ZodType>(schema: S, what: string, res: Pic
   return parsed.data;
 }
 
-export function trimBody(text: string): string {
+function trimBody(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > BODY_LIMIT ? `${t.slice(0, BODY_LIMIT)}…` : t;
 }

@@ -7,11 +7,11 @@ import { z } from 'zod';
 import type { Endpoint } from './endpoint.ts';
 import { InferenceTransport, parseBody, type ClientOptions } from './http.ts';
 
-export const V1ModelReadySchema = z.object({ name: z.string(), ready: z.boolean() });
-export const V1PredictSchema = z.object({ predictions: z.array(z.unknown()) });
+const V1ModelReadySchema = z.object({ name: z.string(), ready: z.boolean() });
+const V1PredictSchema = z.object({ predictions: z.array(z.unknown()) });
 
-export type V1ModelReady = z.infer<typeof V1ModelReadySchema>;
-export type V1PredictResponse = z.infer<typeof V1PredictSchema>;
+type V1ModelReady = z.infer<typeof V1ModelReadySchema>;
+type V1PredictResponse = z.infer<typeof V1PredictSchema>;
 
 export class KServeV1Client {
   private readonly t: InferenceTransport;

@@ -1,9 +1,9 @@
 /**
  * Open Inference Protocol (KServe V2) client.
  *   GET  /v2/health/live, /v2/health/ready
- *   GET  /v2/models/<m>[/versions/<v>]          → metadata {name, platform, inputs, outputs}
- *   GET  /v2/models/<m>[/versions/<v>]/ready    → {name, ready}
- *   POST /v2/models/<m>[/versions/<v>]/infer    {inputs:[{name, shape, datatype, data}]} → {model_name, outputs}
+ *   GET  /v2/models/<m>          → metadata {name, platform, inputs, outputs}
+ *   GET  /v2/models/<m>/ready    → {name, ready}
+ *   POST /v2/models/<m>/infer    {inputs:[{name, shape, datatype, data}]} → {model_name, outputs}
  *
  * Shapes are arrays of integers; in metadata, -1 means "any size".
  */
@@ -11,20 +11,19 @@ import { z } from 'zod';
 import type { Endpoint } from './endpoint.ts';
 import { InferenceTransport, parseBody, type ClientOptions } from './http.ts';
 
-export const V2_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
-export type V2Datatype = (typeof V2_DATATYPES)[number];
+type V2Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BF16' | 'BYTES';
 
 const Shape = z.array(z.number().int());
 
-export const V2TensorMetadataSchema = z.object({ name: z.string(), datatype: z.string(), shape: Shape });
-export const V2ModelMetadataSchema = z.object({
+const V2TensorMetadataSchema = z.object({ name: z.string(), datatype: z.string(), shape: Shape });
+const V2ModelMetadataSchema = z.object({
   name: z.string(),
   versions: z.array(z.string()).optional(),
   platform: z.string(),
   inputs: z.array(V2TensorMetadataSchema).default([]),
   outputs: z.array(V2TensorMetadataSchema).default([]),
 });
-export const V2InferResponseSchema = z.object({
+const V2InferResponseSchema = z.object({
   model_name: z.string(),
   model_version: z.string().optional(),
   id: z.string().optional(),
@@ -42,25 +41,16 @@ export const V2InferResponseSchema = z.object({
 const ReadySchema = z.object({ name: z.string().optional(), ready: z.boolean().optional() });
 const LiveSchema = z.object({ live: z.boolean().optional(), ready: z.boolean().optional() });
 
-export type V2TensorMetadata = z.infer<typeof V2TensorMetadataSchema>;
+type V2TensorMetadata = z.infer<typeof V2TensorMetadataSchema>;
 export type V2ModelMetadata = z.infer<typeof V2ModelMetadataSchema>;
-export type V2InferResponse = z.infer<typeof V2InferResponseSchema>;
+type V2InferResponse = z.infer<typeof V2InferResponseSchema>;
 
 /** One request tensor. `data` may be flat (row-major) or nested. */
-export interface V2InferInput {
+interface V2InferInput {
   name: string;
   shape: number[];
   datatype: V2Datatype;
   data: unknown[];
-  parameters?: Record<string, unknown>;
-}
-
-export interface V2InferOptions {
-  version?: string;
-  id?: string;
-  /** Requested outputs by name (default: all). */
-  outputs?: string[];
-  parameters?: Record<string, unknown>;
 }
 
 export class KServeV2Client {
@@ -81,16 +71,16 @@ export class KServeV2Client {
   }
 
   /** Model metadata; throws `InferenceHttpError` for an unknown model. */
-  modelMetadata(name: string, version?: string): Promise<V2ModelMetadata> {
-    return this.t.json(V2ModelMetadataSchema, 'V2 model metadata', 'GET', modelPath(name, version));
+  modelMetadata(name: string): Promise<V2ModelMetadata> {
+    return this.t.json(V2ModelMetadataSchema, 'V2 model metadata', 'GET', modelPath(name));
   }
 
   /**
    * Model readiness. 200 → `ready` from the body (true if the body is empty, as
    * Triton answers); 503/400 (not ready) → false, without retrying; others throw.
    */
-  async modelReady(name: string, version?: string): Promise<{ name: string; ready: boolean }> {
-    const res = await this.t.request('GET', `${modelPath(name, version)}/ready`, { acceptStatus: [400, 503], retry: false });
+  async modelReady(name: string): Promise<{ name: string; ready: boolean }> {
+    const res = await this.t.request('GET', `${modelPath(name)}/ready`, { acceptStatus: [400, 503], retry: false });
     if (res.status !== 200 && res.status !== 204) return { name, ready: false };
     if (res.text.trim() === '') return { name, ready: true };
     const body = parseBody(ReadySchema, 'V2 model ready', res);
@@ -98,12 +88,8 @@ export class KServeV2Client {
   }
 
   /** Run inference; the response is validated (outputs with name/shape/datatype/data). */
-  infer(name: string, inputs: V2InferInput[], o: V2InferOptions = {}): Promise<V2InferResponse> {
-    const body: Record<string, unknown> = { inputs };
-    if (o.id !== undefined) body['id'] = o.id;
-    if (o.outputs) body['outputs'] = o.outputs.map((n) => ({ name: n }));
-    if (o.parameters) body['parameters'] = o.parameters;
-    return this.t.json(V2InferResponseSchema, 'V2 infer response', 'POST', `${modelPath(name, o.version)}/infer`, { body });
+  infer(name: string, inputs: V2InferInput[]): Promise<V2InferResponse> {
+    return this.t.json(V2InferResponseSchema, 'V2 infer response', 'POST', `${modelPath(name)}/infer`, { body: { inputs } });
   }
 
   close(): void {
@@ -118,9 +104,8 @@ export class KServeV2Client {
   }
 }
 
-function modelPath(name: string, version?: string): string {
-  const base = `/v2/models/${encodeURIComponent(name)}`;
-  return version === undefined ? base : `${base}/versions/${encodeURIComponent(version)}`;
+function modelPath(name: string): string {
+  return `/v2/models/${encodeURIComponent(name)}`;
 }
 
 /**
