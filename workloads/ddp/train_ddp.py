@@ -21,6 +21,7 @@ gloo picks its interface from GLOO_SOCKET_IFNAME when the environment sets it (n
 """
 
 import argparse
+import contextlib
 import datetime
 import os
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.distributed.algorithms.join import Join  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
 from torch.utils.data.distributed import DistributedSampler  # noqa: E402
 
@@ -39,6 +41,21 @@ from common import cli, distenv, runtime  # noqa: E402
 from common.mnist_data import DataError, load_mnist  # noqa: E402
 from common.model import SimpleCNN, count_parameters, evaluate_counts  # noqa: E402
 from common.onnx_export import export_onnx  # noqa: E402
+
+
+# Deliberate failures the suite's controls use to show that its checks can fail.
+CONTROLS = {
+    "none": "a normal run",
+    "no-sync": "gradients are never all-reduced, so the ranks' parameters diverge",
+    "silent-rank": "the last rank prints no MLV_RANK report",
+    "uneven-steps": "the last rank skips its last batch each epoch (DDP Join keeps the others going)",
+}
+
+
+def parameter_checksum(model):
+    """Sum of every parameter in float64: equal on every rank when DDP kept them in sync."""
+    with torch.no_grad():
+        return float(sum(p.detach().double().sum().item() for p in model.parameters()))
 
 
 def parse_args(argv=None):
@@ -50,6 +67,9 @@ def parse_args(argv=None):
                    help="CPU threads per rank (0 = SLURM_CPUS_PER_TASK, or available CPUs, / local ranks)")
     p.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto")
     p.add_argument("--dist-timeout", type=int, default=600, help="seconds before a stuck collective fails")
+    p.add_argument("--control", choices=list(CONTROLS), default="none",
+                   help="break the run on purpose, for the suite's control tests: " + "; ".join(
+                       "%s = %s" % kv for kv in CONTROLS.items() if kv[0] != "none"))
     cli.add_export_onnx(p, "rank 0 also writes model.onnx")
     args = p.parse_args(argv)
     cli.check_training_args(p, args)
@@ -149,21 +169,27 @@ def main(argv=None):
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         # Every rank has the same shard length, so all ranks take the same number of steps.
-        for i in range(0, order.shape[0], args.batch_size):
-            idx = order[i:i + args.batch_size]
-            xb, yb = x_train_d[idx], y_train_d[idx]
-            optimizer.zero_grad(set_to_none=True)
-            out = ddp(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach().double() * yb.shape[0]
-            correct += (out.detach().argmax(1) == yb).sum()
-            seen += int(yb.shape[0])
-            steps += 1
-            if args.max_steps and steps >= args.max_steps:
-                stop = True
-                break
+        if args.control == "uneven-steps" and rank == world - 1:
+            order = order[:max(0, order.shape[0] - args.batch_size)]
+        joined = Join([ddp]) if args.control == "uneven-steps" else contextlib.nullcontext()
+        with joined:
+            for i in range(0, order.shape[0], args.batch_size):
+                idx = order[i:i + args.batch_size]
+                xb, yb = x_train_d[idx], y_train_d[idx]
+                optimizer.zero_grad(set_to_none=True)
+                # no_sync must cover the forward pass too: DDP decides there whether backward all-reduces.
+                with ddp.no_sync() if args.control == "no-sync" else contextlib.nullcontext():
+                    out = ddp(xb)
+                    loss = loss_fn(out, yb)
+                    loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach().double() * yb.shape[0]
+                correct += (out.detach().argmax(1) == yb).sum()
+                seen += int(yb.shape[0])
+                steps += 1
+                if args.max_steps and steps >= args.max_steps:
+                    stop = True
+                    break
         samples_seen += seen
         runtime.sync(device)
         tot_loss, tot_correct, tot_seen = all_reduce([float(loss_sum), float(correct), float(seen)], device)
@@ -201,9 +227,11 @@ def main(argv=None):
         "cuda_visible_devices": facts["cuda_visible_devices"], "backend": backend, "steps": steps,
         "samples": samples_seen, "training_time_seconds": rank_time,
         "samples_per_second": samples_seen / rank_time if rank_time > 0 else 0.0, "threads": threads,
-        "slurm_job_id": facts["slurm_job_id"],
+        "slurm_job_id": facts["slurm_job_id"], "param_checksum": parameter_checksum(ddp.module),
+        "control": args.control,
     }
-    print(runtime.result_line("MLV_RANK", report), flush=True)
+    if not (args.control == "silent-rank" and rank == world - 1):
+        print(runtime.result_line("MLV_RANK", report), flush=True)
     reports = [None] * world
     dist.all_gather_object(reports, report)
 
