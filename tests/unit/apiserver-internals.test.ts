@@ -29,7 +29,10 @@ describe('label selectors', () => {
     test(`${JSON.stringify(sel)} -> ${want}`, () => assert.equal(matchLabels(parseLabelSelector(sel), labels), want));
   }
   test('garbage is a 400', () => {
-    assert.throws(() => parseLabelSelector('app=(web'), (e: unknown) => e instanceof ApiError && e.code === 400);
+    assert.throws(
+      () => parseLabelSelector('app=(web'),
+      (e: unknown) => e instanceof ApiError && e.code === 400,
+    );
   });
 });
 
@@ -47,15 +50,37 @@ describe('patches', () => {
     assert.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { b: { c: null, e: 4 }, l: [3] }), { a: 1, b: { d: 3, e: 4 }, l: [3] });
   });
   test('strategic merge patch merges lists by key and honours $patch directives', () => {
-    const pod = { spec: { containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }] }, metadata: { finalizers: ['x'] } };
+    type Patched = { spec: { containers: { name: string; image?: string }[] }; metadata: { finalizers: string[] } };
+    const pod = {
+      spec: {
+        containers: [
+          { name: 'a', image: 'a:1' },
+          { name: 'b', image: 'b:1' },
+        ],
+      },
+      metadata: { finalizers: ['x'] },
+    };
     const out = strategicMergePatch(pod, {
-      spec: { '$setElementOrder/containers': [{ name: 'a' }, { name: 'b' }, { name: 'c' }], containers: [{ name: 'b', image: 'b:2' }, { name: 'c', image: 'c:1' }] },
+      spec: {
+        '$setElementOrder/containers': [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+        containers: [
+          { name: 'b', image: 'b:2' },
+          { name: 'c', image: 'c:1' },
+        ],
+      },
       metadata: { finalizers: ['y'] },
-    });
-    assert.deepEqual(out.spec.containers, [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:2' }, { name: 'c', image: 'c:1' }]);
+    }) as Patched;
+    assert.deepEqual(out.spec.containers, [
+      { name: 'a', image: 'a:1' },
+      { name: 'b', image: 'b:2' },
+      { name: 'c', image: 'c:1' },
+    ]);
     assert.deepEqual(out.metadata.finalizers, ['x', 'y']);
-    const del = strategicMergePatch(out, { spec: { containers: [{ name: 'a', $patch: 'delete' }] }, metadata: { '$deleteFromPrimitiveList/finalizers': ['x'] } });
-    assert.deepEqual(del.spec.containers.map((c: any) => c.name), ['b', 'c']);
+    const del = strategicMergePatch(out, { spec: { containers: [{ name: 'a', $patch: 'delete' }] }, metadata: { '$deleteFromPrimitiveList/finalizers': ['x'] } }) as Patched;
+    assert.deepEqual(
+      del.spec.containers.map((c) => c.name),
+      ['b', 'c'],
+    );
     assert.deepEqual(del.metadata.finalizers, ['y']);
   });
   test('JSON patch (RFC 6902)', () => {
@@ -70,7 +95,10 @@ describe('patches', () => {
     ]);
     assert.deepEqual(out, { spec: { list: [2, 3], x: 'b', z: 'b' } });
     assert.deepEqual(doc, { spec: { list: [1, 2], x: 'a' } }, 'input untouched');
-    assert.throws(() => jsonPatch(doc, [{ op: 'test', path: '/spec/x', value: 'zzz' }]), (e: unknown) => e instanceof ApiError && e.code === 422);
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'test', path: '/spec/x', value: 'zzz' }]),
+      (e: unknown) => e instanceof ApiError && e.code === 422,
+    );
   });
 });
 
@@ -78,8 +106,18 @@ describe('printer columns', () => {
   const isvc = {
     status: {
       url: 'https://x',
-      conditions: [{ type: 'PredictorReady', status: 'True' }, { type: 'Ready', status: 'False' }],
-      components: { predictor: { traffic: [{ latestRevision: true, percent: 100, revisionName: 'r2' }, { tag: 'prev', percent: 0 }] } },
+      conditions: [
+        { type: 'PredictorReady', status: 'True' },
+        { type: 'Ready', status: 'False' },
+      ],
+      components: {
+        predictor: {
+          traffic: [
+            { latestRevision: true, percent: 100, revisionName: 'r2' },
+            { tag: 'prev', percent: 0 },
+          ],
+        },
+      },
     },
   };
   test('KServe column expressions', () => {

@@ -18,7 +18,8 @@ import {
 } from '../../lab/cloud/apiserver/admission.ts';
 import { createApiContext, type ApiContext, type WriteCtx } from '../../lab/cloud/apiserver/context.ts';
 import { ApiError } from '../../lab/cloud/apiserver/errors.ts';
-import type { ResourceType } from '../../lab/cloud/apiserver/registry.ts';
+import type { JsonObject } from '../../lab/cloud/apiserver/json.ts';
+import type { CustomResourceDefinition, ResourceType } from '../../lab/cloud/apiserver/registry.ts';
 import { createObject, updateObject } from '../../lab/cloud/apiserver/verbs.ts';
 
 const newApi = (): ApiContext => createApiContext({ stateDir: '/nonexistent-lab-admission-test' }, 'token');
@@ -62,7 +63,7 @@ describe('decoding', () => {
   it('checkTypeMeta fills apiVersion, kind and metadata, and rejects a wrong kind or apiVersion', () => {
     const api = newApi();
     const cms = type(api, '', 'v1', 'configmaps');
-    const body: any = {};
+    const body: unknown = {};
     checkTypeMeta(api, cms, body);
     assert.deepEqual(body, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} });
     assert.match(apiError(() => checkTypeMeta(api, cms, { kind: 'Secret' })).message, /the kind in the data \("Secret"\) does not match the expected kind \("ConfigMap"\)/);
@@ -101,7 +102,10 @@ describe('validation', () => {
     const svcs = type(api, '', 'v1', 'services');
     const ok = { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } };
     assert.deepEqual(validateObject(svcs, ok), []);
-    assert.deepEqual(validateObject(svcs, { metadata: { name: 's' }, spec: {} }).map((c) => c.field), ['spec.ports']);
+    assert.deepEqual(
+      validateObject(svcs, { metadata: { name: 's' }, spec: {} }).map((c) => c.field),
+      ['spec.ports'],
+    );
     assert.deepEqual(validateObject(svcs, { metadata: { name: 's' }, spec: { clusterIP: 'None' } }), []);
     assert.deepEqual(validateObject(svcs, { metadata: { name: 's' }, spec: { type: 'ExternalName' } }), []);
     const bad = validateObject(svcs, { metadata: { name: 's' }, spec: { type: 'Magic', ports: [{ port: 1 }] } });
@@ -117,7 +121,7 @@ describe('validation', () => {
     assert.equal(e.code, 422);
     assert.equal(e.reason, 'Invalid');
     assert.equal(e.message, 'Pod "p" is invalid: spec.containers[0].image: Required value');
-    assert.deepEqual((e.details as any).causes, [{ reason: 'FieldValueRequired', field: 'spec.containers[0].image', message: 'Required value' }]);
+    assert.deepEqual(e.details?.causes, [{ reason: 'FieldValueRequired', field: 'spec.containers[0].image', message: 'Required value' }]);
     assert.equal(api.store.get('/pods', 'default', 'p'), undefined);
 
     const badName = apiError(() => createObject(api, pods, 'default', { metadata: { name: 'Not_A_Name' }, spec: { containers: [{ name: 'c', image: 'i' }] } }, write()));
@@ -132,7 +136,8 @@ describe('validation', () => {
     createObject(api, svcs, 'default', { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } }, write());
     const e = apiError(() => updateObject(api, svcs, 'default', 's', { metadata: { name: 's' }, spec: { type: 'Nope', ports: [{ port: 80 }] } }, undefined, write()));
     assert.equal(e.code, 422);
-    assert.equal(api.store.get('/services', 'default', 's').spec.type, 'ClusterIP');
+    const svc = api.store.get('/services', 'default', 's') as { spec: { type: string } } | undefined;
+    assert.equal(svc?.spec.type, 'ClusterIP');
   });
 
   it('writes into a missing namespace are 404, into a terminating one 403', () => {
@@ -140,6 +145,7 @@ describe('validation', () => {
     const cms = type(api, '', 'v1', 'configmaps');
     assert.equal(apiError(() => requireNamespaceForWrite(api, 'nope', 'c', cms)).code, 404);
     const ns = api.store.get('/namespaces', undefined, 'default');
+    assert.ok(ns);
     api.store.put('/namespaces', { ...ns, status: { phase: 'Terminating' } }, 'MODIFIED', ns);
     const e = apiError(() => requireNamespaceForWrite(api, 'default', 'c', cms));
     assert.equal(e.code, 403);
@@ -171,12 +177,24 @@ describe('validation', () => {
 });
 
 describe('defaulting', () => {
+  // The objects as these tests read them back: what defaulting sets is optional until it runs.
+  type Container = { name: string; image: string; ports?: { containerPort: number; protocol?: string }[]; imagePullPolicy?: string; terminationMessagePath?: string };
+  type PodSpec = { containers: Container[]; restartPolicy?: string; dnsPolicy?: string; schedulerName?: string; serviceAccountName?: string; terminationGracePeriodSeconds?: number };
+  type ServiceSpec = { type?: string; clusterIP?: string; clusterIPs?: string[]; sessionAffinity?: string; ports?: { port: number; protocol?: string; targetPort?: number }[] };
+  type Obj<Spec> = { metadata?: { name: string }; spec: Spec; status?: JsonObject };
+
   it('a new Pod gets the kubelet-side defaults, Pending status and its QoS class', () => {
     const api = newApi();
     const pods = type(api, '', 'v1', 'pods');
-    const pod: any = {
+    const pod: Obj<PodSpec> = {
       metadata: { name: 'p' },
-      spec: { containers: [{ name: 'a', image: 'repo/img:1.2', ports: [{ containerPort: 80 }] }, { name: 'b', image: 'img' }, { name: 'c', image: 'img:latest' }] },
+      spec: {
+        containers: [
+          { name: 'a', image: 'repo/img:1.2', ports: [{ containerPort: 80 }] },
+          { name: 'b', image: 'img' },
+          { name: 'c', image: 'img:latest' },
+        ],
+      },
       status: { phase: 'Running' },
     };
     prepareForCreate(api, pods, pod);
@@ -185,9 +203,12 @@ describe('defaulting', () => {
     assert.equal(pod.spec.schedulerName, 'default-scheduler');
     assert.equal(pod.spec.serviceAccountName, 'default');
     assert.equal(pod.spec.terminationGracePeriodSeconds, 30);
-    assert.deepEqual(pod.spec.containers.map((c: any) => c.imagePullPolicy), ['IfNotPresent', 'Always', 'Always']);
-    assert.equal(pod.spec.containers[0].terminationMessagePath, '/dev/termination-log');
-    assert.equal(pod.spec.containers[0].ports[0].protocol, 'TCP');
+    assert.deepEqual(
+      pod.spec.containers.map((c) => c.imagePullPolicy),
+      ['IfNotPresent', 'Always', 'Always'],
+    );
+    assert.equal(pod.spec.containers[0]?.terminationMessagePath, '/dev/termination-log');
+    assert.equal(pod.spec.containers[0]?.ports?.[0]?.protocol, 'TCP');
     assert.deepEqual(pod.status, { phase: 'Pending', qosClass: 'BestEffort' });
   });
 
@@ -202,7 +223,7 @@ describe('defaulting', () => {
   it('a new Service gets a cluster IP from 10.96.0.0/16 and port defaults; a given IP is kept', () => {
     const api = newApi();
     const svcs = type(api, '', 'v1', 'services');
-    const a: any = { metadata: { name: 'a' }, spec: { ports: [{ port: 80 }] } };
+    const a: Obj<ServiceSpec> = { metadata: { name: 'a' }, spec: { ports: [{ port: 80 }] } };
     prepareForCreate(api, svcs, a);
     assert.equal(a.spec.type, 'ClusterIP');
     assert.equal(a.spec.clusterIP, '10.96.0.10');
@@ -210,11 +231,11 @@ describe('defaulting', () => {
     assert.deepEqual(a.spec.ports, [{ port: 80, protocol: 'TCP', targetPort: 80 }]);
     assert.equal(a.spec.sessionAffinity, 'None');
     assert.deepEqual(a.status, { loadBalancer: {} });
-    const b: any = { metadata: { name: 'b' }, spec: { clusterIP: '10.96.5.5', ports: [{ port: 1, targetPort: 2 }] } };
+    const b: Obj<ServiceSpec> = { metadata: { name: 'b' }, spec: { clusterIP: '10.96.5.5', ports: [{ port: 1, targetPort: 2 }] } };
     prepareForCreate(api, svcs, b);
     assert.equal(b.spec.clusterIP, '10.96.5.5');
-    assert.equal(b.spec.ports[0].targetPort, 2);
-    const headless: any = { metadata: { name: 'h' }, spec: { clusterIP: 'None' } };
+    assert.equal(b.spec.ports?.[0]?.targetPort, 2);
+    const headless: Obj<ServiceSpec> = { metadata: { name: 'h' }, spec: { clusterIP: 'None' } };
     prepareForCreate(api, svcs, headless);
     assert.equal(headless.spec.clusterIP, 'None');
   });
@@ -230,7 +251,7 @@ describe('defaulting', () => {
   it('an update keeps the Service cluster IP and defaults new ports', () => {
     const api = newApi();
     const svcs = type(api, '', 'v1', 'services');
-    const next: any = { spec: { ports: [{ port: 81 }] } };
+    const next: Obj<ServiceSpec> = { spec: { ports: [{ port: 81 }] } };
     prepareForUpdate(svcs, next, { spec: { clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], type: 'NodePort' } });
     assert.equal(next.spec.clusterIP, '10.96.0.10');
     assert.equal(next.spec.type, 'NodePort');
@@ -240,14 +261,14 @@ describe('defaulting', () => {
   it('a Secret folds stringData into base64 data and is Opaque by default', () => {
     const api = newApi();
     const secrets = type(api, '', 'v1', 'secrets');
-    const s: any = { metadata: { name: 's' }, data: { a: 'YQ==' }, stringData: { b: 'hello' } };
+    const s: JsonObject = { metadata: { name: 's' }, data: { a: 'YQ==' }, stringData: { b: 'hello' } };
     prepareForCreate(api, secrets, s);
     assert.deepEqual(s, { metadata: { name: 's' }, type: 'Opaque', data: { a: 'YQ==', b: Buffer.from('hello').toString('base64') } });
   });
 
   it('a Namespace gets the kubernetes finalizer and phase Active', () => {
     const api = newApi();
-    const ns: any = { metadata: { name: 'n' } };
+    const ns: JsonObject = { metadata: { name: 'n' } };
     prepareForCreate(api, api.nsType, ns);
     assert.deepEqual(ns.spec, { finalizers: ['kubernetes'] });
     assert.deepEqual(ns.status, { phase: 'Active' });
@@ -255,7 +276,7 @@ describe('defaulting', () => {
 
   it('a CRD gets its name defaults and an Established status', () => {
     const api = newApi();
-    const crd: any = {
+    const crd: CustomResourceDefinition = {
       metadata: { name: 'widgets.example.com' },
       spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', storage: true }] },
     };
@@ -263,25 +284,39 @@ describe('defaulting', () => {
     assert.equal(crd.spec.names.singular, 'widget');
     assert.equal(crd.spec.names.listKind, 'WidgetList');
     assert.deepEqual(crd.spec.conversion, { strategy: 'None' });
-    assert.equal(crd.spec.versions[0].served, true);
-    assert.deepEqual(crd.status.conditions.map((c: any) => `${c.type}=${c.status}`), ['NamesAccepted=True', 'Established=True']);
-    assert.deepEqual(crd.status.storedVersions, ['v1']);
+    assert.equal(crd.spec.versions[0]?.served, true);
+    assert.deepEqual(
+      crd.status?.conditions?.map((c) => `${c.type}=${c.status}`),
+      ['NamesAccepted=True', 'Established=True'],
+    );
+    assert.deepEqual(crd.status?.storedVersions, ['v1']);
   });
 
   it('createObject sets uid, creationTimestamp and generation, and strips client-set server fields', () => {
     const api = withDefaultNamespace();
     const cms = type(api, '', 'v1', 'configmaps');
     const created = createObject(api, cms, 'default', { metadata: { name: 'c', resourceVersion: '99', uid: 'mine', selfLink: '/x' }, data: { k: 'v' } }, write());
-    assert.match(created.metadata.uid, /^[0-9a-f-]{36}$/);
+    assert.match(String(created.metadata.uid), /^[0-9a-f-]{36}$/);
     assert.notEqual(created.metadata.uid, 'mine');
-    assert.match(created.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.match(String(created.metadata.creationTimestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(created.metadata.selfLink, undefined);
     assert.notEqual(created.metadata.resourceVersion, '99');
     assert.equal(created.metadata.namespace, 'default');
-    const gen = createObject(api, api.crdType, undefined, {
-      metadata: { name: 'widgets.example.com' },
-      spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
-    }, write());
+    const gen = createObject(
+      api,
+      api.crdType,
+      undefined,
+      {
+        metadata: { name: 'widgets.example.com' },
+        spec: {
+          group: 'example.com',
+          scope: 'Namespaced',
+          names: { plural: 'widgets', kind: 'Widget' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+        },
+      },
+      write(),
+    );
     assert.equal(gen.metadata.generation, 1);
   });
 });

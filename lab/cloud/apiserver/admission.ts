@@ -3,13 +3,57 @@
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, forbidden, notFound, type StatusCause } from './errors.ts';
 import { decodeK8sProtobuf, isProtobufContentType } from './protobuf.ts';
-import { apiVersionOf, grKey, type ResourceType } from './registry.ts';
+import { asObject, isObject, type AdmittedObject, type Json, type JsonObject, type KubeObject } from './json.ts';
+import { apiVersionOf, grKey, type CrdNames, type CrdStatus, type CustomResourceDefinition, type ResourceType } from './registry.ts';
 import { checkMetadata, unknownBuiltinFields, validateCrd, validateCustomResource } from './validation.ts';
-import { gr, isObj, now, type ApiContext } from './context.ts';
+import { gr, now, type ApiContext } from './context.ts';
+
+// The kinds defaulting reads, as it reads them: after validateObject (and, for Secrets, checkDecodable)
+// the fields these name are what they say; the rest is unchecked and read defensively.
+interface Container extends JsonObject {
+  name?: string;
+  image?: string;
+  imagePullPolicy?: string;
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: string;
+  ports?: Json[];
+  resources?: { requests?: Record<string, Json>; limits?: Record<string, Json> };
+}
+export interface PodSpec extends JsonObject {
+  containers?: Container[];
+  initContainers?: Container[];
+  restartPolicy?: string;
+  dnsPolicy?: string;
+  schedulerName?: string;
+  serviceAccountName?: string;
+  terminationGracePeriodSeconds?: number;
+}
+interface Pod extends KubeObject {
+  spec?: PodSpec;
+}
+interface Service extends KubeObject {
+  spec?: {
+    type?: string;
+    clusterIP?: string;
+    clusterIPs?: string[];
+    sessionAffinity?: string;
+    ipFamilies?: string[];
+    ipFamilyPolicy?: string;
+    internalTrafficPolicy?: string;
+    ports?: Json[];
+  };
+}
+interface Secret extends KubeObject {
+  data?: Record<string, string> | null;
+  stringData?: Json;
+}
+interface Namespace extends KubeObject {
+  spec?: JsonObject;
+}
 
 // ---------------------------------------------------------------- decoding
 
-export function decodeBody(t: ResourceType, raw: Buffer, contentType: string): any {
+export function decodeBody(t: ResourceType, raw: Buffer, contentType: string): unknown {
   const ct = contentType.split(';')[0]!.trim();
   if (isProtobufContentType(ct)) {
     try {
@@ -19,7 +63,7 @@ export function decodeBody(t: ResourceType, raw: Buffer, contentType: string): a
     }
   }
   const text = raw.toString('utf8');
-  let body: any;
+  let body: unknown;
   try {
     body = ct === 'application/yaml' || ct === 'application/apply-patch+yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
@@ -28,8 +72,9 @@ export function decodeBody(t: ResourceType, raw: Buffer, contentType: string): a
   return body;
 }
 
-export function checkTypeMeta(api: ApiContext, t: ResourceType, body: any): void {
-  if (!isObj(body)) throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: the request body is not a JSON object`);
+/** A body's apiVersion and kind against the URL's type; fills them in, and an empty metadata. */
+export function checkTypeMeta(api: ApiContext, t: ResourceType, body: unknown): asserts body is AdmittedObject {
+  if (!isObject(body)) throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: the request body is not a JSON object`);
   if (body.kind !== undefined && body.kind !== t.kind) {
     throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: the kind in the data ("${body.kind}") does not match the expected kind ("${t.kind}")`);
   }
@@ -42,45 +87,49 @@ export function checkTypeMeta(api: ApiContext, t: ResourceType, body: any): void
   body.apiVersion = apiVersionOf(t);
   body.kind = t.kind;
   checkDecodable(t, body);
-  if (body.metadata !== undefined && !isObj(body.metadata)) throw badRequest('metadata must be an object');
+  if (body.metadata !== undefined && !isObject(body.metadata)) throw badRequest('metadata must be an object');
   body.metadata ??= {};
 }
 
 /** Type errors that the real server reports while decoding (400, not 422). */
-export function checkDecodable(t: ResourceType, obj: any): void {
+export function checkDecodable(t: ResourceType, obj: JsonObject): void {
   const key = grKey(t);
   const stringMaps: string[] = key === '/configmaps' ? ['data', 'binaryData'] : key === '/secrets' ? ['data', 'stringData'] : [];
   for (const field of stringMaps) {
     const v = obj[field];
     if (v === undefined || v === null) continue;
-    const bad = !isObj(v) ? v : Object.values(v).find((x) => typeof x !== 'string');
-    if (!isObj(v) || bad !== undefined) {
+    const bad = !isObject(v) ? v : Object.values(v).find((x) => typeof x !== 'string');
+    if (!isObject(v) || bad !== undefined) {
       const got = Array.isArray(bad) ? 'array' : bad === null ? 'null' : typeof bad === 'object' ? 'object' : typeof bad;
-      throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: json: cannot unmarshal ${got} into Go struct field ${t.kind}.${field} of type ${isObj(v) ? 'string' : 'map[string]string'}`);
+      throw badRequest(
+        `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: json: cannot unmarshal ${got} into Go struct field ${t.kind}.${field} of type ${isObject(v) ? 'string' : 'map[string]string'}`,
+      );
     }
   }
 }
 
 // ---------------------------------------------------------------- validation
 
-export function validateObject(t: ResourceType, obj: any): StatusCause[] {
+export function validateObject(t: ResourceType, obj: KubeObject): StatusCause[] {
   const errs: StatusCause[] = [...checkMetadata(obj.metadata)];
   const key = grKey(t);
   if (key === '/pods') {
-    const cs = obj.spec?.containers;
+    const cs = asObject(obj.spec).containers;
     if (!Array.isArray(cs) || cs.length === 0) errs.push({ reason: 'FieldValueRequired', field: 'spec.containers', message: 'Required value' });
     else
-      cs.forEach((c: any, i: number) => {
-        if (!c?.name) errs.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].name`, message: 'Required value' });
-        if (!c?.image) errs.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].image`, message: 'Required value' });
+      cs.forEach((c, i) => {
+        const { name, image } = asObject(c);
+        if (!name) errs.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].name`, message: 'Required value' });
+        if (!image) errs.push({ reason: 'FieldValueRequired', field: `spec.containers[${i}].image`, message: 'Required value' });
       });
   }
   if (key === '/services') {
-    const type = obj.spec?.type ?? 'ClusterIP';
-    if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) {
+    const spec = asObject(obj.spec);
+    const type = spec.type ?? 'ClusterIP';
+    if (typeof type !== 'string' || !['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) {
       errs.push({ reason: 'FieldValueNotSupported', field: 'spec.type', message: `Unsupported value: "${type}": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"` });
     }
-    if (type !== 'ExternalName' && (!Array.isArray(obj.spec?.ports) || obj.spec.ports.length === 0) && obj.spec?.clusterIP !== 'None') {
+    if (type !== 'ExternalName' && (!Array.isArray(spec.ports) || spec.ports.length === 0) && spec.clusterIP !== 'None') {
       errs.push({ reason: 'FieldValueRequired', field: 'spec.ports', message: 'Required value' });
     }
   }
@@ -89,7 +138,7 @@ export function validateObject(t: ResourceType, obj: any): StatusCause[] {
 }
 
 /** Schema validation / pruning for CRs and unknown-field handling per fieldValidation. */
-export function fieldValidation(t: ResourceType, obj: any, directive: string, warnings: string[]): StatusCause[] {
+export function fieldValidation(t: ResourceType, obj: AdmittedObject, directive: string, warnings: string[]): StatusCause[] {
   let unknown: string[];
   let errors: StatusCause[] = [];
   if (t.crd) {
@@ -103,10 +152,11 @@ export function fieldValidation(t: ResourceType, obj: any, directive: string, wa
       throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${msgs.join(', ')}`);
     }
     if (directive !== 'Ignore') warnings.push(...msgs);
-    if (!t.crd) for (const u of unknown) {
-      if (u.startsWith('metadata.')) delete obj.metadata[u.slice('metadata.'.length)];
-      else delete obj[u];
-    }
+    if (!t.crd)
+      for (const u of unknown) {
+        if (u.startsWith('metadata.')) delete obj.metadata[u.slice('metadata.'.length)];
+        else delete obj[u];
+      }
   }
   return errors;
 }
@@ -114,7 +164,7 @@ export function fieldValidation(t: ResourceType, obj: any, directive: string, wa
 export function requireNamespaceForWrite(api: ApiContext, ns: string, objName: string, t: ResourceType): void {
   const nsObj = api.store.get('/namespaces', undefined, ns);
   if (!nsObj) throw notFound({ group: '', resource: 'namespaces' }, ns);
-  if (nsObj.status?.phase === 'Terminating') {
+  if (asObject(nsObj.status).phase === 'Terminating') {
     throw forbidden(gr(t), objName, `unable to create new content in namespace ${ns} because it is being terminated`);
   }
 }
@@ -122,12 +172,12 @@ export function requireNamespaceForWrite(api: ApiContext, ns: string, objName: s
 // ---------------------------------------------------------------- defaulting
 
 /** Defaults and server-set fields of a new object, by kind (status reset, clusterIP, QoS class, CRD names...). */
-export function prepareForCreate(api: ApiContext, t: ResourceType, obj: any): void {
+export function prepareForCreate(api: ApiContext, t: ResourceType, obj: KubeObject): void {
   const key = grKey(t);
   if (t.status && key !== '/nodes') delete obj.status;
   switch (key) {
     case '/namespaces':
-      obj.spec = { finalizers: ['kubernetes'], ...(obj.spec ?? {}) };
+      obj.spec = { finalizers: ['kubernetes'], ...((obj as Namespace).spec ?? {}) };
       obj.status = { phase: 'Active' };
       break;
     case '/pods':
@@ -140,14 +190,14 @@ export function prepareForCreate(api: ApiContext, t: ResourceType, obj: any): vo
       obj.type ??= 'Opaque';
       break;
     case 'apiextensions.k8s.io/customresourcedefinitions':
-      defaultCrd(obj);
-      obj.status = crdStatus(obj);
+      defaultCrd(obj as CustomResourceDefinition);
+      obj.status = crdStatus(obj as CustomResourceDefinition);
       break;
   }
   if (key === '/secrets') foldStringData(obj);
 }
 
-function defaultPod(obj: any): void {
+function defaultPod(obj: Pod): void {
   const spec = (obj.spec ??= {});
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
@@ -155,17 +205,17 @@ function defaultPod(obj: any): void {
   spec.serviceAccountName ??= 'default';
   spec.terminationGracePeriodSeconds ??= 30;
   for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
-    if (!isObj(c)) continue;
+    if (!isObject(c)) continue;
     const img = String(c.image ?? '');
     c.imagePullPolicy ??= img.endsWith(':latest') || !/:[^/]+$/.test(img) ? 'Always' : 'IfNotPresent';
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
-    for (const p of c.ports ?? []) if (isObj(p)) p.protocol ??= 'TCP';
+    for (const p of c.ports ?? []) if (isObject(p)) p.protocol ??= 'TCP';
   }
   obj.status = { phase: 'Pending', qosClass: qosClass(spec) };
 }
 
-function defaultService(api: ApiContext, obj: any): void {
+function defaultService(api: ApiContext, obj: Service): void {
   const spec = (obj.spec ??= {});
   spec.type ??= 'ClusterIP';
   if (spec.type !== 'ExternalName' && spec.clusterIP !== 'None' && !spec.clusterIP) {
@@ -177,45 +227,50 @@ function defaultService(api: ApiContext, obj: any): void {
   spec.ipFamilyPolicy ??= 'SingleStack';
   spec.internalTrafficPolicy ??= 'Cluster';
   for (const p of spec.ports ?? []) {
-    if (!isObj(p)) continue;
+    if (!isObject(p)) continue;
     p.protocol ??= 'TCP';
     p.targetPort ??= p.port;
   }
   obj.status = { loadBalancer: {} };
 }
 
-export function prepareForUpdate(t: ResourceType, obj: any, old: any): void {
+export function prepareForUpdate(t: ResourceType, obj: KubeObject, old: KubeObject): void {
   const key = grKey(t);
   if (key === '/services') {
-    const spec = (obj.spec ??= {});
-    spec.clusterIP ??= old.spec?.clusterIP;
-    spec.clusterIPs ??= old.spec?.clusterIPs;
-    spec.type ??= old.spec?.type ?? 'ClusterIP';
-    for (const p of spec.ports ?? []) if (isObj(p)) (p.protocol ??= 'TCP'), (p.targetPort ??= p.port);
+    const spec = ((obj as Service).spec ??= {});
+    const prev = (old as Service).spec;
+    spec.clusterIP ??= prev?.clusterIP;
+    spec.clusterIPs ??= prev?.clusterIPs;
+    spec.type ??= prev?.type ?? 'ClusterIP';
+    for (const p of spec.ports ?? []) {
+      if (!isObject(p)) continue;
+      p.protocol ??= 'TCP';
+      p.targetPort ??= p.port;
+    }
   }
   if (key === '/secrets') foldStringData(obj);
   if (key === 'apiextensions.k8s.io/customresourcedefinitions') {
-    defaultCrd(obj);
-    obj.status = crdStatus(obj, old.status);
+    defaultCrd(obj as CustomResourceDefinition);
+    obj.status = crdStatus(obj as CustomResourceDefinition, (old as CustomResourceDefinition).status);
   }
-  if (key === '/namespaces' && old.status?.phase === 'Terminating') obj.status = old.status;
+  if (key === '/namespaces' && asObject(old.status).phase === 'Terminating') obj.status = old.status;
 }
 
-export function foldStringData(obj: any): void {
-  if (isObj(obj.stringData)) {
+export function foldStringData(obj: Secret): void {
+  if (isObject(obj.stringData)) {
     obj.data ??= {};
     for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');
   }
   delete obj.stringData;
 }
 
-export function qosClass(spec: any): string {
-  const cs: any[] = spec.containers ?? [];
+export function qosClass(spec: PodSpec): string {
+  const cs: Container[] = spec.containers ?? [];
   let anySet = false;
   let guaranteed = cs.length > 0;
   for (const c of cs) {
-    const req = c?.resources?.requests ?? {};
-    const lim = c?.resources?.limits ?? {};
+    const req: Record<string, Json> = c?.resources?.requests ?? {};
+    const lim: Record<string, Json> = c?.resources?.limits ?? {};
     if (Object.keys(req).length || Object.keys(lim).length) anySet = true;
     for (const r of ['cpu', 'memory']) {
       const l = lim[r];
@@ -228,7 +283,7 @@ export function qosClass(spec: any): string {
 }
 
 export function allocateServiceIp(api: ApiContext): string {
-  const used = new Set(api.store.list('/services').map((s) => s.spec?.clusterIP));
+  const used = new Set(api.store.list('/services').map((s) => asObject(s.spec).clusterIP));
   for (;;) {
     const n = api.nextServiceIp++;
     const ip = `10.96.${Math.floor(n / 256) % 256}.${n % 256}`;
@@ -236,7 +291,7 @@ export function allocateServiceIp(api: ApiContext): string {
   }
 }
 
-export function defaultCrd(crd: any): void {
+export function defaultCrd(crd: CustomResourceDefinition): void {
   const spec = crd.spec;
   spec.names.singular ||= String(spec.names.kind).toLowerCase();
   spec.names.listKind ||= `${spec.names.kind}List`;
@@ -244,12 +299,12 @@ export function defaultCrd(crd: any): void {
   for (const v of spec.versions) v.served ??= true;
 }
 
-export function crdStatus(crd: any, prev?: any): any {
-  const names = { ...(crd.spec?.names ?? {}) };
+export function crdStatus(crd: CustomResourceDefinition, prev?: CrdStatus): CrdStatus {
+  const names: Partial<CrdNames> = { ...(crd.spec?.names ?? {}) };
   names.singular ||= String(names.kind ?? '').toLowerCase();
   names.listKind ||= `${names.kind}List`;
   const ts = prev?.conditions?.[0]?.lastTransitionTime ?? now();
-  const storage = (crd.spec?.versions ?? []).find((v: any) => v.storage)?.name;
+  const storage = (crd.spec?.versions ?? []).find((v) => v.storage)?.name;
   const stored = new Set<string>(prev?.storedVersions ?? []);
   if (storage) stored.add(storage);
   return {

@@ -1,10 +1,11 @@
 // What follows the removal of an object: CRD teardown (its resources and types go), owner-reference
 // garbage collection, and the finalization of a Terminating namespace.
+import { asObject, type StoredObject } from './json.ts';
 import { grKey, type ResourceType } from './registry.ts';
 import { later, now, present, type ApiContext } from './context.ts';
 
 /** Remove an object from the store and run what follows its removal; returns it (presented when `t` is given). */
-export function removeAndCollect(api: ApiContext, t: ResourceType | undefined, key: string, namespace: string | undefined, name: string): any | undefined {
+export function removeAndCollect(api: ApiContext, t: ResourceType | undefined, key: string, namespace: string | undefined, name: string): StoredObject | undefined {
   const gone = api.store.remove(key, namespace, name);
   if (gone) {
     onRemoved(api, key, gone);
@@ -14,7 +15,7 @@ export function removeAndCollect(api: ApiContext, t: ResourceType | undefined, k
 }
 
 /** After an object is really gone: CRD teardown and owner-reference garbage collection. */
-export function onRemoved(api: ApiContext, key: string, gone: any): void {
+export function onRemoved(api: ApiContext, key: string, gone: StoredObject): void {
   if (key === grKey(api.crdType)) teardownCrd(api, gone);
   const uid = gone.metadata?.uid;
   if (!uid) return;
@@ -24,7 +25,7 @@ export function onRemoved(api: ApiContext, key: string, gone: any): void {
 export function collectGarbage(api: ApiContext, ownerUid: string, ownerNs: string | undefined): void {
   for (const key of api.store.groupResources()) {
     for (const o of api.store.list(key)) {
-      const refs: any[] = o.metadata?.ownerReferences ?? [];
+      const refs = o.metadata?.ownerReferences ?? [];
       if (!refs.some((r) => r.uid === ownerUid)) continue;
       if (ownerNs && o.metadata?.namespace && o.metadata.namespace !== ownerNs) continue;
       const others = refs.filter((r) => r.uid !== ownerUid);
@@ -40,14 +41,14 @@ export function collectGarbage(api: ApiContext, ownerUid: string, ownerNs: strin
   }
 }
 
-export function ownerExists(api: ApiContext, uid: string): boolean {
+export function ownerExists(api: ApiContext, uid: string | undefined): boolean {
   for (const key of api.store.groupResources()) for (const o of api.store.list(key)) if (o.metadata?.uid === uid) return true;
   return false;
 }
 
-export function teardownCrd(api: ApiContext, crd: any): void {
-  const spec = crd.spec ?? {};
-  const key = `${spec.group}/${spec.names?.plural}`;
+export function teardownCrd(api: ApiContext, crd: StoredObject): void {
+  const spec = asObject(crd.spec);
+  const key = `${spec.group}/${asObject(spec.names).plural}`;
   for (const o of api.store.list(key)) removeAndCollect(api, undefined, key, o.metadata?.namespace, o.metadata?.name);
   api.registry.removeCustom(crd.metadata?.name);
   api.log(`unregistered ${key}`);
@@ -56,7 +57,7 @@ export function teardownCrd(api: ApiContext, crd: any): void {
 /** Delete the contents of a Terminating namespace (waiting up to nsFinalizeTimeout for finalizers), then the namespace. */
 export function finalizeNamespace(api: ApiContext, ns: string, started: number): void {
   const nsObj = api.store.get('/namespaces', undefined, ns);
-  if (!nsObj || nsObj.status?.phase !== 'Terminating') return;
+  if (!nsObj || asObject(nsObj.status).phase !== 'Terminating') return;
   const force = Date.now() - started > api.nsFinalizeTimeout;
   let pending = 0;
   for (const key of api.store.groupResources()) {

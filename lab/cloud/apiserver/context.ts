@@ -1,6 +1,7 @@
 // What every part of the lab API server shares: the store, the type registry, the settings,
 // and the open watches and timers that close() ends. Bottom of the server's import graph.
 import { join } from 'node:path';
+import type { KubeObject } from './json.ts';
 import { Registry, apiVersionOf, type ResourceType } from './registry.ts';
 import { Store } from './store.ts';
 
@@ -109,10 +110,9 @@ export function later(api: ApiContext, fn: () => void, ms: number): void {
 }
 
 export const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-export const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A stored object as served: a copy with apiVersion and kind set. */
-export const present = (t: ResourceType, obj: any): any => {
+export const present = <T extends KubeObject>(t: ResourceType, obj: T): T => {
   const o = structuredClone(obj);
   o.apiVersion = apiVersionOf(t);
   o.kind = t.kind;

@@ -3,10 +3,16 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest, notFound } from './errors.ts';
+import type { StoredObject } from './json.ts';
 import type { ResourceType } from './registry.ts';
 import { gr, type ApiContext } from './context.ts';
 
 export const LOG_PATH_ANNOTATION = 'lab.mlv.io/log-path';
+
+/** A Pod as its log reads it: container names and annotations. */
+interface Pod extends StoredObject {
+  spec?: { containers?: { name?: string }[]; initContainers?: { name?: string }[] };
+}
 
 export function podLog(api: ApiContext, req: IncomingMessage, res: ServerResponse, t: ResourceType, ns: string, name: string, q: URLSearchParams): void {
   const pod = api.store.get('/pods', ns, name);
@@ -35,8 +41,8 @@ export function podLog(api: ApiContext, req: IncomingMessage, res: ServerRespons
 }
 
 /** ?container=, else the only container, else the kubectl.kubernetes.io/default-container one. */
-function pickContainer(pod: any, name: string, q: URLSearchParams): string {
-  const names: string[] = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c: any) => c?.name).filter(Boolean);
+function pickContainer(pod: Pod, name: string, q: URLSearchParams): string {
+  const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c?.name).filter((n): n is string => Boolean(n));
   let container = q.get('container') ?? '';
   if (!container) {
     const def = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
@@ -50,7 +56,7 @@ function pickContainer(pod: any, name: string, q: URLSearchParams): string {
 }
 
 /** lab.mlv.io/log-path.<container>, else lab.mlv.io/log-path. */
-function logFile(pod: any, name: string, container: string): string {
+function logFile(pod: Pod, name: string, container: string): string {
   const ann = pod.metadata?.annotations ?? {};
   const file: string | undefined = ann[`${LOG_PATH_ANNOTATION}.${container}`] ?? ann[LOG_PATH_ANNOTATION];
   if (!file) {

@@ -6,7 +6,17 @@
 // - /openapi/v2: a minimal valid document (protobuf or JSON); it defines no types, so any
 //   client-side v2 validation or strategic-merge lookup falls back to kubectl's built-in types.
 import { createHash } from 'node:crypto';
+import type { JsonObject } from './json.ts';
 import type { Registry, ResourceType } from './registry.ts';
+
+type Param = ReturnType<typeof param>;
+/** One /openapi/v3/<group-version> document. */
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, JsonObject> };
+}
 
 const K8S_VERSION = 'v1.32.0';
 
@@ -43,14 +53,14 @@ function ok(ref: string) {
   return { '200': { description: 'OK', content: { 'application/json': { schema: { $ref: ref } } } } };
 }
 
-function gvDocument(types: ResourceType[], group: string, version: string): any {
+function gvDocument(types: ResourceType[], group: string, version: string): OpenApiDocument {
   const base = group ? `/apis/${group}/${version}` : '/api/v1';
-  const paths: Record<string, any> = {};
-  const schemas: Record<string, any> = {};
+  const paths: OpenApiDocument['paths'] = {};
+  const schemas: OpenApiDocument['components']['schemas'] = {};
   for (const t of types) {
     const gvk = { group, version, kind: t.kind };
     const ref = `#/components/schemas/${schemaName(t)}`;
-    const op = (action: string, params: any[], extra: Record<string, unknown> = {}) => ({
+    const op = (action: string, params: Param[], extra: Record<string, unknown> = {}) => ({
       description: `${action} ${t.kind}`,
       operationId: `${action}${t.kind}`,
       parameters: params,
@@ -113,7 +123,7 @@ function docKey(group: string, version: string): string {
 }
 
 /** All per-group-version documents, keyed by their path under /openapi/v3/. */
-export function openapiV3Documents(reg: Registry): Map<string, any> {
+export function openapiV3Documents(reg: Registry): Map<string, OpenApiDocument> {
   const byGv = new Map<string, { group: string; version: string; types: ResourceType[] }>();
   for (const t of reg.all()) {
     const k = docKey(t.group, t.version);
@@ -121,12 +131,12 @@ export function openapiV3Documents(reg: Registry): Map<string, any> {
     e.types.push(t);
     byGv.set(k, e);
   }
-  const docs = new Map<string, any>();
+  const docs = new Map<string, OpenApiDocument>();
   for (const [k, e] of byGv) docs.set(k, gvDocument(e.types, e.group, e.version));
   return docs;
 }
 
-export function openapiV3Root(docs: Map<string, any>): any {
+export function openapiV3Root(docs: Map<string, OpenApiDocument>): { paths: Record<string, { serverRelativeURL: string }> } {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const [k, doc] of docs) {
     const hash = createHash('sha512').update(JSON.stringify(doc)).digest('hex').slice(0, 128).toUpperCase();

@@ -2,16 +2,17 @@
 // Kubernetes strategic merge patch (list merging by well-known merge keys plus the `$patch`,
 // `$retainKeys`, `$setElementOrder/...` and `$deleteFromPrimitiveList/...` directives).
 import { ApiError } from './errors.ts';
+import { isObject as isObj, type Json, type JsonObject } from './json.ts';
 
-const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+type Value = Json | undefined;
 
 function patchFailed(message: string): ApiError {
   return new ApiError(422, 'Invalid', message);
 }
 
-export function mergePatch(target: any, patch: any): any {
+export function mergePatch(target: Value, patch: Value): Value {
   if (!isObj(patch)) return structuredClone(patch);
-  const out: Record<string, any> = isObj(target) ? { ...target } : {};
+  const out: JsonObject = isObj(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -39,7 +40,7 @@ const MERGE_KEYS: Record<string, string[]> = {
 };
 const PRIMITIVE_MERGE_LISTS = new Set(['finalizers']);
 
-function mergeKeyFor(field: string, items: any[]): string | undefined {
+function mergeKeyFor(field: string, items: Json[]): string | undefined {
   const keys = MERGE_KEYS[field];
   if (!keys) return undefined;
   for (const k of keys) {
@@ -48,35 +49,40 @@ function mergeKeyFor(field: string, items: any[]): string | undefined {
   return undefined;
 }
 
-function smpList(field: string, target: any, patch: any[]): any[] {
-  const orig = Array.isArray(target) ? target : [];
+function smpList(field: string, target: Value, patch: Json[]): Json[] {
+  const orig: Json[] = Array.isArray(target) ? target : [];
   if (PRIMITIVE_MERGE_LISTS.has(field) && patch.every((p) => !isObj(p))) {
     const out = [...orig];
     for (const p of patch) if (!out.includes(p)) out.push(p);
     return out;
   }
   const key = mergeKeyFor(field, patch);
-  if (!key || !orig.every(isObj)) return patch.filter((p) => !(isObj(p) && p.$patch)).map(stripDirectives);
+  if (!key || !orig.every(isObj)) return patch.filter((p) => !(isObj(p) && p.$patch)).map((p) => stripDirectives(p));
   if (patch.some((p) => isObj(p) && p.$patch === 'replace')) {
-    return patch.filter((p) => !(isObj(p) && p.$patch === 'replace')).map(stripDirectives);
+    return patch.filter((p) => !(isObj(p) && p.$patch === 'replace')).map((p) => stripDirectives(p));
   }
   const out = orig.map((o) => structuredClone(o));
-  for (const p of patch) {
+  // mergeKeyFor found the key: every item of the patch is an object
+  for (const p of patch as JsonObject[]) {
     const idx = out.findIndex((o) => o[key] === p[key]);
     if (p.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
       continue;
     }
-    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], p);
+    // the merge of an object that is not a $patch: delete is an object
+    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], p) as JsonObject;
     else out.push(stripDirectives(p));
   }
   return out;
 }
 
-function stripDirectives(v: any): any {
-  if (Array.isArray(v)) return v.map(stripDirectives);
+function stripDirectives(v: JsonObject): JsonObject;
+function stripDirectives(v: Json): Json;
+function stripDirectives(v: Value): Value;
+function stripDirectives(v: Value): Value {
+  if (Array.isArray(v)) return v.map((x) => stripDirectives(x));
   if (!isObj(v)) return v;
-  const out: Record<string, any> = {};
+  const out: JsonObject = {};
   for (const [k, val] of Object.entries(v)) {
     if (k.startsWith('$')) continue;
     out[k] = stripDirectives(val);
@@ -84,11 +90,11 @@ function stripDirectives(v: any): any {
   return out;
 }
 
-export function strategicMergePatch(target: any, patch: any): any {
+export function strategicMergePatch(target: Value, patch: Value): Value {
   if (!isObj(patch)) return structuredClone(patch);
   if (patch.$patch === 'replace') return stripDirectives(patch);
   if (patch.$patch === 'delete') return undefined;
-  const out: Record<string, any> = isObj(target) ? { ...target } : {};
+  const out: JsonObject = isObj(target) ? { ...target } : {};
   let retainKeys: string[] | undefined;
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch') continue;
@@ -99,7 +105,8 @@ export function strategicMergePatch(target: any, patch: any): any {
     if (k.startsWith('$setElementOrder/')) continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = out[field].filter((x: any) => !v.includes(x));
+      const cur = out[field];
+      if (Array.isArray(cur) && Array.isArray(v)) out[field] = cur.filter((x) => !v.includes(x));
       continue;
     }
     if (v === null) delete out[k];
@@ -125,7 +132,7 @@ function parsePointer(ptr: string): string[] {
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function getAt(doc: any, path: string[]): any {
+function getAt(doc: Value, path: string[]): Value {
   let cur = doc;
   for (const p of path) {
     if (Array.isArray(cur)) cur = cur[Number(p)];
@@ -135,7 +142,7 @@ function getAt(doc: any, path: string[]): any {
   return cur;
 }
 
-function parentOf(doc: any, path: string[], op: string): { parent: any; key: string } {
+function parentOf(doc: Value, path: string[], op: string): { parent: Json[] | JsonObject; key: string } {
   if (path.length === 0) throw patchFailed(`${op} operation on the document root is not supported`);
   const parent = getAt(doc, path.slice(0, -1));
   if (parent === undefined || parent === null || typeof parent !== 'object') {
@@ -144,7 +151,7 @@ function parentOf(doc: any, path: string[], op: string): { parent: any; key: str
   return { parent, key: path[path.length - 1]! };
 }
 
-function arrayIndex(arr: any[], key: string, allowEnd: boolean, op: string): number {
+function arrayIndex(arr: Value[], key: string, allowEnd: boolean, op: string): number {
   if (key === '-' && allowEnd) return arr.length;
   if (!/^(0|[1-9]\d*)$/.test(key)) throw patchFailed(`${op} operation: invalid array index "${key}"`);
   const i = Number(key);
@@ -152,15 +159,15 @@ function arrayIndex(arr: any[], key: string, allowEnd: boolean, op: string): num
   return i;
 }
 
-function addAt(doc: any, path: string[], value: any, op: string): any {
+function addAt(doc: Value, path: string[], value: Value, op: string): Value {
   if (path.length === 0) return value;
   const { parent, key } = parentOf(doc, path, op);
-  if (Array.isArray(parent)) parent.splice(arrayIndex(parent, key, true, op), 0, value);
+  if (Array.isArray(parent)) (parent as Value[]).splice(arrayIndex(parent, key, true, op), 0, value);
   else parent[key] = value;
   return doc;
 }
 
-function removeAt(doc: any, path: string[], op: string): any {
+function removeAt(doc: Value, path: string[], op: string): Value {
   const { parent, key } = parentOf(doc, path, op);
   if (Array.isArray(parent)) {
     const i = arrayIndex(parent, key, false, op);
@@ -172,22 +179,23 @@ function removeAt(doc: any, path: string[], op: string): any {
   return v;
 }
 
-function deepEqual(a: any, b: any): boolean {
+function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 }
 
-export function sortKeys(v: any): any {
+export function sortKeys<T>(v: T): T;
+export function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (!isObj(v)) return v;
-  const out: Record<string, any> = {};
+  const out: JsonObject = {};
   for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]);
   return out;
 }
 
-export function jsonPatch(target: any, ops: any): any {
+export function jsonPatch(target: Value, ops: unknown): Value {
   if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'json patch must be a JSON array of operations');
   let doc = structuredClone(target);
-  for (const o of ops) {
+  for (const o of ops as unknown[]) {
     if (!isObj(o) || typeof o.op !== 'string' || typeof o.path !== 'string') {
       throw new ApiError(400, 'BadRequest', `invalid json patch operation: ${JSON.stringify(o)}`);
     }

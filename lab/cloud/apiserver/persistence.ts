@@ -3,13 +3,15 @@
 // loaded at start instead.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { grKey, typesFromCrd, type ResourceType } from './registry.ts';
+import type { AdmittedObject, StoredObject } from './json.ts';
+import { grKey, typesFromCrd, type CustomResourceDefinition, type ResourceType } from './registry.ts';
+import type { StoreSnapshot } from './store.ts';
 import { afterCreateNamespace, createObject } from './verbs.ts';
 import { SERVER_VERSION, now, type ApiContext } from './context.ts';
 
 /** The objects a new cluster has. */
 export function seed(api: ApiContext): void {
-  const mk = (t: ResourceType, body: any) => {
+  const mk = (t: ResourceType, body: AdmittedObject) => {
     const created = createObject(api, t, body.metadata.namespace, body, { dryRun: false, validation: 'Ignore', warnings: [] });
     if (grKey(t) === '/namespaces') afterCreateNamespace(api, created);
   };
@@ -24,7 +26,7 @@ export function seed(api: ApiContext): void {
 }
 
 /** The one Node: this host, Ready, with the capacity the lab advertises. */
-function nodeObject(): any {
+function nodeObject(): AdmittedObject {
   const resources = { cpu: '2', memory: '24Gi', pods: '110', 'ephemeral-storage': '20Gi' };
   const ts = now();
   return {
@@ -72,9 +74,9 @@ function nodeObject(): any {
 export function loadSnapshot(api: ApiContext): boolean {
   if (!api.persist || !existsSync(api.snapshotFile)) return false;
   try {
-    const snap = JSON.parse(readFileSync(api.snapshotFile, 'utf8'));
+    const snap = JSON.parse(readFileSync(api.snapshotFile, 'utf8')) as StoreSnapshot; // what saveSnapshot wrote
     api.store.restore(snap);
-    for (const crd of api.store.list(grKey(api.crdType))) api.registry.setCustom(crd.metadata.name, typesFromCrd(crd));
+    for (const crd of api.store.list(grKey(api.crdType))) api.registry.setCustom(crd.metadata.name, typesFromCrd(crd as StoredObject & CustomResourceDefinition));
     api.log(`restored ${api.snapshotFile} at resourceVersion ${snap.rv}`);
     return true;
   } catch (e) {

@@ -4,6 +4,8 @@
 // the kinds those commands produce into their JSON form. Field numbers follow k8s.io/api
 // generated.proto; fields not listed here are skipped. Responses are always JSON (kubectl accepts it).
 
+import { isObject, type Json, type JsonObject } from './json.ts';
+
 type Scalar = 'string' | 'bytes' | 'int' | 'bool' | 'time' | 'quantity' | 'intorstring';
 interface Field {
   name: string;
@@ -90,7 +92,11 @@ const KeySelector: Schema = { 1: m('', LocalObjectReference, { inline: true }), 
 const ObjectFieldSelector: Schema = { 1: s('apiVersion'), 2: s('fieldPath') };
 const EnvVarSource: Schema = { 1: m('fieldRef', ObjectFieldSelector), 3: m('configMapKeyRef', KeySelector), 4: m('secretKeyRef', KeySelector) };
 const EnvVar: Schema = { 1: s('name'), 2: s('value'), 3: m('valueFrom', EnvVarSource) };
-const EnvFromSource: Schema = { 1: s('prefix'), 2: m('configMapRef', { 1: m('', LocalObjectReference, { inline: true }), 2: ptr(b('optional')) }), 3: m('secretRef', { 1: m('', LocalObjectReference, { inline: true }), 2: ptr(b('optional')) }) };
+const EnvFromSource: Schema = {
+  1: s('prefix'),
+  2: m('configMapRef', { 1: m('', LocalObjectReference, { inline: true }), 2: ptr(b('optional')) }),
+  3: m('secretRef', { 1: m('', LocalObjectReference, { inline: true }), 2: ptr(b('optional')) }),
+};
 const ResourceRequirements: Schema = {
   1: { name: 'limits', type: 'quantity', map: 'quantity' },
   2: { name: 'requests', type: 'quantity', map: 'quantity' },
@@ -191,7 +197,7 @@ const KINDS: Record<string, Schema> = {
   Deployment: { 1: m('metadata', ObjectMeta), 2: m('spec', DeploymentSpec) },
 };
 
-function scalar(r: Reader, wire: number, type: Scalar): unknown {
+function scalar(r: Reader, wire: number, type: Scalar): Json | undefined {
   switch (type) {
     case 'string':
       return r.bytes().toString('utf8');
@@ -216,9 +222,9 @@ function scalar(r: Reader, wire: number, type: Scalar): unknown {
   void wire;
 }
 
-function decode(buf: Buffer, schema: Schema): Record<string, any> {
+function decode(buf: Buffer, schema: Schema): JsonObject {
   const r = new Reader(buf);
-  const out: Record<string, any> = {};
+  const out: JsonObject = {};
   while (!r.eof()) {
     const tag = Number(r.varint());
     const num = tag >>> 3;
@@ -235,16 +241,17 @@ function decode(buf: Buffer, schema: Schema): Record<string, any> {
         1: s('k'),
         2: typeof valueType === 'string' ? { name: 'v', type: valueType } : m('v', valueType),
       });
-      (out[f.name] ??= {})[kv.k ?? ''] = kv.v ?? (valueType === 'string' || valueType === 'bytes' || valueType === 'quantity' ? '' : {});
+      const entries = (out[f.name] ??= {}) as JsonObject; // (only map entries go under this name)
+      entries[String(kv.k ?? '')] = kv.v ?? (valueType === 'string' || valueType === 'bytes' || valueType === 'quantity' ? '' : {});
       continue;
     }
-    let value: unknown;
+    let value: Json | undefined;
     if (typeof f.type === 'string') value = scalar(r, wire, f.type);
     else value = decode(r.bytes(), f.type);
     if (value === undefined) continue;
     if (!f.ptr && !f.repeated && (value === '' || value === 0 || value === false)) continue;
     if (f.inline && value && typeof value === 'object') Object.assign(out, value);
-    else if (f.repeated) (out[f.name] ??= []).push(value);
+    else if (f.repeated) ((out[f.name] ??= []) as Json[]).push(value);
     else out[f.name] = value;
   }
   return out;
@@ -255,7 +262,7 @@ export function isProtobufContentType(ct: string): boolean {
 }
 
 /** Decode a `k8s\0`-prefixed runtime.Unknown envelope into a JSON object, or throw. */
-export function decodeK8sProtobuf(buf: Buffer): any {
+export function decodeK8sProtobuf(buf: Buffer): JsonObject {
   if (buf.length < 4 || !buf.subarray(0, 4).equals(MAGIC)) throw new Error('missing k8s protobuf magic prefix');
   const env = decode(buf.subarray(4), {
     1: m('typeMeta', { 1: s('apiVersion'), 2: s('kind') }),
@@ -263,9 +270,10 @@ export function decodeK8sProtobuf(buf: Buffer): any {
     3: s('contentEncoding'),
     4: s('contentType'),
   });
-  const kind: string = env.typeMeta?.kind ?? '';
+  const typeMeta = isObject(env.typeMeta) ? env.typeMeta : undefined;
+  const kind = String(typeMeta?.kind ?? '');
   const schema = KINDS[kind];
   if (!schema) throw new Error(`protobuf decoding of kind "${kind}" is not supported by the lab API server; send JSON`);
-  const obj = decode(Buffer.from(env.raw ?? '', 'base64'), schema);
-  return { apiVersion: env.typeMeta?.apiVersion, kind, ...obj };
+  const obj = decode(Buffer.from(String(env.raw ?? ''), 'base64'), schema);
+  return { apiVersion: typeMeta?.apiVersion, kind, ...obj };
 }

@@ -1,6 +1,8 @@
 // The set of served resource types: the built-in ones plus those registered by CRDs,
 // and the discovery documents (/api, /apis, /apis/<g>/<v>) derived from it.
+import type { JsonObject, KubeObject } from './json.ts';
 import type { PrinterColumn } from './tables.ts';
+import type { SchemaNode } from './validation.ts';
 
 export interface ResourceType {
   group: string;
@@ -21,7 +23,63 @@ export interface ResourceType {
   crd?: string;
   printerColumns?: PrinterColumn[];
   /** openAPIV3Schema of a CRD version, used for validation and /openapi/v3. */
-  schema?: any;
+  schema?: SchemaNode;
+}
+
+// A CustomResourceDefinition as the code past validateCrd reads it (validateCrd itself takes any object and checks these).
+export interface CrdNames extends JsonObject {
+  plural: string;
+  kind: string;
+  singular?: string;
+  listKind?: string;
+  shortNames?: string[];
+  categories?: string[];
+}
+
+export interface CrdVersion extends JsonObject {
+  name: string;
+  served?: boolean;
+  storage?: boolean;
+  subresources?: { status?: JsonObject; scale?: JsonObject };
+  additionalPrinterColumns?: PrinterColumn[];
+  schema?: { openAPIV3Schema?: SchemaNode };
+}
+
+export interface CrdCondition extends JsonObject {
+  type: string;
+  status: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface CrdSpec extends JsonObject {
+  group: string;
+  scope: string;
+  names: CrdNames;
+  versions: CrdVersion[];
+  conversion?: JsonObject;
+}
+
+export interface CrdStatus extends JsonObject {
+  acceptedNames?: Partial<CrdNames>;
+  conditions?: CrdCondition[];
+  storedVersions?: string[];
+}
+
+export interface CustomResourceDefinition extends KubeObject {
+  spec: CrdSpec;
+  status?: CrdStatus;
+}
+
+export interface APIResource {
+  name: string;
+  singularName: string;
+  namespaced: boolean;
+  kind: string;
+  verbs: string[];
+  shortNames?: string[];
+  categories?: string[];
 }
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -30,14 +88,7 @@ export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'pa
 export const grKey = (t: { group: string; plural: string }): string => `${t.group}/${t.plural}`;
 export const apiVersionOf = (t: { group: string; version: string }): string => (t.group ? `${t.group}/${t.version}` : t.version);
 
-function builtin(
-  group: string,
-  version: string,
-  plural: string,
-  kind: string,
-  namespaced: boolean,
-  extra: Partial<ResourceType> = {},
-): ResourceType {
+function builtin(group: string, version: string, plural: string, kind: string, namespaced: boolean, extra: Partial<ResourceType> = {}): ResourceType {
   return {
     group,
     version,
@@ -138,7 +189,7 @@ export class Registry {
 
   // ---- discovery documents ----
 
-  apiVersions(serverAddress: string): any {
+  apiVersions(serverAddress: string) {
     return {
       kind: 'APIVersions',
       versions: ['v1'],
@@ -146,14 +197,14 @@ export class Registry {
     };
   }
 
-  apiGroup(group: string): any | undefined {
+  apiGroup(group: string) {
     const g = this.groupVersions().find((x) => x.group === group);
     if (!g) return undefined;
     const versions = g.versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
     return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions, preferredVersion: versions[0] };
   }
 
-  apiGroupList(): any {
+  apiGroupList() {
     return {
       kind: 'APIGroupList',
       apiVersion: 'v1',
@@ -161,12 +212,12 @@ export class Registry {
     };
   }
 
-  resourceList(group: string, version: string): any | undefined {
+  resourceList(group: string, version: string) {
     const types = this.all().filter((t) => t.group === group && t.version === version);
     if (!types.length) return undefined;
-    const resources: any[] = [];
+    const resources: APIResource[] = [];
     for (const t of types) {
-      const r: any = {
+      const r: APIResource = {
         name: t.plural,
         singularName: t.singular,
         namespaced: t.namespaced,
@@ -205,7 +256,7 @@ export function sortVersions(vs: string[]): string[] {
 }
 
 /** Build the served types for a CRD object (served versions only). */
-export function typesFromCrd(crd: any): ResourceType[] {
+export function typesFromCrd(crd: CustomResourceDefinition): ResourceType[] {
   const spec = crd.spec ?? {};
   const names = spec.names ?? {};
   const out: ResourceType[] = [];

@@ -5,11 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody as readRequestBody, send as sendJson } from '../http.ts';
 import { ApiError, methodNotAllowed, notFound, pathNotFound, unauthorized } from './errors.ts';
 import { OPENAPI_V2_JSON, OPENAPI_V2_PROTO, OPENAPI_V2_PROTO_TYPE, openapiV3Documents, openapiV3Root } from './openapi.ts';
+import { asObject, type JsonObject, type StoredObject } from './json.ts';
 import { apiVersionOf, grKey, type ResourceType } from './registry.ts';
 import { columnsFor, toTable } from './tables.ts';
 import { decodeBody } from './admission.ts';
 import { podLog } from './logs.ts';
-import { afterCreateNamespace, commitUpdate, createObject, deleteObject, listObjects, patchObject, updateObject } from './verbs.ts';
+import { afterCreateNamespace, commitUpdate, createObject, deleteObject, listObjects, patchObject, updateObject, type ListMeta } from './verbs.ts';
 import { startWatch } from './watch.ts';
 import { SERVER_VERSION, gr, present, type Accept, type ApiContext, type WriteCtx } from './context.ts';
 
@@ -222,7 +223,7 @@ function warn(r: ResourceRequest): Record<string, string> {
 }
 
 /** The DeleteOptions in a DELETE body (none when empty). */
-async function deleteOptions(r: ResourceRequest): Promise<any> {
+async function deleteOptions(r: ResourceRequest): Promise<unknown> {
   const raw = await readBody(r.req);
   return raw.length ? decodeBody(r.t, raw, 'application/json') : {};
 }
@@ -257,7 +258,7 @@ async function collection(api: ApiContext, r: ResourceRequest): Promise<void> {
   throw methodNotAllowed();
 }
 
-function sendList(r: ResourceRequest, items: any[], meta: any): void {
+function sendList(r: ResourceRequest, items: StoredObject[], meta: ListMeta): void {
   const { t, q, res, accept, pretty } = r;
   if (accept.table) {
     const table = toTable(items, columnsFor(grKey(t), t.printerColumns), q.get('includeObject') ?? 'Metadata', meta);
@@ -265,12 +266,18 @@ function sendList(r: ResourceRequest, items: any[], meta: any): void {
     return send(res, 200, table, {}, pretty);
   }
   if (accept.partialMeta) {
-    return send(res, 200, {
-      kind: 'PartialObjectMetadataList',
-      apiVersion: 'meta.k8s.io/v1',
-      metadata: meta,
-      items: items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })),
-    }, {}, pretty);
+    return send(
+      res,
+      200,
+      {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: meta,
+        items: items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })),
+      },
+      {},
+      pretty,
+    );
   }
   return send(res, 200, { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: meta, items }, {}, pretty);
 }
@@ -294,7 +301,8 @@ async function object(api: ApiContext, r: ResourceRequest, name: string): Promis
   }
   if (r.method === 'DELETE') {
     const options = await deleteOptions(r);
-    if (q.get('propagationPolicy')) options.propagationPolicy = q.get('propagationPolicy');
+    // (a body that is not an object makes this throw, a 500, as it always has)
+    if (q.get('propagationPolicy')) (options as JsonObject).propagationPolicy = q.get('propagationPolicy');
     const { code, body } = deleteObject(api, t, ns, name, options, ctx);
     return send(res, code, body, {}, pretty);
   }
@@ -325,8 +333,8 @@ async function subresource(api: ApiContext, r: ResourceRequest, name: string, su
     const body = decodeBody(t, await readBody(r.req), r.contentType);
     const cur = api.store.get('/namespaces', undefined, name);
     if (!cur) throw notFound(gr(t), name);
-    const next = structuredClone(cur);
-    next.spec = { ...(next.spec ?? {}), finalizers: body?.spec?.finalizers ?? [] };
+    const next: StoredObject & { spec?: JsonObject } = structuredClone(cur);
+    next.spec = { ...(next.spec ?? {}), finalizers: asObject(asObject(body).spec).finalizers ?? [] };
     return send(res, 200, commitUpdate(api, t, cur, next, ctx), {}, pretty);
   }
   if (sub === 'log' && t.log) {
@@ -336,7 +344,7 @@ async function subresource(api: ApiContext, r: ResourceRequest, name: string, su
   throw pathNotFound();
 }
 
-function sendObject(res: ServerResponse, t: ResourceType, obj: any, accept: Accept, q: URLSearchParams, pretty: boolean): void {
+function sendObject(res: ServerResponse, t: ResourceType, obj: StoredObject, accept: Accept, q: URLSearchParams, pretty: boolean): void {
   if (accept.table) {
     const table = toTable([obj], columnsFor(grKey(t), t.printerColumns), q.get('includeObject') ?? 'Metadata', { resourceVersion: obj.metadata.resourceVersion });
     table.apiVersion = `meta.k8s.io/${accept.tableVersion}`;

@@ -1,5 +1,6 @@
 // Label and field selectors, as the Kubernetes API understands them.
 import { badRequest } from './errors.ts';
+import type { KubeObject } from './json.ts';
 
 export type LabelOp = 'eq' | 'neq' | 'in' | 'notin' | 'exists' | '!exists' | 'gt' | 'lt';
 
@@ -112,17 +113,17 @@ export function parseFieldSelector(raw: string | null | undefined): FieldRequire
   return reqs;
 }
 
-function fieldValue(obj: any, path: string[]): string {
-  let cur = obj;
+function fieldValue(obj: KubeObject, path: string[]): string {
+  let cur: unknown = obj;
   for (const p of path) {
     if (cur === null || typeof cur !== 'object') return '';
-    cur = cur[p];
+    cur = (cur as Record<string, unknown>)[p];
   }
   if (cur === undefined || cur === null) return '';
   return typeof cur === 'object' ? JSON.stringify(cur) : String(cur);
 }
 
-export function matchFields(reqs: FieldRequirement[], obj: any): boolean {
+export function matchFields(reqs: FieldRequirement[], obj: KubeObject): boolean {
   for (const r of reqs) {
     const v = fieldValue(obj, r.path);
     if (r.negate ? v === r.value : v !== r.value) return false;

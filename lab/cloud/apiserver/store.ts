@@ -1,5 +1,6 @@
 // In-memory object store with a global resourceVersion counter, an event history window
 // (for watch resumption) and live watchers.
+import type { StoredObject } from './json.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -7,14 +8,20 @@ export interface StoreEvent {
   rv: number;
   type: EventType;
   gr: string;
-  obj: any;
+  obj: StoredObject;
   /** The previous state for MODIFIED events (selector transitions). */
-  old?: any;
+  old?: StoredObject;
 }
 
 export interface StoreWatcher {
   gr: string;
   onEvent(ev: StoreEvent): void;
+}
+
+/** What snapshot() returns and restore() takes (the persisted store.json). */
+export interface StoreSnapshot {
+  rv: number;
+  objects: Record<string, StoredObject[]>;
 }
 
 export const objKey = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
@@ -24,7 +31,7 @@ export class Store {
   /** Events with rv > compactedRv are all in `history`. */
   private compactedRv = 0;
   private history: StoreEvent[] = [];
-  private data = new Map<string, Map<string, any>>();
+  private data = new Map<string, Map<string, StoredObject>>();
   private watchers = new Set<StoreWatcher>();
 
   constructor(private readonly historySize: number) {}
@@ -37,7 +44,7 @@ export class Store {
     return this.compactedRv;
   }
 
-  private bucket(gr: string): Map<string, any> {
+  private bucket(gr: string): Map<string, StoredObject> {
     let b = this.data.get(gr);
     if (!b) {
       b = new Map();
@@ -46,16 +53,16 @@ export class Store {
     return b;
   }
 
-  get(gr: string, namespace: string | undefined, name: string): any | undefined {
+  get(gr: string, namespace: string | undefined, name: string): StoredObject | undefined {
     const o = this.data.get(gr)?.get(objKey(namespace, name));
     return o === undefined ? undefined : structuredClone(o);
   }
 
   /** Objects of a group/resource, optionally in one namespace, sorted by namespace then name. */
-  list(gr: string, namespace?: string): any[] {
+  list(gr: string, namespace?: string): StoredObject[] {
     const b = this.data.get(gr);
     if (!b) return [];
-    const out: any[] = [];
+    const out: StoredObject[] = [];
     for (const o of b.values()) {
       if (namespace !== undefined && (o.metadata?.namespace ?? '') !== namespace) continue;
       out.push(structuredClone(o));
@@ -72,7 +79,7 @@ export class Store {
   }
 
   /** Store `obj` (ADDED or MODIFIED), stamping a new resourceVersion. Returns the stored copy. */
-  put(gr: string, obj: any, type: 'ADDED' | 'MODIFIED', old?: any): any {
+  put(gr: string, obj: StoredObject, type: 'ADDED' | 'MODIFIED', old?: StoredObject): StoredObject {
     const rv = ++this.rv;
     const stored = structuredClone(obj);
     stored.metadata.resourceVersion = String(rv);
@@ -82,7 +89,7 @@ export class Store {
   }
 
   /** Remove an object; the DELETED event carries a fresh resourceVersion. */
-  remove(gr: string, namespace: string | undefined, name: string): any | undefined {
+  remove(gr: string, namespace: string | undefined, name: string): StoredObject | undefined {
     const b = this.data.get(gr);
     const key = objKey(namespace, name);
     const cur = b?.get(key);
@@ -127,13 +134,13 @@ export class Store {
 
   // ---- snapshot (optional persistence) ----
 
-  snapshot(): { rv: number; objects: Record<string, any[]> } {
-    const objects: Record<string, any[]> = {};
+  snapshot(): StoreSnapshot {
+    const objects: Record<string, StoredObject[]> = {};
     for (const [gr, b] of this.data) objects[gr] = [...b.values()];
     return { rv: this.rv, objects };
   }
 
-  restore(snap: { rv: number; objects: Record<string, any[]> }): void {
+  restore(snap: StoreSnapshot): void {
     this.data.clear();
     for (const [gr, objs] of Object.entries(snap.objects)) {
       const b = this.bucket(gr);

@@ -1,8 +1,9 @@
 // Server-side printing: `meta.k8s.io/v1 Table` responses, which `kubectl get` asks for.
 // Built-in kinds get the columns the real API server prints; custom resources get their
 // CRD's additionalPrinterColumns (evaluated with a small JSONPath subset).
+import type { Json, JsonObject, KubeObject } from './json.ts';
 
-export interface PrinterColumn {
+export interface PrinterColumn extends JsonObject {
   name: string;
   type: string;
   format?: string;
@@ -14,7 +15,69 @@ export interface PrinterColumn {
 type Cell = string | number | boolean | null;
 interface ColumnSpec {
   col: PrinterColumn;
-  cell: (obj: any) => Cell;
+  cell: (obj: Printed) => Cell;
+}
+
+/** The fields the built-in printers read, of whichever kind (each printer reads its own kind's); nothing here is checked. */
+interface Printed extends KubeObject {
+  spec?: {
+    containers?: Json[];
+    readinessGates?: Json[];
+    nodeName?: string;
+    unschedulable?: boolean;
+    type?: string;
+    clusterIP?: string;
+    externalIPs?: string[];
+    externalName?: string;
+    selector?: Record<string, string>;
+    ports?: { port?: number; nodePort?: number; protocol?: string }[];
+    replicas?: number;
+    minReplicas?: number;
+    maxReplicas?: number;
+    scaleTargetRef?: { kind?: string; name?: string };
+  };
+  status?: {
+    phase?: string;
+    reason?: string;
+    conditions?: { type?: string; status?: string }[];
+    nodeInfo?: Record<string, string>;
+    addresses?: { type?: string; address?: string }[];
+    containerStatuses?: { ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }[];
+    podIP?: string;
+    nominatedNodeName?: string;
+    loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
+    readyReplicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    currentReplicas?: number;
+  };
+  data?: JsonObject;
+  binaryData?: JsonObject;
+  type?: string;
+  secrets?: Json[];
+  subsets?: { addresses?: { ip?: string }[]; ports?: { port?: number }[] }[];
+  involvedObject?: { kind?: string; name?: string; fieldPath?: string };
+  source?: { component?: string };
+  reportingComponent?: string;
+  reason?: string;
+  message?: string;
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+
+export interface TableRow {
+  cells: Cell[];
+  object?: KubeObject;
+}
+
+export interface Table {
+  kind: string;
+  apiVersion: string;
+  metadata: Record<string, unknown>;
+  columnDefinitions: PrinterColumn[];
+  rows: TableRow[];
 }
 
 // ---- time ----
@@ -58,11 +121,7 @@ function since(ts: unknown): string {
 
 // ---- JSONPath subset: .a.b, ['a.b'], [0], [*], [?(@.x.y=="v")] (also !=, numbers, true/false) ----
 
-type Step =
-  | { t: 'field'; name: string }
-  | { t: 'index'; i: number }
-  | { t: 'all' }
-  | { t: 'filter'; path: string[]; op: '==' | '!=' | 'exists'; value: unknown };
+type Step = { t: 'field'; name: string } | { t: 'index'; i: number } | { t: 'all' } | { t: 'filter'; path: string[]; op: '==' | '!=' | 'exists'; value: unknown };
 
 function parseLiteral(s: string): unknown {
   const t = s.trim();
@@ -98,10 +157,10 @@ export function parseJsonPath(expr: string): Step[] {
         steps.push({ t: 'field', name: inner.slice(1, -1) });
       } else if (inner.startsWith('?(') && inner.endsWith(')')) {
         const cond = inner.slice(2, -1).trim();
-        const m = cond.match(/^@((?:\.[A-Za-z0-9_\-]+)+)\s*(==|!=)\s*(.+)$/);
+        const m = cond.match(/^@((?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*(.+)$/);
         if (m) steps.push({ t: 'filter', path: m[1]!.slice(1).split('.'), op: m[2] as '==' | '!=', value: parseLiteral(m[3]!) });
         else {
-          const e = cond.match(/^@((?:\.[A-Za-z0-9_\-]+)+)$/);
+          const e = cond.match(/^@((?:\.[A-Za-z0-9_-]+)+)$/);
           if (!e) throw new Error(`unsupported JSONPath filter: ${cond}`);
           steps.push({ t: 'filter', path: e[1]!.slice(1).split('.'), op: 'exists', value: undefined });
         }
@@ -136,11 +195,11 @@ function findClose(s: string, open: number): number {
   throw new Error(`unterminated [ in JSONPath ${s}`);
 }
 
-function getPath(v: any, path: string[]): any {
+function getPath(v: unknown, path: string[]): unknown {
   let cur = v;
   for (const p of path) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    cur = cur[p];
+    cur = (cur as Record<string, unknown>)[p];
   }
   return cur;
 }
@@ -153,7 +212,7 @@ export function evalJsonPath(obj: unknown, expr: string): unknown[] {
       if (v === null || v === undefined) continue;
       switch (step.t) {
         case 'field':
-          if (typeof v === 'object' && !Array.isArray(v) && step.name in (v as object)) next.push((v as any)[step.name]);
+          if (typeof v === 'object' && !Array.isArray(v) && step.name in (v as object)) next.push((v as Record<string, unknown>)[step.name]);
           break;
         case 'index':
           if (Array.isArray(v)) {
@@ -206,11 +265,11 @@ const AGE_COL: ColumnSpec = {
   cell: (o) => since(o.metadata?.creationTimestamp),
 };
 
-function col(name: string, cell: (o: any) => Cell, priority = 0, type = 'string'): ColumnSpec {
+function col(name: string, cell: (o: Printed) => Cell, priority = 0, type = 'string'): ColumnSpec {
   return { col: { name, type, format: '', description: name, priority }, cell };
 }
 
-function podStatus(p: any): string {
+function podStatus(p: Printed): string {
   if (p.metadata?.deletionTimestamp) return 'Terminating';
   const st = p.status ?? {};
   let reason: string = st.reason || st.phase || 'Pending';
@@ -221,19 +280,17 @@ function podStatus(p: any): string {
   return reason;
 }
 
-function nodeStatus(n: any): string {
-  const ready = (n.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+function nodeStatus(n: Printed): string {
+  const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
   let s = ready?.status === 'True' ? 'Ready' : ready ? 'NotReady' : 'Unknown';
   if (n.spec?.unschedulable) s += ',SchedulingDisabled';
   return s;
 }
 
-function servicePorts(s: any): string {
+function servicePorts(s: Printed): string {
   const ports = s.spec?.ports ?? [];
   if (!ports.length) return '<none>';
-  return ports
-    .map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`)
-    .join(',');
+  return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
 }
 
 function mapToString(m: Record<string, string> | undefined): string {
@@ -256,8 +313,8 @@ const BUILTIN_COLUMNS: Record<string, ColumnSpec[]> = {
     }),
     AGE_COL,
     col('Version', (o) => o.status?.nodeInfo?.kubeletVersion ?? ''),
-    col('Internal-IP', (o) => (o.status?.addresses ?? []).find((a: any) => a.type === 'InternalIP')?.address ?? '<none>', 1),
-    col('External-IP', (o) => (o.status?.addresses ?? []).find((a: any) => a.type === 'ExternalIP')?.address ?? '<none>', 1),
+    col('Internal-IP', (o) => (o.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '<none>', 1),
+    col('External-IP', (o) => (o.status?.addresses ?? []).find((a) => a.type === 'ExternalIP')?.address ?? '<none>', 1),
     col('OS-Image', (o) => o.status?.nodeInfo?.osImage ?? '', 1),
     col('Kernel-Version', (o) => o.status?.nodeInfo?.kernelVersion ?? '', 1),
     col('Container-Runtime', (o) => o.status?.nodeInfo?.containerRuntimeVersion ?? '', 1),
@@ -266,16 +323,23 @@ const BUILTIN_COLUMNS: Record<string, ColumnSpec[]> = {
     NAME_COL,
     col('Ready', (o) => {
       const total = (o.spec?.containers ?? []).length;
-      const ready = (o.status?.containerStatuses ?? []).filter((c: any) => c.ready).length;
+      const ready = (o.status?.containerStatuses ?? []).filter((c) => c.ready).length;
       return `${ready}/${total}`;
     }),
     col('Status', podStatus),
-    col('Restarts', (o) => (o.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0), 0, 'string'),
+    col('Restarts', (o) => (o.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0), 0, 'string'),
     AGE_COL,
     col('IP', (o) => o.status?.podIP ?? '<none>', 1),
     col('Node', (o) => o.spec?.nodeName ?? '<none>', 1),
     col('Nominated Node', (o) => o.status?.nominatedNodeName ?? '<none>', 1),
-    col('Readiness Gates', (o) => ((o.spec?.readinessGates ?? []).length ? String(o.spec.readinessGates.length) : '<none>'), 1),
+    col(
+      'Readiness Gates',
+      (o) => {
+        const gates = (o.spec?.readinessGates ?? []).length;
+        return gates ? String(gates) : '<none>';
+      },
+      1,
+    ),
   ],
   '/services': [
     NAME_COL,
@@ -283,7 +347,7 @@ const BUILTIN_COLUMNS: Record<string, ColumnSpec[]> = {
     col('Cluster-IP', (o) => o.spec?.clusterIP ?? '<none>'),
     col('External-IP', (o) => {
       const ing = o.status?.loadBalancer?.ingress ?? [];
-      const ext = [...(o.spec?.externalIPs ?? []), ...ing.map((i: any) => i.ip ?? i.hostname)];
+      const ext = [...(o.spec?.externalIPs ?? []), ...ing.map((i) => i.ip ?? i.hostname)];
       if (ext.length) return ext.join(',');
       if (o.spec?.type === 'ExternalName') return o.spec?.externalName ?? '<none>';
       return o.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>';
@@ -298,7 +362,7 @@ const BUILTIN_COLUMNS: Record<string, ColumnSpec[]> = {
   '/endpoints': [
     NAME_COL,
     col('Endpoints', (o) => {
-      const eps: string[] = [];
+      const eps: (string | undefined)[] = [];
       for (const s of o.subsets ?? []) for (const a of s.addresses ?? []) for (const p of s.ports ?? [{}]) eps.push(p.port ? `${a.ip}:${p.port}` : a.ip);
       return eps.length ? eps.join(',') : '<none>';
     }),
@@ -316,10 +380,7 @@ const BUILTIN_COLUMNS: Record<string, ColumnSpec[]> = {
     col('Count', (o) => o.count ?? 1, 1, 'integer'),
     { ...NAME_COL, col: { ...NAME_COL.col, priority: 1 } },
   ],
-  'apiextensions.k8s.io/customresourcedefinitions': [
-    NAME_COL,
-    col('Created At', (o) => o.metadata?.creationTimestamp ?? '', 0, 'date'),
-  ],
+  'apiextensions.k8s.io/customresourcedefinitions': [NAME_COL, col('Created At', (o) => o.metadata?.creationTimestamp ?? '', 0, 'date')],
   'apps/deployments': [
     NAME_COL,
     col('Ready', (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}`),
@@ -360,20 +421,14 @@ export function columnsFor(groupResource: string, printerColumns: PrinterColumn[
   return specs;
 }
 
-export function toTable(
-  objs: any[],
-  columns: ColumnSpec[],
-  includeObject: string,
-  listMeta: Record<string, unknown>,
-  withHeaders = true,
-): any {
+export function toTable(objs: KubeObject[], columns: ColumnSpec[], includeObject: string, listMeta: Record<string, unknown>, withHeaders = true): Table {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
     columnDefinitions: withHeaders ? columns.map((c) => c.col) : [],
     rows: objs.map((o) => {
-      const row: any = { cells: columns.map((c) => c.cell(o)) };
+      const row: TableRow = { cells: columns.map((c) => c.cell(o as Printed)) };
       if (includeObject === 'Object') row.object = o;
       else if (includeObject !== 'None') {
         row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };

@@ -1,6 +1,7 @@
 // Object validation: names, labels, CRDs, custom resources against their structural schema,
 // and "strict" field validation (unknown fields), as requested by kubectl's fieldValidation.
 import type { StatusCause } from './errors.ts';
+import { asObject, type Json, type JsonObject, type KubeObject } from './json.ts';
 import type { ResourceType } from './registry.ts';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -23,17 +24,23 @@ export function checkName(name: string, rule: NameRule, field = 'metadata.name')
   if (rule === 'label') {
     if (name.length > 63) inv('must be no more than 63 characters');
     if (!DNS1123_LABEL.test(name)) {
-      inv("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+      inv(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      );
     }
   } else if (rule === 'dns1035') {
     if (name.length > 63) inv('must be no more than 63 characters');
     if (!DNS1035_LABEL.test(name)) {
-      inv("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
+      inv(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      );
     }
   } else {
     if (name.length > 253) inv('must be no more than 253 characters');
     if (!DNS1123_SUBDOMAIN.test(name)) {
-      inv("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+      inv(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+      );
     }
   }
   return errs;
@@ -53,9 +60,9 @@ function checkQualifiedName(key: string): string | undefined {
   return undefined;
 }
 
-export function checkMetadata(meta: any): StatusCause[] {
+export function checkMetadata(meta: unknown): StatusCause[] {
   const errs: StatusCause[] = [];
-  const labels = meta?.labels;
+  const { labels, annotations: ann } = asObject(meta);
   if (labels !== undefined && labels !== null) {
     if (typeof labels !== 'object' || Array.isArray(labels)) errs.push({ reason: 'FieldValueInvalid', field: 'metadata.labels', message: 'Invalid value: must be a map of strings' });
     else
@@ -71,7 +78,6 @@ export function checkMetadata(meta: any): StatusCause[] {
         }
       }
   }
-  const ann = meta?.annotations;
   if (ann !== undefined && ann !== null) {
     if (typeof ann !== 'object' || Array.isArray(ann)) errs.push({ reason: 'FieldValueInvalid', field: 'metadata.annotations', message: 'Invalid value: must be a map of strings' });
     else
@@ -87,8 +93,21 @@ export function checkMetadata(meta: any): StatusCause[] {
 // ---- strict (unknown field) checks ----
 
 const META_FIELDS = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
 ]);
 const COMMON = ['apiVersion', 'kind', 'metadata'];
 const TOP_FIELDS: Record<string, string[]> = {
@@ -108,7 +127,7 @@ const TOP_FIELDS: Record<string, string[]> = {
 };
 
 /** Unknown fields of a built-in object (top level and metadata only). */
-export function unknownBuiltinFields(t: ResourceType, obj: any): string[] {
+export function unknownBuiltinFields(t: ResourceType, obj: KubeObject): string[] {
   const unknown: string[] = [];
   const allowed = new Set([...COMMON, ...(TOP_FIELDS[t.kind] ?? ['spec', 'status'])]);
   for (const k of Object.keys(obj)) if (!allowed.has(k)) unknown.push(k);
@@ -117,6 +136,24 @@ export function unknownBuiltinFields(t: ResourceType, obj: any): string[] {
 }
 
 // ---- structural schema validation for custom resources ----
+
+/** A node of a CRD's openAPIV3Schema as validateSchema reads it (written by the CRD's author; only its presence is checked). */
+export interface SchemaNode extends JsonObject {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  additionalProperties?: SchemaNode | boolean;
+  required?: string[];
+  enum?: Json[];
+  nullable?: boolean;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+}
 
 export interface SchemaResult {
   errors: StatusCause[];
@@ -148,7 +185,7 @@ const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.st
  * Validate `value` (mutating it: unknown fields are pruned unless preserved) against a CRD
  * openAPIV3Schema node. `path` is the dotted field path used in error messages.
  */
-export function validateSchema(value: any, schema: any, path: string, res: SchemaResult): any {
+export function validateSchema(value: Json | undefined, schema: SchemaNode | undefined, path: string, res: SchemaResult): Json | undefined {
   if (!schema || typeof schema !== 'object') return value;
   if (value === null) return schema.nullable ? null : undefined;
   if (schema['x-kubernetes-int-or-string']) {
@@ -166,17 +203,22 @@ export function validateSchema(value: any, schema: any, path: string, res: Schem
     res.errors.push({ reason: 'FieldValueNotSupported', field: path, message: `Unsupported value: ${show(value)}: supported values: ${schema.enum.map(show).join(', ')}` });
   }
   if (typeof value === 'number') {
-    if (typeof schema.minimum === 'number' && value < schema.minimum) res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be greater than or equal to ${schema.minimum}` });
-    if (typeof schema.maximum === 'number' && value > schema.maximum) res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be less than or equal to ${schema.maximum}` });
+    if (typeof schema.minimum === 'number' && value < schema.minimum)
+      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be greater than or equal to ${schema.minimum}` });
+    if (typeof schema.maximum === 'number' && value > schema.maximum)
+      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be less than or equal to ${schema.maximum}` });
   }
   if (typeof value === 'string') {
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value)) res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should match '${schema.pattern}'` });
-    if (typeof schema.maxLength === 'number' && value.length > schema.maxLength) res.errors.push({ reason: 'FieldValueTooLong', field: path, message: `Too long: may not be longer than ${schema.maxLength}` });
-    if (typeof schema.minLength === 'number' && value.length < schema.minLength) res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should be at least ${schema.minLength} chars long` });
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value))
+      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should match '${schema.pattern}'` });
+    if (typeof schema.maxLength === 'number' && value.length > schema.maxLength)
+      res.errors.push({ reason: 'FieldValueTooLong', field: path, message: `Too long: may not be longer than ${schema.maxLength}` });
+    if (typeof schema.minLength === 'number' && value.length < schema.minLength)
+      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should be at least ${schema.minLength} chars long` });
   }
   if (Array.isArray(value)) {
     if (schema.items) {
-      const out: any[] = [];
+      const out: Json[] = [];
       value.forEach((item, i) => {
         const v = validateSchema(item, schema.items, `${path}[${i}]`, res);
         if (v !== undefined) out.push(v);
@@ -186,7 +228,7 @@ export function validateSchema(value: any, schema: any, path: string, res: Schem
     return value;
   }
   if (typeof value === 'object') {
-    const props: Record<string, any> = schema.properties ?? {};
+    const props: Record<string, SchemaNode> = schema.properties ?? {};
     const preserve = !!schema['x-kubernetes-preserve-unknown-fields'];
     const addl = schema.additionalProperties;
     for (const req of schema.required ?? []) {
@@ -214,11 +256,11 @@ export function validateSchema(value: any, schema: any, path: string, res: Schem
 }
 
 /** Validate a custom resource (everything but apiVersion/kind/metadata) against its schema. */
-export function validateCustomResource(t: ResourceType, obj: any): SchemaResult {
+export function validateCustomResource(t: ResourceType, obj: KubeObject): SchemaResult {
   const res: SchemaResult = { errors: [], unknown: [] };
   const schema = t.schema;
   if (!schema) return res;
-  const props: Record<string, any> = schema.properties ?? {};
+  const props: Record<string, SchemaNode> = schema.properties ?? {};
   const preserve = !!schema['x-kubernetes-preserve-unknown-fields'];
   for (const req of schema.required ?? []) {
     if (['apiVersion', 'kind', 'metadata'].includes(req)) continue;
@@ -244,35 +286,50 @@ export function validateCustomResource(t: ResourceType, obj: any): SchemaResult 
 
 // ---- CRD validation ----
 
-export function validateCrd(crd: any): StatusCause[] {
+export function validateCrd(crd: KubeObject): StatusCause[] {
   const errs: StatusCause[] = [];
   const req = (field: string) => errs.push({ reason: 'FieldValueRequired', field, message: 'Required value' });
-  const spec = crd.spec;
-  if (!spec || typeof spec !== 'object') {
+  if (!crd.spec || typeof crd.spec !== 'object') {
     req('spec');
     return errs;
   }
+  const spec = asObject(crd.spec);
   if (!spec.group) req('spec.group');
-  else if (!String(spec.group).includes('.') || !DNS1123_SUBDOMAIN.test(spec.group)) {
+  else if (!String(spec.group).includes('.') || !DNS1123_SUBDOMAIN.test(String(spec.group))) {
     errs.push({ reason: 'FieldValueInvalid', field: 'spec.group', message: `Invalid value: "${spec.group}": should be a domain with at least one dot` });
   }
-  const names = spec.names ?? {};
+  const names = asObject(spec.names);
   if (!names.plural) req('spec.names.plural');
-  else if (!DNS1123_LABEL.test(names.plural)) errs.push({ reason: 'FieldValueInvalid', field: 'spec.names.plural', message: `Invalid value: "${names.plural}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'` });
+  else if (!DNS1123_LABEL.test(String(names.plural)))
+    errs.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.names.plural',
+      message: `Invalid value: "${names.plural}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+    });
   if (!names.kind) req('spec.names.kind');
-  if (names.singular && !DNS1123_LABEL.test(names.singular)) errs.push({ reason: 'FieldValueInvalid', field: 'spec.names.singular', message: `Invalid value: "${names.singular}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'` });
+  if (names.singular && !DNS1123_LABEL.test(String(names.singular)))
+    errs.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.names.singular',
+      message: `Invalid value: "${names.singular}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+    });
   if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') {
     errs.push({ reason: 'FieldValueNotSupported', field: 'spec.scope', message: `Unsupported value: "${spec.scope ?? ''}": supported values: "Cluster", "Namespaced"` });
   }
-  const versions: any[] = Array.isArray(spec.versions) ? spec.versions : [];
+  const versions: Json[] = Array.isArray(spec.versions) ? spec.versions : [];
   if (!versions.length) req('spec.versions');
-  const storage = versions.filter((v) => v?.storage);
+  const storage = versions.filter((v) => asObject(v).storage);
   if (versions.length && storage.length !== 1) {
-    errs.push({ reason: 'FieldValueInvalid', field: 'spec.versions', message: `Invalid value: ${JSON.stringify(versions.map((v) => v?.name))}: must have exactly one version marked as storage version` });
+    errs.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.versions',
+      message: `Invalid value: ${JSON.stringify(versions.map((v) => asObject(v).name))}: must have exactly one version marked as storage version`,
+    });
   }
   versions.forEach((v, i) => {
-    if (!v?.name) req(`spec.versions[${i}].name`);
-    if (!v?.schema?.openAPIV3Schema) {
+    const { name, schema } = asObject(v);
+    if (!name) req(`spec.versions[${i}].name`);
+    if (!asObject(schema).openAPIV3Schema) {
       errs.push({ reason: 'FieldValueRequired', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: 'Required value: schemas are required' });
     }
   });

@@ -2,13 +2,14 @@
 // Each takes the server context and the per-request write options (dry run, field validation).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, unsupportedMediaType } from './errors.ts';
+import { asObject, isObject, type AdmittedObject, type Json, type JsonObject, type KubeObject, type ObjectMeta, type StoredObject } from './json.ts';
 import { jsonPatch, mergePatch, sortKeys, strategicMergePatch } from './patch.ts';
-import { grKey, typesFromCrd, type ResourceType } from './registry.ts';
+import { grKey, typesFromCrd, type CustomResourceDefinition, type ResourceType } from './registry.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { checkName, nameRuleFor, validateCustomResource } from './validation.ts';
 import { checkTypeMeta, decodeBody, fieldValidation, prepareForCreate, prepareForUpdate, requireNamespaceForWrite, validateObject } from './admission.ts';
 import { finalizeNamespace, onRemoved, removeAndCollect, teardownCrd } from './cascade.ts';
-import { gr, isObj, later, now, present, type ApiContext, type WriteCtx } from './context.ts';
+import { gr, later, now, present, type ApiContext, type WriteCtx } from './context.ts';
 
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
@@ -20,24 +21,26 @@ function randomSuffix(): string {
   return s;
 }
 
-function withoutRv(o: any): any {
+function withoutRv(o: KubeObject): Json | undefined {
   const c = structuredClone(o);
   if (c.metadata) delete c.metadata.resourceVersion;
   return sortKeys(c);
 }
 
-function sameObject(a: any, b: any): boolean {
+function sameObject(a: KubeObject, b: KubeObject): boolean {
   return JSON.stringify(withoutRv(a)) === JSON.stringify(withoutRv(b));
 }
 
-function specPart(o: any): string {
-  const c: Record<string, unknown> = {};
+function specPart(o: KubeObject): string {
+  const c: JsonObject = {};
   for (const [k, v] of Object.entries(o ?? {})) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') c[k] = v;
   return JSON.stringify(sortKeys(c));
 }
 
+const hasName = (o: AdmittedObject): o is StoredObject => !!o.metadata.name;
+
 /** POST: name (or generateName), validation, server-set metadata, defaulting. */
-export function createObject(api: ApiContext, t: ResourceType, ns: string | undefined, body: any, ctx: WriteCtx): any {
+export function createObject(api: ApiContext, t: ResourceType, ns: string | undefined, body: unknown, ctx: WriteCtx): StoredObject {
   checkTypeMeta(api, t, body);
   const meta = body.metadata;
   if (t.namespaced) {
@@ -57,14 +60,16 @@ export function createObject(api: ApiContext, t: ResourceType, ns: string | unde
       }
     }
   }
-  if (!meta.name) {
+  if (!hasName(body)) {
     throw invalid(t.group, t.kind, '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
   }
-  const errs = [...checkName(String(meta.name), nameRuleFor(t)), ...validateObject(t, body)];
+  const { name } = body.metadata;
+  const errs = [...checkName(String(name), nameRuleFor(t)), ...validateObject(t, body)];
   errs.push(...fieldValidation(t, body, ctx.validation, ctx.warnings));
-  if (errs.length) throw invalid(t.group, t.kind, String(meta.name), errs);
-  if (t.namespaced) requireNamespaceForWrite(api, meta.namespace, meta.name, t);
-  if (api.store.get(key, meta.namespace, meta.name)) throw alreadyExists(gr(t), meta.name);
+  if (errs.length) throw invalid(t.group, t.kind, String(name), errs);
+  // a namespaced object's namespace was set (or the request refused) above
+  if (t.namespaced) requireNamespaceForWrite(api, meta.namespace!, name, t);
+  if (api.store.get(key, meta.namespace, name)) throw alreadyExists(gr(t), name);
 
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;
@@ -82,28 +87,33 @@ export function createObject(api: ApiContext, t: ResourceType, ns: string | unde
   return present(t, stored);
 }
 
-export function afterWrite(api: ApiContext, t: ResourceType, stored: any): void {
+export function afterWrite(api: ApiContext, t: ResourceType, stored: StoredObject): void {
   const key = grKey(t);
   if (key === grKey(api.crdType)) {
-    api.registry.setCustom(stored.metadata.name, typesFromCrd(stored));
-    api.log(`registered ${stored.spec.group}/${stored.spec.names.plural}`);
+    const crd = stored as StoredObject & CustomResourceDefinition; // validated by validateCrd
+    api.registry.setCustom(crd.metadata.name, typesFromCrd(crd));
+    api.log(`registered ${crd.spec.group}/${crd.spec.names.plural}`);
   }
 }
 
 /** A new namespace gets its default ServiceAccount. */
-export function afterCreateNamespace(api: ApiContext, ns: any): void {
+export function afterCreateNamespace(api: ApiContext, ns: StoredObject): void {
   const name = ns.metadata.name;
   if (!api.store.get('/serviceaccounts', name, 'default')) {
-    api.store.put('/serviceaccounts', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'default', namespace: name, uid: randomUUID(), creationTimestamp: now() },
-    }, 'ADDED');
+    api.store.put(
+      '/serviceaccounts',
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace: name, uid: randomUUID(), creationTimestamp: now() },
+      },
+      'ADDED',
+    );
   }
 }
 
 /** PUT (sub undefined) or PUT .../status: preconditions, then the replacement or the new status. */
-export function updateObject(api: ApiContext, t: ResourceType, ns: string | undefined, name: string, body: any, sub: string | undefined, ctx: WriteCtx): any {
+export function updateObject(api: ApiContext, t: ResourceType, ns: string | undefined, name: string, body: unknown, sub: string | undefined, ctx: WriteCtx): StoredObject | undefined {
   const key = grKey(t);
   const cur = api.store.get(key, ns, name);
   if (!cur) throw notFound(gr(t), name);
@@ -123,7 +133,7 @@ export function updateObject(api: ApiContext, t: ResourceType, ns: string | unde
 }
 
 /** The status subresource: the stored object with the body's status (schema-checked for CRs). */
-function withNewStatus(t: ResourceType, name: string, cur: any, body: any): any {
+function withNewStatus(t: ResourceType, name: string, cur: StoredObject, body: AdmittedObject): StoredObject {
   const next = structuredClone(cur);
   if (body.status === undefined) delete next.status;
   else next.status = body.status;
@@ -135,9 +145,8 @@ function withNewStatus(t: ResourceType, name: string, cur: any, body: any): any 
 }
 
 /** The main resource: the body, keeping server-owned metadata and status, validated; generation bumped on a spec change. */
-function replacement(t: ResourceType, ns: string | undefined, name: string, cur: any, body: any, ctx: WriteCtx): any {
-  const next = body;
-  next.metadata = {
+function replacement(t: ResourceType, ns: string | undefined, name: string, cur: StoredObject, body: AdmittedObject, ctx: WriteCtx): StoredObject {
+  const metadata = {
     ...body.metadata,
     name,
     namespace: cur.metadata.namespace,
@@ -145,11 +154,12 @@ function replacement(t: ResourceType, ns: string | undefined, name: string, cur:
     creationTimestamp: cur.metadata.creationTimestamp,
     resourceVersion: cur.metadata.resourceVersion,
   };
+  const next: StoredObject = Object.assign(body, { metadata });
   if (t.namespaced) next.metadata.namespace = ns;
   else delete next.metadata.namespace;
   delete next.metadata.managedFields;
   delete next.metadata.selfLink;
-  for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) {
+  for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation']) {
     if (cur.metadata[k] !== undefined) next.metadata[k] = cur.metadata[k];
     else delete next.metadata[k];
   }
@@ -165,7 +175,7 @@ function replacement(t: ResourceType, ns: string | undefined, name: string, cur:
 }
 
 /** Store `next` over `cur` unless nothing changed; an object being deleted whose finalizers are gone is removed. */
-export function commitUpdate(api: ApiContext, t: ResourceType, cur: any, next: any, ctx: WriteCtx): any {
+export function commitUpdate(api: ApiContext, t: ResourceType, cur: StoredObject, next: StoredObject, ctx: WriteCtx): StoredObject | undefined {
   const key = grKey(t);
   const { namespace, name } = next.metadata;
   if (next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length && key !== '/namespaces') {
@@ -181,37 +191,48 @@ export function commitUpdate(api: ApiContext, t: ResourceType, cur: any, next: a
 }
 
 /** PATCH: merge, strategic-merge, JSON and (approximated) server-side apply, which also creates. */
-export function patchObject(api: ApiContext, t: ResourceType, ns: string | undefined, name: string, raw: Buffer, contentType: string, sub: string | undefined, ctx: WriteCtx, force: boolean): { code: number; obj: any } {
+export function patchObject(
+  api: ApiContext,
+  t: ResourceType,
+  ns: string | undefined,
+  name: string,
+  raw: Buffer,
+  contentType: string,
+  sub: string | undefined,
+  ctx: WriteCtx,
+  force: boolean,
+): { code: 201; obj: StoredObject } | { code: 200; obj: StoredObject | undefined } {
   const ct = contentType.split(';')[0]!.trim();
   const key = grKey(t);
   const cur = api.store.get(key, ns, name);
   const body = decodeBody(t, raw, ct);
   if (ct === 'application/apply-patch+yaml') {
     // Server-side apply, approximated: create if missing, else JSON-merge the applied config.
-    if (!isObj(body)) throw badRequest('apply patch must be an object');
+    if (!isObject(body)) throw badRequest('apply patch must be an object');
     if (!cur) {
-      body.metadata = { ...(body.metadata ?? {}), name };
+      body.metadata = { ...((body as KubeObject).metadata ?? {}), name };
       return { code: 201, obj: createObject(api, t, ns, body, ctx) };
     }
     void force;
   }
   if (!cur) throw notFound(gr(t), name);
   const patched = applyPatch(ct, present(t, cur), body);
-  if (!isObj(patched)) throw new ApiError(422, 'Invalid', 'the patched object is not a JSON object');
-  if (!isObj(patched.metadata)) patched.metadata = {};
+  if (!isObject(patched)) throw new ApiError(422, 'Invalid', 'the patched object is not a JSON object');
+  if (!isObject(patched.metadata)) patched.metadata = {};
   // A patch without a resourceVersion is unconditional.
-  if (patched.metadata.resourceVersion === undefined) patched.metadata.resourceVersion = cur.metadata.resourceVersion;
+  const meta: ObjectMeta = patched.metadata;
+  if (meta.resourceVersion === undefined) meta.resourceVersion = cur.metadata.resourceVersion;
   return { code: 200, obj: updateObject(api, t, ns, name, patched, sub, ctx) };
 }
 
-function applyPatch(ct: string, curView: any, body: any): any {
+function applyPatch(ct: string, curView: StoredObject, body: unknown): Json | undefined {
   switch (ct) {
     case 'application/merge-patch+json':
     case 'application/apply-patch+yaml':
-      if (!isObj(body)) throw badRequest('merge patch must be a JSON object');
+      if (!isObject(body)) throw badRequest('merge patch must be a JSON object');
       return mergePatch(curView, body);
     case 'application/strategic-merge-patch+json':
-      if (!isObj(body)) throw badRequest('strategic merge patch must be a JSON object');
+      if (!isObject(body)) throw badRequest('strategic merge patch must be a JSON object');
       return strategicMergePatch(curView, body);
     case 'application/json-patch+json':
       return jsonPatch(curView, body);
@@ -221,11 +242,11 @@ function applyPatch(ct: string, curView: any, body: any): any {
 }
 
 /** DELETE: preconditions; namespaces turn Terminating, objects with finalizers get a deletionTimestamp, others go. */
-export function deleteObject(api: ApiContext, t: ResourceType, ns: string | undefined, name: string, options: any, ctx: WriteCtx): { code: number; body: any } {
+export function deleteObject(api: ApiContext, t: ResourceType, ns: string | undefined, name: string, options: unknown, ctx: WriteCtx): { code: number; body: KubeObject } {
   const key = grKey(t);
   const cur = api.store.get(key, ns, name);
   if (!cur) throw notFound(gr(t), name);
-  const pre = options?.preconditions ?? {};
+  const pre = asObject(asObject(options).preconditions);
   if (pre.uid && pre.uid !== cur.metadata.uid) {
     throw conflict(gr(t), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`);
   }
@@ -234,7 +255,7 @@ export function deleteObject(api: ApiContext, t: ResourceType, ns: string | unde
   }
   if (ctx.dryRun) return { code: 200, body: present(t, cur) };
   if (key === '/namespaces') return deleteNamespace(api, t, name, cur);
-  const orphan = options?.propagationPolicy === 'Orphan' || options?.orphanDependents === true;
+  const orphan = asObject(options).propagationPolicy === 'Orphan' || asObject(options).orphanDependents === true;
   if ((cur.metadata.finalizers ?? []).length) {
     if (cur.metadata.deletionTimestamp) return { code: 200, body: present(t, cur) };
     const next = structuredClone(cur);
@@ -260,10 +281,10 @@ export function deleteObject(api: ApiContext, t: ResourceType, ns: string | unde
   };
 }
 
-function deleteNamespace(api: ApiContext, t: ResourceType, name: string, cur: any): { code: number; body: any } {
+function deleteNamespace(api: ApiContext, t: ResourceType, name: string, cur: StoredObject): { code: number; body: KubeObject } {
   if (PROTECTED_NAMESPACES.has(name)) throw forbidden(gr(t), name, 'this namespace may not be deleted');
-  if (cur.status?.phase === 'Terminating') return { code: 200, body: present(t, cur) };
-  const next = structuredClone(cur);
+  if (asObject(cur.status).phase === 'Terminating') return { code: 200, body: present(t, cur) };
+  const next: StoredObject & { status?: JsonObject } = structuredClone(cur);
   next.metadata.deletionTimestamp = now();
   next.metadata.deletionGracePeriodSeconds = 0;
   next.status = { ...(next.status ?? {}), phase: 'Terminating' };
@@ -273,14 +294,21 @@ function deleteNamespace(api: ApiContext, t: ResourceType, name: string, cur: an
 }
 
 /** LIST: label and field selectors, limit/continue paging. */
-export function listObjects(api: ApiContext, t: ResourceType, ns: string | undefined, q: URLSearchParams): { items: any[]; meta: any } {
+/** The list metadata: resourceVersion, and continue with remainingItemCount when the list is cut at ?limit. */
+export type ListMeta = {
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+};
+
+export function listObjects(api: ApiContext, t: ResourceType, ns: string | undefined, q: URLSearchParams): { items: StoredObject[]; meta: ListMeta } {
   const labels = parseLabelSelector(q.get('labelSelector'));
   const fields = parseFieldSelector(q.get('fieldSelector'));
   let items = api.store
     .list(grKey(t), t.namespaced ? ns : undefined)
     .filter((o) => matchLabels(labels, o.metadata?.labels) && matchFields(fields, o))
     .map((o) => present(t, o));
-  const meta: any = { resourceVersion: String(api.store.currentRv()) };
+  const meta: ListMeta = { resourceVersion: String(api.store.currentRv()) };
   const limit = Number(q.get('limit') ?? 0);
   const cont = q.get('continue');
   if (cont) {

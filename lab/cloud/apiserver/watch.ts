@@ -2,6 +2,7 @@
 // resumable from a resourceVersion within the store's history, as Tables when asked.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, expired } from './errors.ts';
+import type { StoredObject } from './json.ts';
 import { apiVersionOf, grKey, type ResourceType } from './registry.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { StoreEvent } from './store.ts';
@@ -10,7 +11,7 @@ import { present, type Accept, type ApiContext } from './context.ts';
 
 interface WatchStream {
   closed: boolean;
-  emit(type: string, raw: any): void;
+  emit(type: string, raw: StoredObject): void;
   bookmark(annotations?: Record<string, string>): void;
 }
 
@@ -60,11 +61,10 @@ export function startWatch(api: ApiContext, req: IncomingMessage, res: ServerRes
 }
 
 /** The namespace, label and field selector filter of a watch. */
-function matcher(ns: string | undefined, q: URLSearchParams): (o: any) => boolean {
+function matcher(ns: string | undefined, q: URLSearchParams): (o: StoredObject) => boolean {
   const labels = parseLabelSelector(q.get('labelSelector'));
   const fields = parseFieldSelector(q.get('fieldSelector'));
-  return (o: any): boolean =>
-    (ns === undefined || (o.metadata?.namespace ?? '') === ns) && matchLabels(labels, o.metadata?.labels) && matchFields(fields, o);
+  return (o: StoredObject): boolean => (ns === undefined || (o.metadata?.namespace ?? '') === ns) && matchLabels(labels, o.metadata?.labels) && matchFields(fields, o);
 }
 
 /**
@@ -85,7 +85,7 @@ function replayEvents(api: ApiContext, key: string, q: URLSearchParams): StoreEv
 function watchStream(api: ApiContext, res: ServerResponse, t: ResourceType, q: URLSearchParams, accept: Accept): WatchStream {
   const columns = accept.table ? columnsFor(grKey(t), t.printerColumns) : undefined;
   const includeObject = q.get('includeObject') ?? 'Metadata';
-  const write = (type: string, object: any) => {
+  const write = (type: string, object: unknown) => {
     if (stream.closed) return;
     res.write(JSON.stringify({ type, object }) + '\n');
   };
@@ -100,7 +100,7 @@ function watchStream(api: ApiContext, res: ServerResponse, t: ResourceType, q: U
       } else write(type, o);
     },
     bookmark(annotations) {
-      const metadata: any = { resourceVersion: String(api.store.currentRv()) };
+      const metadata: { resourceVersion: string; annotations?: Record<string, string> } = { resourceVersion: String(api.store.currentRv()) };
       if (annotations) metadata.annotations = annotations;
       if (columns) write('BOOKMARK', { kind: 'Table', apiVersion: `meta.k8s.io/${accept.tableVersion}`, metadata, columnDefinitions: [], rows: [] });
       else write('BOOKMARK', { kind: t.kind, apiVersion: apiVersionOf(t), metadata });
