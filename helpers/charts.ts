@@ -1,5 +1,5 @@
 /**
- * Dependency-free SVG charts, returned as strings (640×360 by default).
+ * Dependency-free SVG charts, returned as strings, 640×360.
  *
  * - `lineChart`: several series, optional second y axis (`axis: "right"`),
  *   e.g. loss (left) and accuracy (right) per epoch.
@@ -10,49 +10,44 @@
  * axes and a "no data" note. Output never contains "NaN" or "Infinity".
  */
 
-export interface Point {
+interface Point {
   x: number;
   y: number;
 }
 
-export interface Series {
+interface Series {
   name: string;
   points: Point[];
   /** Which y axis this series uses (default "left"). */
   axis?: 'left' | 'right';
-  /** CSS colour; defaults to a palette entry. */
-  color?: string;
 }
 
-export interface LineChartOptions {
+interface LineChartOptions {
   title: string;
   xLabel: string;
   yLabel: string;
   /** Label of the right y axis, drawn when a series has `axis: "right"`. */
   y2Label?: string;
   series: Series[];
-  width?: number;
-  height?: number;
 }
 
-export interface HistogramBar {
+interface HistogramBar {
   from: number;
   to: number;
   count: number;
 }
 
-export interface BarHistogramOptions {
+interface BarHistogramOptions {
   title: string;
   buckets: HistogramBar[];
   xLabel?: string;
-  yLabel?: string;
-  color?: string;
-  width?: number;
-  height?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const FONT = 'font-family="sans-serif"';
+/** Size of every chart, in px. */
+const W = 640;
+const H = 360;
 
 /** Escape text for XML content and attribute values. */
 export function escapeXml(s: string): string {
@@ -71,9 +66,7 @@ export function stepChart(o: LineChartOptions): string {
 
 /** Histogram bars; x in the buckets' unit (e.g. ms), y = count. */
 export function barHistogram(o: BarHistogramOptions): string {
-  const w = o.width ?? 640;
-  const h = o.height ?? 360;
-  const frame = plotFrame(w, h, false);
+  const frame = plotFrame(W, H, false);
   const bars = o.buckets.filter((b) => [b.from, b.to, b.count].every(Number.isFinite));
   const xd = domain(
     bars.flatMap((b) => [b.from, b.to]),
@@ -82,8 +75,8 @@ export function barHistogram(o: BarHistogramOptions): string {
   const yd = domain([0, ...bars.map((b) => b.count)], true);
   const xs = scale(xd, frame.left, frame.right);
   const ys = scale(yd, frame.bottom, frame.top);
-  const parts = [header(w, h, o.title), axes(frame, xd, yd, xs, ys, o.xLabel ?? 'latency (ms)', o.yLabel ?? 'count')];
-  const color = o.color ?? PALETTE[0]!;
+  const parts = [header(W, H, o.title), axes(frame, xd, yd, xs, ys, o.xLabel ?? 'latency (ms)', 'count')];
+  const color = PALETTE[0]!;
   for (const b of bars) {
     const x0 = xs(b.from);
     const width = Math.max(1, xs(b.to) - x0 - 1);
@@ -98,15 +91,13 @@ export function barHistogram(o: BarHistogramOptions): string {
 }
 
 function seriesChart(o: LineChartOptions, kind: 'line' | 'step'): string {
-  const w = o.width ?? 640;
-  const h = o.height ?? 360;
   const series = o.series.map((s, i) => ({
     ...s,
-    color: s.color ?? PALETTE[i % PALETTE.length]!,
+    color: PALETTE[i % PALETTE.length]!,
     points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x),
   }));
   const hasRight = series.some((s) => s.axis === 'right');
-  const frame = plotFrame(w, h, hasRight);
+  const frame = plotFrame(W, H, hasRight);
   const pts = (side: 'left' | 'right') => series.filter((s) => (s.axis ?? 'left') === side).flatMap((s) => s.points);
   const all = series.flatMap((s) => s.points);
   const xd = domain(
@@ -119,7 +110,7 @@ function seriesChart(o: LineChartOptions, kind: 'line' | 'step'): string {
   const xs = scale(xd, frame.left, frame.right);
   const ys = scale(yd, frame.bottom, frame.top);
   const y2s = scale(y2d, frame.bottom, frame.top);
-  const parts = [header(w, h, o.title), axes(frame, xd, yd, xs, ys, o.xLabel, o.yLabel)];
+  const parts = [header(W, H, o.title), axes(frame, xd, yd, xs, ys, o.xLabel, o.yLabel)];
   if (hasRight) parts.push(rightAxis(frame, y2d, y2s, o.y2Label ?? ''));
   for (const s of series) {
     const yScale = s.axis === 'right' ? y2s : ys;

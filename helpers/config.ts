@@ -13,7 +13,7 @@ import { ConfigError } from './errors.ts';
 import { splitWords } from './shell.ts';
 import { CAPABILITIES, CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, RawSchema, SECRET_FIELDS, type Capability, type Raw } from './config-schema.ts';
 
-export { CAPABILITIES, SECRET_FIELDS, type Capability };
+export { CAPABILITIES, type Capability };
 export const LAB_TARGET_FILE = '/var/lib/mlops-lab/target.env';
 
 export interface SshTarget {

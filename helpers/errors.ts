@@ -5,7 +5,7 @@
  * Both print as one paragraph: their stack is the message, so Playwright shows no
  * stack dump or code frame for them.
  */
-export abstract class CleanError extends Error {
+abstract class CleanError extends Error {
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -29,10 +29,6 @@ export class InfraError extends CleanError {
   constructor(message: string) {
     super(`${INFRA_MARKER} ${message}`);
   }
-}
-
-export function isInfraMessage(message: string | undefined): boolean {
-  return !!message && message.includes(INFRA_MARKER);
 }
 
 /** The marker of a capability the target claims but the probe or the test found broken. */

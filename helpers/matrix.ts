@@ -6,7 +6,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { INFRA_MARKER } from './errors.ts';
 import { TASKS, taskFromFile, type Component } from './tasks.ts';
 
-export type Outcome = 'pass' | 'fail' | 'infra' | 'skip' | 'not run';
+type Outcome = 'pass' | 'fail' | 'infra' | 'skip' | 'not run';
 
 export interface TestOutcome {
   project: string;
@@ -19,7 +19,7 @@ export interface TestOutcome {
   criteria: { name: string; status: string; detail: string }[];
 }
 
-export interface MatrixRow {
+interface MatrixRow {
   task: string;
   title: string;
   tier: string;
@@ -29,9 +29,7 @@ export interface MatrixRow {
   components: Partial<Record<Component, Outcome>>;
 }
 
-export const COMPONENT_NOTES_KEY = 'not exercised';
-
-export const COMPONENTS: Component[] = [
+const COMPONENTS: Component[] = [
   'SLURM submission',
   'GRES',
   'Shared FS',

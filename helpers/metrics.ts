@@ -30,7 +30,6 @@ export const DdpMetricsSchema = z
   })
   .passthrough()
   .and(TrainingMetricsSchema);
-export type DdpMetrics = z.infer<typeof DdpMetricsSchema>;
 
 export const RankReportSchema = z
   .object({

@@ -14,8 +14,8 @@ const require = createRequire(import.meta.url);
 export const MNIST_SIZE = 28 * 28;
 const TRAIN_FRACTION = 0.85;
 /** The workload's Normalize(0.1307, 0.3081). */
-export const MNIST_MEAN = 0.1307;
-export const MNIST_STD = 0.3081;
+const MNIST_MEAN = 0.1307;
+const MNIST_STD = 0.3081;
 
 export interface Digit {
   /** 784 pixel bytes (0..255), row-major, as stored in IDX. */

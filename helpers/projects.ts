@@ -5,7 +5,7 @@
  */
 import { SIDE_SETTINGS, type Side, type Target } from './config.ts';
 
-export const PROJECT_SIDES: Record<string, Side[]> = {
+const PROJECT_SIDES: Record<string, Side[]> = {
   hpc: ['hpc'],
   cloud: ['cloud'],
   e2e: ['hpc', 'cloud'],

@@ -22,7 +22,7 @@ export const ThresholdSchema = z
 export type Threshold = z.infer<typeof ThresholdSchema>;
 
 /** Sizes of a training workload (MLOPS-1.x, 2.x). */
-export const TrainingWorkloadSchema = z.object({
+const TrainingWorkloadSchema = z.object({
   epochs: z.number().int().positive(),
   trainSamples: z.number().int().nonnegative().default(0),
   testSamples: z.number().int().nonnegative().default(0),
@@ -33,7 +33,7 @@ export const TrainingWorkloadSchema = z.object({
 });
 
 /** Sizes of an inference deployment and its load test (MLOPS-4.x). */
-export const InferenceWorkloadSchema = z.object({
+const InferenceWorkloadSchema = z.object({
   minReplicas: z.number().int().nonnegative().default(1),
   maxReplicas: z.number().int().positive().default(3),
   scaleMetric: z.enum(['concurrency', 'rps']).default('concurrency'),
@@ -62,7 +62,7 @@ const Task = z.object({
   thresholds: z.record(z.string(), ThresholdSchema),
 });
 
-export const ReferencesSchema = z.object({
+const ReferencesSchema = z.object({
   target: z.string(),
   description: z.string().optional(),
   provenance: z.object({ date: z.string(), runs: z.number().int().positive().optional(), machine: z.string().optional(), notes: z.string().optional() }).optional(),
@@ -75,7 +75,7 @@ function workloadSchemaFor(taskId: string): z.ZodType | undefined {
   return undefined;
 }
 export type References = z.infer<typeof ReferencesSchema>;
-export type TaskReferences = z.infer<typeof Task>;
+type TaskReferences = z.infer<typeof Task>;
 
 export function referencesPath(nameOrPath: string, root = process.cwd()): string {
   if (isAbsolute(nameOrPath) || nameOrPath.includes('/') || extname(nameOrPath)) return resolve(root, nameOrPath);
@@ -109,7 +109,7 @@ export function loadReferences(nameOrPath: string, root = process.cwd()): Refere
   return r.data;
 }
 
-export interface Verdict {
+interface Verdict {
   name: string;
   value: number;
   threshold: Threshold;

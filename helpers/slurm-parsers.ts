@@ -43,7 +43,7 @@ export function parseSqueue(text: string): SqueueRow[] {
   });
 }
 
-export interface Tres {
+interface Tres {
   cpu?: number;
   memMB?: number;
   nodes?: number;
@@ -119,29 +119,6 @@ export function parseSacct(text: string): SacctRow[] {
       comment: comment.join('|'),
     };
   });
-}
-
-/** Parses `scontrol show ...` records (multi-line or --oneliner) into key/value maps. */
-export function parseScontrol(text: string): Record<string, string>[] {
-  const records: Record<string, string>[] = [];
-  for (const block of text.split(/\n\s*\n/)) {
-    const flat = block.replace(/\n\s+/g, ' ').trim();
-    if (!flat) continue;
-    for (const line of flat.split('\n')) {
-      const rec: Record<string, string> = {};
-      // Keys are words followed by '='; a value runs until the next " Key=".
-      const re = /(?:^|\s)([A-Za-z][A-Za-z0-9_:/.]*)=/g;
-      const marks: { key: string; start: number; valueStart: number }[] = [];
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(line))) marks.push({ key: m[1]!, start: m.index, valueStart: m.index + m[0].length });
-      marks.forEach((mk, i) => {
-        const end = i + 1 < marks.length ? marks[i + 1]!.start : line.length;
-        rec[mk.key] = line.slice(mk.valueStart, end).trim();
-      });
-      if (Object.keys(rec).length) records.push(rec);
-    }
-  }
-  return records;
 }
 
 export interface SinfoNode {

@@ -4,7 +4,7 @@
  */
 export const STORAGE_SCHEMES = ['s3', 'gs', 'pvc', 'http', 'https', 'hf', 'oci', 'hdfs', 'webhdfs'] as const;
 
-export function storageScheme(uri: string): string | undefined {
+function storageScheme(uri: string): string | undefined {
   return /^([a-z][a-z0-9+.-]*):\/\//.exec(uri)?.[1];
 }
 

@@ -1,6 +1,6 @@
 /** The MLOPS task catalogue: the matrix axes used by Allure labels and the validation matrix. */
 
-export type Tier = 'CRITICAL' | 'HIGH' | 'MEDIUM';
+type Tier = 'CRITICAL' | 'HIGH' | 'MEDIUM';
 export type Component =
   | 'SLURM submission'
   | 'GRES'
@@ -69,10 +69,4 @@ export const TASKS: TaskInfo[] = [
 export function taskFromFile(file: string): TaskInfo | undefined {
   const m = /mlops-(\d+\.\d+)[^/\\]*$/i.exec(file);
   return m ? TASKS.find((t) => t.id === `MLOPS-${m[1]}`) : undefined;
-}
-
-export function task(id: string): TaskInfo {
-  const t = TASKS.find((x) => x.id === id);
-  if (!t) throw new Error(`unknown task ${id}`);
-  return t;
 }

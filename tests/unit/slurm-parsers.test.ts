@@ -8,7 +8,6 @@ import {
   parseElapsed,
   parseGres,
   parseSacct,
-  parseScontrol,
   parseSinfoNodes,
   parseSqueue,
   parseTres,
@@ -137,76 +136,6 @@ test('sacct: state words with "+" and "by", comments with "|", and malformed lin
   assert.throws(() => parseSacct('sacct: error: Problem talking to the database: Connection refused\n'), /unexpected sacct line/);
   assert.throws(() => parseSacct('9|j|COMPLETED|0:0|soon|cpu=1|node1|\n'), /unexpected elapsed time/);
   assert.deepEqual(parseSacct(''), []);
-});
-
-test('scontrol show job (recorded): running job', () => {
-  const recs = parseScontrol(recorded('scontrol-show-job-running.txt'));
-  assert.equal(recs.length, 1);
-  const j = recs[0]!;
-  assert.equal(j.JobId, '12');
-  assert.equal(j.JobName, 'rec-gpu-blocker-2');
-  assert.equal(j.JobState, 'RUNNING');
-  assert.equal(j.Reason, 'None');
-  assert.equal(j.NodeList, 'node2');
-  assert.equal(j.BatchHost, 'node2');
-  assert.equal(j.UserId, 'mlops(1001)');
-  assert.equal(j.TRES, 'cpu=1,mem=500M,node=1,billing=1,gres/gpu=4');
-  assert.equal(parseTres(j.TRES!).gpus, 4);
-  assert.equal(j.TresPerNode, 'gres:gpu:4');
-  assert.equal(j['AllocNode:Sid'], 'localhost:27893');
-  assert.equal(j['CPUs/Task'], '1');
-  assert.equal(j['ReqB:S:C:T'], '0:0:*:*');
-  assert.equal(j.Comment, 'holds-node2-gpus', 'trailing space trimmed');
-  assert.equal(j.Power, '');
-  assert.equal(parseElapsed(j.TimeLimit!), 300);
-  assert.equal(parseElapsed(j.RunTime!), 9);
-  // Values never swallow a following key, keys never come from inside values (cpu=, mem= in TRES).
-  assert.ok(!('cpu' in j) && !('mem' in j) && !('billing' in j));
-});
-
-test('scontrol show job (recorded): pending job has an empty NodeList and a SchedNodeList', () => {
-  const [j] = parseScontrol(recorded('scontrol-show-job-pending.txt'));
-  assert.ok(j);
-  assert.equal(j.JobId, '13');
-  assert.equal(j.JobState, 'PENDING');
-  assert.equal(j.Reason, 'Resources');
-  assert.equal(j.NodeList, '');
-  assert.equal(j.SchedNodeList, 'node1');
-  assert.equal(j.Dependency, '(null)');
-  assert.deepEqual(expandHostlist(j.NodeList!), []);
-  assert.equal(parseTres(j.TRES!).gpus, 2);
-});
-
-test('scontrol show node (recorded): multi-line and --oneliner parse to the same records', () => {
-  const multi = parseScontrol(recorded('scontrol-show-node.txt'));
-  const one = parseScontrol(recorded('scontrol-show-node-oneliner.txt'));
-  assert.equal(multi.length, 2);
-  assert.deepEqual(one, multi);
-  const [n1, n2] = multi;
-  assert.equal(n1!.NodeName, 'node1');
-  assert.equal(n2!.NodeName, 'node2');
-  assert.equal(n1!.NodeAddr, '10.199.0.11');
-  assert.equal(n2!.NodeAddr, '10.199.0.12');
-  assert.equal(n1!.State, 'MIXED');
-  assert.equal(n1!.Gres, 'gpu:4');
-  assert.deepEqual(parseGres(n1!.Gres!), { gpu: 4 });
-  assert.equal(n1!.OS, 'Linux 6.18.44-fc-v657 #1 SMP PREEMPT_DYNAMIC @0', 'a value with spaces runs to the next key');
-  assert.equal(n1!.Partitions, 'lab');
-  assert.equal(n1!.RealMemory, '4000');
-  assert.equal(n1!.CPUTot, '2');
-  assert.equal(n1!.CPULoad, '3.29');
-  assert.equal(n2!.CPULoad, '3.34');
-  assert.equal(n1!.CfgTRES, 'cpu=2,mem=4000M,billing=2,gres/gpu=4');
-  assert.equal(n1!.AllocTRES, 'cpu=1,mem=500M,gres/gpu=4');
-  assert.equal(parseTres(n1!.AllocTRES!).gpus, 4);
-  assert.equal(parseTres(n1!.CfgTRES!).memMB, 4000);
-  assert.equal(n1!.ExtSensorsTemp, 'n/s');
-});
-
-test('scontrol: records separated by blank lines, empty input', () => {
-  assert.deepEqual(parseScontrol(''), []);
-  assert.deepEqual(parseScontrol('\n\n  \n'), []);
-  assert.deepEqual(parseScontrol('A=1 B=two words\n   C=3\n\nA=4\n'), [{ A: '1', B: 'two words', C: '3' }, { A: '4' }]);
 });
 
 test('sinfo -N (recorded): mixed and idle', () => {
