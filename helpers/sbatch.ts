@@ -8,9 +8,9 @@ import { MARKERS } from './job-output.ts';
 import { quote } from './shell.ts';
 
 /** A command argument: a literal (quoted) or a reference to a job environment variable. */
-export type Arg = string | number | { env: string };
+type Arg = string | number | { env: string };
 
-export interface Step {
+interface Step {
   argv: Arg[];
   /** Launch through `srun` (one task per allocated task) instead of running once in the batch shell. */
   srun?: { ntasks?: number; ntasksPerNode?: number; gpusPerTask?: number; extra?: string[] };
@@ -161,7 +161,8 @@ export interface RunLayout {
 /** The run directory on the shared filesystem: `<shared>/jobs/<runId>`. */
 export const runDirOf = (l: Pick<RunLayout, 'sharedRoot' | 'runId'>) => posix.join(l.sharedRoot, 'jobs', l.runId);
 
-/** Render a job of the run, with its script and output in the run directory. */
-export function renderJob(spec: JobSpec, l: RunLayout, workDir = runDirOf(l)): string {
-  return renderSbatch(spec, { runId: l.runId, partition: l.partition, account: l.account, runtimePrefix: l.runtimePrefix, jobDir: runDirOf(l), workDir });
+/** Render a job of the run, with its script and output in the run directory, which is also its working directory. */
+export function renderJob(spec: JobSpec, l: RunLayout): string {
+  const dir = runDirOf(l);
+  return renderSbatch(spec, { runId: l.runId, partition: l.partition, account: l.account, runtimePrefix: l.runtimePrefix, jobDir: dir, workDir: dir });
 }
