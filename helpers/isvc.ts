@@ -21,32 +21,24 @@
  * `deploymentMode: "RawDeployment"` + `autoscalerClass: "hpa"`, which are
  * written as the `serving.kserve.io/*` annotations, and cpu|memory metrics.
  */
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import { isStorageUri, STORAGE_SCHEMES } from './storage-uri.ts';
 import { parseQuantity } from './quantity.ts';
 
-export { parseQuantity };
-
-export type ModelFormat = 'onnx' | 'sklearn' | 'pytorch' | 'huggingface' | 'xgboost' | 'lightgbm' | 'tensorflow' | 'triton' | 'mlflow';
-export type ScaleMetric = 'concurrency' | 'rps' | 'cpu' | 'memory';
-export type DeploymentMode = 'Serverless' | 'RawDeployment';
-export type AutoscalerClass = 'hpa' | 'external' | 'none' | 'keda';
+type ModelFormat = 'onnx' | 'sklearn' | 'pytorch' | 'huggingface' | 'xgboost' | 'lightgbm' | 'tensorflow' | 'triton' | 'mlflow';
+type ScaleMetric = 'concurrency' | 'rps' | 'cpu' | 'memory';
+type DeploymentMode = 'Serverless' | 'RawDeployment';
+type AutoscalerClass = 'hpa' | 'external' | 'none' | 'keda';
 
 /** Kubernetes quantities: strings ("500m", "2Gi") or numbers (converted to strings). */
-export type ResourceMap = { cpu?: string | number; memory?: string | number; 'nvidia.com/gpu'?: string | number } & Record<string, string | number | undefined>;
+type ResourceMap = { cpu?: string | number; memory?: string | number; 'nvidia.com/gpu'?: string | number } & Record<string, string | number | undefined>;
 
-export interface Toleration {
+interface Toleration {
   key?: string;
   operator?: 'Exists' | 'Equal';
   value?: string;
   effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
   tolerationSeconds?: number;
-}
-
-export interface EnvVar {
-  name: string;
-  value: string;
 }
 
 export interface IsvcSpec {
@@ -61,14 +53,11 @@ export interface IsvcSpec {
     formatVersion?: string;
     /** s3://, gs://, pvc://, http(s)://, hf://, oci:// ... */
     storageUri?: string;
-    /** Explicit ServingRuntime name (otherwise KServe picks one for the format). */
-    runtime?: string;
     protocolVersion?: 'v1' | 'v2';
     args?: string[];
-    env?: EnvVar[];
   };
   /** Custom predictor container. */
-  container?: { image: string; args?: string[]; command?: string[]; env?: EnvVar[]; port?: number };
+  container?: { image: string; args?: string[]; port?: number };
   minReplicas?: number;
   maxReplicas?: number;
   scaleMetric?: ScaleMetric;
@@ -85,7 +74,7 @@ export interface IsvcSpec {
   autoscalerClass?: AutoscalerClass;
 }
 
-export interface Resources {
+interface Resources {
   requests?: Record<string, string>;
   limits?: Record<string, string>;
 }
@@ -105,19 +94,15 @@ export interface InferenceService {
       tolerations?: Toleration[];
       model?: {
         modelFormat: { name: ModelFormat; version?: string };
-        runtime?: string;
         protocolVersion?: 'v1' | 'v2';
         storageUri?: string;
         args?: string[];
-        env?: EnvVar[];
         resources?: Resources;
       };
       containers?: {
         name: 'kserve-container';
         image: string;
-        command?: string[];
         args?: string[];
-        env?: EnvVar[];
         ports?: { containerPort: number; protocol: 'TCP' }[];
         resources?: Resources;
       }[];
@@ -159,11 +144,9 @@ export function buildInferenceService(s: IsvcSpec): InferenceService {
   if (s.model) {
     predictor.model = compact({
       modelFormat: compact({ name: s.model.format, version: s.model.formatVersion }),
-      runtime: s.model.runtime,
       protocolVersion: s.model.protocolVersion,
       storageUri: s.model.storageUri,
       args: s.model.args,
-      env: s.model.env,
       resources,
     });
   } else if (s.container) {
@@ -172,9 +155,7 @@ export function buildInferenceService(s: IsvcSpec): InferenceService {
       compact({
         name: 'kserve-container' as const,
         image: c.image,
-        command: c.command,
         args: c.args,
-        env: c.env,
         ports: c.port === undefined ? undefined : [{ containerPort: c.port, protocol: 'TCP' as const }],
         resources,
       }),
@@ -191,11 +172,6 @@ export function buildInferenceService(s: IsvcSpec): InferenceService {
     }),
     spec: { predictor },
   };
-}
-
-/** YAML manifest of an InferenceService (for `kubectl apply -f -` or attachments). */
-export function toYaml(isvc: InferenceService): string {
-  return stringify(isvc);
 }
 
 function validate(s: IsvcSpec): string[] {
@@ -295,7 +271,7 @@ function compact<T extends object>(o: T): T {
 
 // ---------------------------------------------------------------- status
 
-export const IsvcConditionSchema = z.looseObject({
+const IsvcConditionSchema = z.looseObject({
   type: z.string(),
   status: z.enum(['True', 'False', 'Unknown']),
   reason: z.string().optional(),
@@ -306,7 +282,7 @@ export const IsvcConditionSchema = z.looseObject({
 
 const Addressable = z.looseObject({ url: z.string().optional() });
 
-export const IsvcStatusSchema = z.looseObject({
+const IsvcStatusSchema = z.looseObject({
   observedGeneration: z.number().int().optional(),
   /** e.g. Ready, PredictorReady, IngressReady, LatestDeploymentReady. */
   conditions: z.array(IsvcConditionSchema).default([]),
@@ -353,7 +329,7 @@ export const IsvcStatusSchema = z.looseObject({
 });
 
 export type IsvcStatus = z.infer<typeof IsvcStatusSchema>;
-export type IsvcCondition = z.infer<typeof IsvcConditionSchema>;
+type IsvcCondition = z.infer<typeof IsvcConditionSchema>;
 
 /** Validate an InferenceService's status (pass the whole object or just `.status`). Missing status → empty status. */
 export function parseIsvcStatus(obj: unknown): IsvcStatus {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
-import { buildInferenceService, describeNotReady, getCondition, isReady, IsvcSpecError, parseIsvcStatus, parseQuantity, toYaml, type IsvcSpec } from '../../helpers/isvc.ts';
+import { buildInferenceService, describeNotReady, getCondition, isReady, IsvcSpecError, parseIsvcStatus, type IsvcSpec } from '../../helpers/isvc.ts';
 
 const onnxCpu: IsvcSpec = {
   name: 'mnist-onnx',
@@ -92,14 +91,6 @@ test('custom container predictor', () => {
   });
 });
 
-test('toYaml round-trips and uses storageUri (never storage.uri)', () => {
-  const y = toYaml(buildInferenceService(onnxCpu));
-  assert.deepEqual(parse(y), buildInferenceService(onnxCpu));
-  assert.match(y, /^apiVersion: serving\.kserve\.io\/v1beta1\nkind: InferenceService\n/);
-  assert.match(y, /storageUri: s3:\/\/models\/mnist\/1/);
-  assert.ok(!/storage:\s*\n\s*uri:/.test(y));
-});
-
 test('rejects names that are not DNS-1123 labels starting with a letter', () => {
   for (const name of ['Mnist', 'mnist_onnx', '1mnist', '-mnist', 'mnist-', '', 'a'.repeat(64), 'mnist.onnx']) {
     assert.throws(
@@ -153,14 +144,6 @@ test('autoscaling, storage, TorchServe and resource rules', () => {
   assert.throws(() => buildInferenceService({ ...onnxCpu, resources: { requests: { memory: '2 GB' } } }), /"2 GB" is not a Kubernetes quantity/);
   assert.throws(() => buildInferenceService({ ...onnxCpu, resources: { requests: { 'nvidia.com/gpu': 1 } } }), /must be set in limits/);
   assert.throws(() => buildInferenceService({ ...onnxCpu, resources: { requests: { 'nvidia.com/gpu': 2 }, limits: { 'nvidia.com/gpu': 1 } } }), /requests \(2\) must equal limits \(1\)/);
-});
-
-test('parseQuantity', () => {
-  assert.equal(parseQuantity('500m'), 0.5);
-  assert.equal(parseQuantity('2Gi'), 2 * 2 ** 30);
-  assert.equal(parseQuantity('1.5'), 1.5);
-  assert.equal(parseQuantity('1e3'), 1000);
-  assert.equal(parseQuantity('2 GB'), null);
 });
 
 const readyIsvc = {
