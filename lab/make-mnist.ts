@@ -34,7 +34,7 @@ function idxLabels(samples: Digit[]): Buffer {
   return buf;
 }
 
-export function makeMnist(outDir: string): { train: number; test: number } {
+function makeMnist(outDir: string): { train: number; test: number } {
   const { train, test } = mnistSplit();
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'train-images-idx3-ubyte'), idxImages(train));

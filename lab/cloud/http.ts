@@ -26,7 +26,7 @@ export function readBody(req: IncomingMessage, limit: number, tooLarge: (limit: 
   });
 }
 
-export interface SendOptions {
+interface SendOptions {
   /** added to the content type (and length) headers; these win */
   headers?: Record<string, string>;
   /** indent the JSON by two spaces */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { localPathFor, resolveStorage, stageModel, StorageError } from '../../lab/cloud/controller/storage.ts';
-import { parseMemory, predictorSpec } from '../../lab/cloud/controller/controller.ts';
+import { parseMemory, predictorSpec } from '../../lab/cloud/controller/predictor.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cloud-storage-'));
 const roots = { stateDir: join(tmp, 'state'), s3Root: join(tmp, 's3') };

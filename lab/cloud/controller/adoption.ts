@@ -13,7 +13,7 @@ import { filesFor, isRuntimeProcess, type ReplicaMeta } from './replica.ts';
 import type { ControllerHost, IsvcState } from './types.ts';
 
 /** SIGTERM, then SIGKILL after 3 s if it is still a runtime process. */
-export function killOrphan(pid: number, why: string, log: (line: string) => void): void {
+function killOrphan(pid: number, why: string, log: (line: string) => void): void {
   log(`killing orphan runtime pid ${pid} (${why})`);
   try {
     process.kill(pid, 'SIGTERM');

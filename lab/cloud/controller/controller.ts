@@ -32,9 +32,6 @@ import { computeStatus, readyCount } from './status.ts';
 import { StorageError, resolveStorage } from './storage.ts';
 import { activeRevision, latestRevision, ts, type ControllerHost, type ControllerOptions, type EventKind, type Failure, type IsvcState } from './types.ts';
 
-export { IMAGE, LOG_PATH_ANNOTATION, NODE_NAME, type ControllerOptions } from './types.ts';
-export { parseMemory, predictorSpec } from './predictor.ts';
-
 export class Controller {
   readonly router: IngressRouter;
   readonly kube: Kube;
@@ -120,7 +117,7 @@ export class Controller {
   /** TLS for the lab domain, the router listening, and <stateDir>/ingress.json saying where. */
   private async startIngress(): Promise<void> {
     const { stateDir } = this.opts;
-    const issuer = new CertIssuer({ caCert: this.opts.caCert ?? join(stateDir, 'ca.crt'), caKey: this.opts.caKey ?? join(stateDir, 'ca.key'), outDir: join(stateDir, 'ingress') });
+    const issuer = new CertIssuer({ caCert: join(stateDir, 'ca.crt'), caKey: join(stateDir, 'ca.key'), outDir: join(stateDir, 'ingress') });
     const tls = await issuer.issueDefault();
     const host = this.opts.ingressHost ?? '127.0.0.1';
     const addr = await this.router.listen(host, this.opts.ingressPort ?? 8443, { cert: tls.cert, key: tls.key, sni: (s) => issuer.sniContext(s) });
@@ -134,7 +131,7 @@ export class Controller {
           port: addr.port,
           domain: this.router.domain,
           hostTemplate: `{name}.{namespace}.${this.router.domain}`,
-          caFile: this.opts.caCert ?? join(stateDir, 'ca.crt'),
+          caFile: join(stateDir, 'ca.crt'),
           certFile: tls.certFile,
           controllerPid: process.pid,
         },

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KObject } from './informer.ts';
 
-export const GROUP = 'serving.kserve.io';
-export const VERSION = 'v1beta1';
-export const PLURAL = 'inferenceservices';
+const GROUP = 'serving.kserve.io';
+const VERSION = 'v1beta1';
+const PLURAL = 'inferenceservices';
 export const ISVC_API_VERSION = `${GROUP}/${VERSION}`;
 export const COMPONENT = 'lab-kserve-controller';
 

@@ -59,10 +59,10 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
 }
 
 /** A pod condition of `podName`; gives the condition's lastTransitionTime. */
-export type PodConditionFn = (podName: string, type: string, status: boolean) => Record<string, string>;
+type PodConditionFn = (podName: string, type: string, status: boolean) => Record<string, string>;
 
 /** The Pod status of replica `r`: phase, conditions, the kserve-container's state. */
-export function podStatus(r: Replica, podCondition: PodConditionFn): Record<string, unknown> {
+function podStatus(r: Replica, podCondition: PodConditionFn): Record<string, unknown> {
   const s: ReplicaStatus = r.status;
   const name = r.spec.podName;
   const started = s.started || s.restartCount > 0;

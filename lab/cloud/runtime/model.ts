@@ -34,14 +34,14 @@ const V2_TYPES: Record<string, string> = {
   string: 'BYTES',
 };
 
-export interface TensorMeta {
+interface TensorMeta {
   name: string;
   datatype: string; // V2 name
   ortType: string;
   shape: number[]; // -1 = dynamic
 }
 
-export interface V2InputTensor {
+interface V2InputTensor {
   name?: unknown;
   shape?: unknown;
   datatype?: unknown;
@@ -49,7 +49,7 @@ export interface V2InputTensor {
   parameters?: unknown;
 }
 
-export interface V2OutputTensor {
+interface V2OutputTensor {
   name: string;
   shape: number[];
   datatype: string;
@@ -57,7 +57,7 @@ export interface V2OutputTensor {
 }
 
 /** Locate the model file: the path itself if a file, else <dir>/model.onnx, else the single .onnx in dir. */
-export function resolveModelFile(modelDir: string): string {
+function resolveModelFile(modelDir: string): string {
   if (!existsSync(modelDir)) throw new Error(`model path ${modelDir} does not exist`);
   const st = statSync(modelDir);
   if (st.isFile()) return modelDir;
@@ -189,7 +189,7 @@ function nest(flat: ArrayLike<unknown>, offset: number, shape: readonly number[]
   return out;
 }
 
-export interface LoadedModelOptions {
+interface LoadedModelOptions {
   threads?: number;
 }
 

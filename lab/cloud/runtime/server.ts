@@ -9,10 +9,10 @@ import { readBody, send } from '../http.ts';
 import { LoadedModel, RequestError } from './model.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
-export const SERVER_NAME = 'mlv-lab-onnx-runtime';
-export const SERVER_VERSION = '0.1.0';
+const SERVER_NAME = 'mlv-lab-onnx-runtime';
+const SERVER_VERSION = '0.1.0';
 
-export interface ModelServerOptions {
+interface ModelServerOptions {
   modelName: string;
   /** access log sink; one line per request. Default: stdout. null disables. */
   log?: ((line: string) => void) | null;
