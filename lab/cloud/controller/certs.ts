@@ -17,30 +17,27 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 const run = promisify(execFile);
 
 export const LAB_DOMAIN = 'lab.mlv.io';
-export const WELL_KNOWN_NAMESPACES = ['default', 'production', 'mlops', 'monitoring'];
+const WELL_KNOWN_NAMESPACES = ['default', 'production', 'mlops', 'monitoring'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export interface IssuedCert {
+interface IssuedCert {
   certFile: string;
   keyFile: string;
   cert: Buffer;
   key: Buffer;
 }
 
-export interface CertIssuerOptions {
+interface CertIssuerOptions {
   caCert: string;
   caKey: string;
   outDir: string;
-  domain?: string;
-  days?: number;
 }
 
 export class CertIssuer {
-  readonly domain: string;
+  readonly domain = LAB_DOMAIN;
   private readonly sniCache = new Map<string, Promise<SecureContext>>();
 
   constructor(private readonly opts: CertIssuerOptions) {
-    this.domain = opts.domain ?? LAB_DOMAIN;
     if (!existsSync(opts.caCert) || !existsSync(opts.caKey)) {
       throw new Error(`lab CA not found (${opts.caCert}, ${opts.caKey}); start the lab API server first, it creates the CA`);
     }
@@ -89,25 +86,7 @@ export class CertIssuer {
       await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
       await run('openssl', ['req', '-new', '-key', key, '-subj', `/O=mlv-lab/CN=${cn}`, '-out', csr]);
       const serial = '0x' + createHash('sha1').update(`${base}${Date.now()}${Math.random()}`).digest('hex').slice(0, 30);
-      await run('openssl', [
-        'x509',
-        '-req',
-        '-in',
-        csr,
-        '-CA',
-        this.opts.caCert,
-        '-CAkey',
-        this.opts.caKey,
-        '-set_serial',
-        serial,
-        '-days',
-        String(this.opts.days ?? 365),
-        '-sha256',
-        '-extfile',
-        ext,
-        '-out',
-        crt,
-      ]);
+      await run('openssl', ['x509', '-req', '-in', csr, '-CA', this.opts.caCert, '-CAkey', this.opts.caKey, '-set_serial', serial, '-days', '365', '-sha256', '-extfile', ext, '-out', crt]);
       writeFileSync(key, readFileSync(key), { mode: 0o600 });
       renameSync(key, keyFile);
       renameSync(crt, certFile);

@@ -25,19 +25,19 @@ import type { SecureContext } from 'node:tls';
 import { readBody, send } from '../http.ts';
 import { LAB_DOMAIN } from './certs.ts';
 
-export interface UpstreamSpec {
+interface UpstreamSpec {
   /** pod name */
   id: string;
+  /** on 127.0.0.1 */
   port: number;
-  host?: string;
 }
 
-interface Upstream extends Required<UpstreamSpec> {
+interface Upstream extends UpstreamSpec {
   inflight: number;
   served: number;
 }
 
-export interface RouteOptions {
+interface RouteOptions {
   /** replicas are starting / scale from zero pending: queue instead of 503 */
   activating?: boolean;
   /** shown in the 503 when nothing can serve */
@@ -60,7 +60,7 @@ interface Route {
   waiters: Set<() => void>;
 }
 
-export interface RouteSample {
+interface RouteSample {
   /** time-averaged in-flight requests since the previous sample */
   concurrency: number;
   /** requests per second since the previous sample */
@@ -69,28 +69,24 @@ export interface RouteSample {
   intervalMs: number;
 }
 
-export interface RouterOptions {
-  domain?: string;
+interface RouterOptions {
   activatorTimeoutMs?: number;
-  maxBodyBytes?: number;
   log?: (line: string) => void;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 export class IngressRouter {
-  readonly domain: string;
+  readonly domain = LAB_DOMAIN;
   private routes = new Map<string, Route>();
   private readonly agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 256, maxFreeSockets: 64, timeout: 120_000 });
   private server?: https.Server;
   private readonly activatorTimeoutMs: number;
-  private readonly maxBody: number;
+  private readonly maxBody = 64 * 1024 * 1024;
   private readonly log: (line: string) => void;
 
   constructor(opts: RouterOptions = {}) {
-    this.domain = (opts.domain ?? LAB_DOMAIN).toLowerCase();
     this.activatorTimeoutMs = opts.activatorTimeoutMs ?? 30_000;
-    this.maxBody = opts.maxBodyBytes ?? 64 * 1024 * 1024;
     this.log = opts.log ?? (() => {});
   }
 
@@ -116,7 +112,7 @@ export class IngressRouter {
     r.upstreams = upstreams.map((u) => {
       const prev = old.get(u.id);
       if (prev && prev.port === u.port) return prev;
-      return { id: u.id, port: u.port, host: u.host ?? '127.0.0.1', inflight: 0, served: 0 };
+      return { id: u.id, port: u.port, inflight: 0, served: 0 };
     });
     if (r.upstreams.length > 0 || !opts.activating) {
       for (const w of [...r.waiters]) w();
@@ -276,7 +272,7 @@ export class IngressRouter {
           up.served++;
         }
       };
-      const upReq = http.request({ host: up.host, port: up.port, method: req.method, path: req.url, headers, agent: this.agent }, (upRes) => {
+      const upReq = http.request({ host: '127.0.0.1', port: up.port, method: req.method, path: req.url, headers, agent: this.agent }, (upRes) => {
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
         out['x-lab-pod'] = up.id;

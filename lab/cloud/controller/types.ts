@@ -28,8 +28,6 @@ export interface ControllerOptions {
   tickMs?: number;
   resyncMs?: number;
   activatorTimeoutMs?: number;
-  caCert?: string;
-  caKey?: string;
   log?: (line: string) => void;
 }
 

@@ -65,41 +65,38 @@ class Writer {
 // ---------------------------------------------------------------- ONNX model
 
 /** ONNX TensorProto.DataType values used here. */
-export const OnnxType = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
+const OnnxType = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
 
-export type Dim = number | string; // number = fixed, string = symbolic (dynamic)
+type Dim = number | string; // number = fixed, string = symbolic (dynamic)
 
-export interface ValueInfo {
+interface ValueInfo {
   name: string;
   elemType: number;
   shape: Dim[];
 }
 
-export type AttrValue = { i: number } | { f: number } | { ints: number[] } | { s: string };
+type AttrValue = { i: number } | { f: number } | { ints: number[] } | { s: string };
 
-export interface NodeSpec {
+interface NodeSpec {
   op: string;
   inputs: string[];
   outputs: string[];
-  name?: string;
   attrs?: Record<string, AttrValue>;
 }
 
-export interface Initializer {
+interface Initializer {
   name: string;
   dims: number[];
   /** FLOAT data (stored as raw little-endian bytes) */
   data: Float32Array | number[];
 }
 
-export interface ModelSpec {
+interface ModelSpec {
   graphName: string;
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   nodes: NodeSpec[];
   initializers: Initializer[];
-  opset?: number;
-  producer?: string;
   docString?: string;
 }
 
@@ -133,7 +130,7 @@ function node(n: NodeSpec, idx: number): Writer {
   const w = new Writer();
   for (const i of n.inputs) w.string(1, i);
   for (const o of n.outputs) w.string(2, o);
-  w.string(3, n.name ?? `${n.op}_${idx}`);
+  w.string(3, `${n.op}_${idx}`);
   w.string(4, n.op);
   for (const [k, v] of Object.entries(n.attrs ?? {})) w.message(5, attribute(k, v));
   return w;
@@ -154,7 +151,7 @@ function initializer(t: Initializer): Writer {
 }
 
 /** Serialize a ModelProto. */
-export function buildModel(spec: ModelSpec): Buffer {
+function buildModel(spec: ModelSpec): Buffer {
   const graph = new Writer();
   spec.nodes.forEach((n, i) => graph.message(1, node(n, i)));
   graph.string(2, spec.graphName);
@@ -162,10 +159,10 @@ export function buildModel(spec: ModelSpec): Buffer {
   for (const v of spec.inputs) graph.message(11, valueInfo(v));
   for (const v of spec.outputs) graph.message(12, valueInfo(v));
 
-  const opset = new Writer().string(1, '').int(2, spec.opset ?? 13);
+  const opset = new Writer().string(1, '').int(2, 13); // opset
   const model = new Writer()
     .int(1, 8) // ir_version
-    .string(2, spec.producer ?? 'mlv-lab-onnx-builder')
+    .string(2, 'mlv-lab-onnx-builder') // producer_name
     .string(3, '0.1')
     .int(5, 1) // model_version
     .string(6, spec.docString ?? '')
