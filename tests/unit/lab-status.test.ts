@@ -61,7 +61,11 @@ function ticking(): () => string {
 
 const conds = (status: Record<string, unknown>) => Object.fromEntries((status.conditions as Record<string, string>[]).map((c) => [c.type, c]));
 const summary = (status: Record<string, unknown>) => (status.conditions as Record<string, string>[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`);
-const model = (status: Record<string, unknown>) => status.modelStatus as any;
+// The parts of modelStatus and components.predictor these tests read.
+type ModelStatus = { states: { activeModelState: string; targetModelState: string }; transitionStatus: string; copies: { totalCopies: number; failedCopies: number }; lastFailureInfo?: unknown };
+type PredictorComponent = { latestCreatedRevision?: string; traffic?: { revisionName: string; percent: number; latestRevision: boolean }[] };
+const model = (status: Record<string, unknown>) => status.modelStatus as ModelStatus;
+const predictor = (status: Record<string, unknown>) => (status.components as { predictor: PredictorComponent }).predictor;
 
 describe('InferenceService status', () => {
   it('is Ready when the active revision is the current generation and has a ready replica', () => {
@@ -75,7 +79,7 @@ describe('InferenceService status', () => {
     assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loaded' });
     assert.equal(model(s).transitionStatus, 'UpToDate');
     assert.deepEqual(model(s).copies, { totalCopies: 1, failedCopies: 0 });
-    assert.deepEqual((s.components as any).predictor, {
+    assert.deepEqual(predictor(s), {
       url: URLS.predictorUrl,
       address: { url: URLS.predictorUrl },
       latestCreatedRevision: 'm-predictor-00001',
@@ -99,7 +103,7 @@ describe('InferenceService status', () => {
     assert.equal(c.Ready!.message, 'waiting for a revision');
     assert.equal(model(s).transitionStatus, 'InProgress');
     assert.deepEqual(model(s).states, { activeModelState: 'Pending', targetModelState: 'Pending' });
-    assert.equal((s.components as any).predictor.traffic, undefined);
+    assert.equal(predictor(s).traffic, undefined);
   });
 
   it('is not Ready while the first revision stages or loads its model', () => {
@@ -140,14 +144,20 @@ describe('InferenceService status', () => {
     assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=Unknown/RolloutInProgress', 'Ready=Unknown/RolloutInProgress']);
     assert.equal(c.PredictorReady!.message, 'revision m-predictor-00002 is loading; m-predictor-00001 keeps serving');
     assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loading' });
-    const pred = (s.components as any).predictor;
+    const pred = predictor(s);
     assert.equal(pred.latestCreatedRevision, 'm-predictor-00002');
     assert.deepEqual(pred.traffic, [{ revisionName: 'm-predictor-00001', percent: 100, latestRevision: false }]);
     assert.equal(s.observedGeneration, 2);
   });
 
   it('a new revision that failed to load blocks the rollout and is reported, the old one serving', () => {
-    const failure: Failure = { reason: 'ModelLoadFailed', message: 'predictor pod new of revision m-predictor-00002 failed to load the model (exit code 1)', location: 'new', exitCode: 1, time: '2025-01-01T00:00:00Z' };
+    const failure: Failure = {
+      reason: 'ModelLoadFailed',
+      message: 'predictor pod new of revision m-predictor-00002 failed to load the model (exit code 1)',
+      location: 'new',
+      exitCode: 1,
+      time: '2025-01-01T00:00:00Z',
+    };
     const old = revision(1, [replica('old')]);
     const next = revision(2, [], { failure });
     const s = computeStatus(state(2, [old, next], { active: 1, latest: 2, lastFailure: failure }), URLS);
@@ -201,7 +211,13 @@ describe('status helpers', () => {
 
   it('condition omits empty reason and message', () => {
     const st = state(1, []);
-    assert.deepEqual(condition(st, 'Ready', 'True', undefined, undefined, () => 'T0'), { type: 'Ready', status: 'True', lastTransitionTime: 'T0' });
-    assert.deepEqual(condition(st, 'Ready', 'False', 'Why', 'because', () => 'T1'), { type: 'Ready', status: 'False', lastTransitionTime: 'T1', reason: 'Why', message: 'because' });
+    assert.deepEqual(
+      condition(st, 'Ready', 'True', undefined, undefined, () => 'T0'),
+      { type: 'Ready', status: 'True', lastTransitionTime: 'T0' },
+    );
+    assert.deepEqual(
+      condition(st, 'Ready', 'False', 'Why', 'because', () => 'T1'),
+      { type: 'Ready', status: 'False', lastTransitionTime: 'T1', reason: 'Why', message: 'because' },
+    );
   });
 });

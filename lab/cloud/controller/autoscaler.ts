@@ -132,8 +132,17 @@ function num(v: unknown): number | undefined {
   return undefined;
 }
 
+/** The scaling fields of spec.predictor as the API server hands them over: unchecked (num() and the checks below read them). */
+interface PredictorScaling {
+  minReplicas?: unknown;
+  maxReplicas?: unknown;
+  scaleMetric?: unknown;
+  scaleTarget?: unknown;
+  annotations?: Record<string, string>;
+}
+
 /** Build the scaler config from an InferenceService object (spec + annotations). */
-export function configFromIsvc(isvc: { metadata?: { annotations?: Record<string, string> }; spec?: any }, defaults: ScalerDefaults = LAB_DEFAULTS): ConfigResult {
+export function configFromIsvc(isvc: { metadata?: { annotations?: Record<string, string> }; spec?: { predictor?: PredictorScaling } }, defaults: ScalerDefaults = LAB_DEFAULTS): ConfigResult {
   const warnings: string[] = [];
   const pred = isvc.spec?.predictor ?? {};
   const ann: Record<string, string> = { ...(pred.annotations ?? {}), ...(isvc.metadata?.annotations ?? {}) };

@@ -23,8 +23,9 @@ export interface KObject {
     deletionTimestamp?: string | Date;
     [k: string]: unknown;
   };
-  spec?: any;
-  status?: any;
+  /** as the API server returns them: unchecked (readers narrow what they use) */
+  spec?: Record<string, unknown>;
+  status?: { conditions?: { type?: string; status?: string }[]; [k: string]: unknown };
 }
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -133,18 +134,20 @@ export class Informer<T extends KObject> {
       this.abort = await this.watch.watch(
         this.opts.path,
         params,
-        (type: string, obj: any) => {
+        (type: string, obj: unknown) => {
           gotEvent = true;
           if (type === 'ERROR') {
-            const code = obj?.code;
-            this.log(`informer ${this.opts.path}: watch error event ${code} ${obj?.message ?? ''}`);
+            const status = obj as { code?: unknown; message?: unknown } | undefined; // a metav1.Status
+            const code = status?.code;
+            this.log(`informer ${this.opts.path}: watch error event ${code} ${status?.message ?? ''}`);
             if (code === 410) this.rv = '';
             this.abort?.abort();
             return;
           }
-          if (obj?.metadata?.resourceVersion) this.rv = obj.metadata.resourceVersion;
-          if (type === 'BOOKMARK') return;
+          // an object of the watched kind (a BOOKMARK carries only metadata.resourceVersion)
           const item = obj as T;
+          if (item?.metadata?.resourceVersion) this.rv = item.metadata.resourceVersion;
+          if (type === 'BOOKMARK') return;
           const k = keyOf(item);
           if (type === 'DELETED') {
             this.cache.delete(k);
@@ -155,8 +158,9 @@ export class Informer<T extends KObject> {
             this.opts.onEvent(had ? 'MODIFIED' : 'ADDED', item);
           }
         },
-        (err: any) => {
+        (e: unknown) => {
           if (this.stopped) return;
+          const err = e as Error | null | undefined;
           if (err && err.name !== 'AbortError') {
             // After a failed watch relist rather than resume: the server may have restarted with a
             // fresh store (the lab API server without --persist), where an old resourceVersion means

@@ -23,13 +23,25 @@ export function parseMemory(q: unknown): number | undefined {
 
 const LEGACY_FRAMEWORKS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow', 'pytorch', 'triton', 'pmml', 'paddle', 'huggingface'];
 
+/** spec.predictor and its model (or framework) entry, as read below: unchecked, so every field is optional and its leaves unknown. */
+interface Predictor {
+  model?: Impl;
+  resources?: unknown;
+  [framework: string]: unknown;
+}
+interface Impl {
+  modelFormat?: { name?: unknown };
+  storageUri?: unknown;
+  resources?: unknown;
+}
+
 /** Read the predictor: the `model` form (modelFormat + storageUri) or the older per-framework form. */
 export function predictorSpec(isvc: KObject): PredictorSpec | Failure {
-  const p = isvc.spec?.predictor;
+  const p = isvc.spec?.predictor as Predictor | undefined;
   const fail = (reason: string, message: string): Failure => ({ reason, message, time: ts() });
   if (!p || typeof p !== 'object') return fail('InvalidPredictorSpec', 'spec.predictor is required');
-  let format: string | undefined;
-  let impl: any;
+  let format: unknown;
+  let impl: Impl;
   if (p.model) {
     impl = p.model;
     format = impl.modelFormat?.name;
@@ -37,7 +49,7 @@ export function predictorSpec(isvc: KObject): PredictorSpec | Failure {
   } else {
     const fw = LEGACY_FRAMEWORKS.find((f) => p[f]);
     if (!fw) return fail('InvalidPredictorSpec', 'spec.predictor needs model (modelFormat + storageUri) or a framework such as onnx');
-    impl = p[fw];
+    impl = p[fw] as Impl;
     format = fw;
   }
   if (String(format).toLowerCase() !== 'onnx') {
