@@ -37,7 +37,7 @@ interface Run {
 function kubectl(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile('kubectl', args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
     if (input !== undefined) child.stdin!.end(input);
@@ -56,15 +56,18 @@ async function fails(args: string[], input?: string): Promise<string> {
   return r.stderr;
 }
 
+/** The fields of API replies these tests read: a Status, or a list. */
+type Reply = { kind?: string; reason?: string; code?: number; items: { metadata: { name: string } }[] };
+
 /** A raw API request with the lab token (for things kubectl cannot do, e.g. set status). */
-function api(method: string, path: string, body?: unknown, contentType = 'application/json', token = srv.token): Promise<{ status: number; json: any }> {
+function api(method: string, path: string, body?: unknown, contentType = 'application/json', token = srv.token): Promise<{ status: number; json: Reply | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request(`${srv.url}${path}`, { method, ca: readFileSync(srv.caPath), headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined });
+        resolve({ status: res.statusCode!, json: text ? (JSON.parse(text) as Reply) : undefined });
       });
     });
     req.on('error', reject);
@@ -160,7 +163,15 @@ test('kubectl wait --for=condition=Ready after the status subresource is set', {
   const r = await api(
     'PATCH',
     '/apis/serving.kserve.io/v1beta1/namespaces/default/inferenceservices/mnist/status',
-    { status: { url: 'https://mnist.default.lab.mlv.io', conditions: [{ type: 'PredictorReady', status: 'True' }, { type: 'Ready', status: 'True' }] } },
+    {
+      status: {
+        url: 'https://mnist.default.lab.mlv.io',
+        conditions: [
+          { type: 'PredictorReady', status: 'True' },
+          { type: 'Ready', status: 'True' },
+        ],
+      },
+    },
     'application/merge-patch+json',
   );
   assert.equal(r.status, 200);
@@ -216,16 +227,19 @@ test('errors: NotFound, AlreadyExists, Invalid, Unauthorized', { skip }, async (
   assert.match(await fails(['get', 'namespace', 'missing']), /Error from server \(NotFound\): namespaces "missing" not found/);
   const unauth = await api('GET', '/api/v1/namespaces', undefined, 'application/json', 'wrong-token');
   assert.equal(unauth.status, 401);
-  assert.deepEqual([unauth.json.kind, unauth.json.reason, unauth.json.code], ['Status', 'Unauthorized', 401]);
+  assert.deepEqual([unauth.json?.kind, unauth.json?.reason, unauth.json?.code], ['Status', 'Unauthorized', 401]);
 });
 
 test('delete namespace cascades to everything in it', { skip }, async () => {
   assert.match(await ok(['delete', 'namespace', 'team-a', '--timeout=20s']), /namespace "team-a" deleted/);
   assert.match(await fails(['get', 'namespace', 'team-a']), /NotFound/);
   const left = await api('GET', '/apis/serving.kserve.io/v1beta1/inferenceservices');
-  assert.deepEqual(left.json.items.map((i: any) => i.metadata.name), ['mnist']);
+  assert.deepEqual(
+    left.json?.items.map((i) => i.metadata.name),
+    ['mnist'],
+  );
   const pods = await api('GET', '/api/v1/pods?fieldSelector=metadata.namespace%3Dteam-a');
-  assert.equal(pods.json.items.length, 0);
+  assert.equal(pods.json?.items.length, 0);
   assert.match(await ok(['delete', 'isvc', 'mnist']), /inferenceservice.serving.kserve.io "mnist" deleted/);
   assert.match((await kubectl(['get', 'isvc', '-A'])).stderr, /No resources found/);
 });

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type CoreV1Event, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { mnistDigits, writeCorrupt, writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
@@ -42,7 +42,31 @@ function alive(pid: number): boolean {
   }
 }
 
-async function getIsvc(name: string): Promise<any> {
+// The parts of the objects and replies these tests read, as the lab serves them.
+type Condition = { type: string; status: string; reason?: string; message: string; lastTransitionTime?: string };
+type Isvc = {
+  metadata: { uid: string };
+  status: {
+    url: string;
+    address: { url: string };
+    observedGeneration: number;
+    conditions?: Condition[];
+    annotations: Record<string, string>;
+    modelStatus: { states: { activeModelState: string }; transitionStatus: string; lastFailureInfo: { reason: string } };
+    components: { predictor: { latestReadyRevision: string; traffic: unknown } };
+  };
+};
+type Termination = { exitCode: number; message: string };
+type ContainerStatus = { ready: boolean; state: { running?: unknown; waiting?: { reason?: string }; terminated?: Termination }; lastState: { terminated?: Termination } };
+type OwnerRef = { kind: string; uid: string };
+type Pod = {
+  metadata: { name: string; labels: Record<string, string>; annotations: { 'lab.mlv.io/log-path': string }; ownerReferences: [OwnerRef, ...OwnerRef[]] };
+  spec: { nodeName: string; containers: [{ name: string; resources: { limits: Record<string, string> } }] };
+  status: { phase: string; containerStatuses: [ContainerStatus, ...ContainerStatus[]] };
+};
+type Reply = { predictions: number[][]; outputs: [{ shape: number[] }]; inputs: unknown };
+
+async function getIsvc(name: string): Promise<Isvc> {
   return custom.getNamespacedCustomObject({ ...G, namespace: NS, name });
 }
 
@@ -61,42 +85,41 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-const cond = (isvc: any, type: string) => (isvc?.status?.conditions ?? []).find((c: any) => c.type === type);
+const cond = (isvc: Isvc, type: string) => (isvc?.status?.conditions ?? []).find((c) => c.type === type);
 
 function isvc(name: string, predictor: Record<string, unknown>, annotations: Record<string, string> = {}): Record<string, unknown> {
   return { apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name, namespace: NS, annotations }, spec: { predictor } };
 }
 
-function call(host: string, path: string, body?: unknown): Promise<{ status: number; body: any; pod?: string; ms: number }> {
+function call(host: string, path: string, body?: unknown): Promise<{ status: number; body: Reply | undefined; pod?: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = https.request(
-      { host: '127.0.0.1', port: controller.ingressPort, path, method: data ? 'POST' : 'GET', ca, agent, headers: { host, 'content-type': 'application/json' } },
-      (res) => {
-        let t = '';
-        res.on('data', (c) => (t += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: t ? JSON.parse(t) : undefined, pod: res.headers['x-lab-pod'] as string, ms: performance.now() - t0 }));
-      },
-    );
+    const req = https.request({ host: '127.0.0.1', port: controller.ingressPort, path, method: data ? 'POST' : 'GET', ca, agent, headers: { host, 'content-type': 'application/json' } }, (res) => {
+      let t = '';
+      res.on('data', (c) => (t += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: t ? (JSON.parse(t) as Reply) : undefined, pod: res.headers['x-lab-pod'] as string, ms: performance.now() - t0 }));
+    });
     req.on('error', reject);
     req.end(data);
   });
 }
 
-async function events(name: string): Promise<any[]> {
+async function events(name: string): Promise<CoreV1Event[]> {
   const list = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.name=${name}` });
   return list.items;
 }
 
-async function pods(name: string): Promise<any[]> {
+async function pods(name: string): Promise<Pod[]> {
   const list = await core.listNamespacedPod({ namespace: NS, labelSelector: `serving.kserve.io/inferenceservice=${name}` });
   return JSON.parse(JSON.stringify(list.items));
 }
 
 describe('cloud controller (API server + controller + runtime + router)', { timeout: 120_000 }, () => {
   const modelDir = join(tmp, 'models', 'mnist');
-  const digits = mnistDigits().test.filter((_, i) => i % 97 === 0).slice(0, 4);
+  const digits = mnistDigits()
+    .test.filter((_, i) => i % 97 === 0)
+    .slice(0, 4);
 
   before(async () => {
     api = await startApiServer({ stateDir, host: '127.0.0.1', port: 0 });
@@ -181,6 +204,7 @@ describe('cloud controller (API server + controller + runtime + router)', { time
 
     const [pod, ...rest] = await pods('mnist');
     assert.equal(rest.length, 0);
+    assert.ok(pod);
     assert.match(pod.metadata.name, /^mnist-predictor-[0-9a-f]{5}$/);
     assert.equal(pod.metadata.labels.component, 'predictor');
     assert.equal(pod.metadata.ownerReferences[0].kind, 'InferenceService');
@@ -208,15 +232,15 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     const flat = digits.map((d) => Array.from(d.pixels));
     const v1 = await call('mnist.default.lab.mlv.io', '/v1/models/mnist:predict', { instances: flat });
     assert.equal(v1.status, 200);
-    assert.equal(v1.body.predictions.length, digits.length);
-    assert.ok(v1.body.predictions.every((p: number[]) => p.length === 10));
+    assert.equal(v1.body?.predictions.length, digits.length);
+    assert.ok(v1.body?.predictions.every((p) => p.length === 10));
     const v2 = await call('mnist-predictor.default.lab.mlv.io', '/v2/models/mnist/infer', {
       inputs: [{ name: 'input', shape: [digits.length, 1, 28, 28], datatype: 'FP32', data: flat.flat() }],
     });
     assert.equal(v2.status, 200);
-    assert.deepEqual(v2.body.outputs[0].shape, [digits.length, 10]);
+    assert.deepEqual(v2.body?.outputs[0].shape, [digits.length, 10]);
     const meta = await call('mnist.default.lab.mlv.io', '/v2/models/mnist');
-    assert.deepEqual(meta.body.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 1, 28, 28] }]);
+    assert.deepEqual(meta.body?.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 1, 28, 28] }]);
     assert.equal((await call('nothing.default.lab.mlv.io', '/v1/models/x')).status, 404);
     // single-request latency through the router (warm)
     const one = { instances: [flat[0]] };
@@ -266,7 +290,7 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     assert.ok((await pods('mnist')).length >= 2);
     const up = (await events('mnist')).find((e) => e.reason === 'ScaledUp');
     assert.ok(up, 'ScaledUp event');
-    assert.match(up.message, /from 1 to [23] replica/);
+    assert.match(up.message ?? '', /from 1 to [23] replica/);
 
     const down = await waitFor(
       'scale-down to 1',
@@ -303,21 +327,22 @@ describe('cloud controller (API server + controller + runtime + router)', { time
       const o = await getIsvc('missing');
       return cond(o, 'Ready')?.status === 'False' && o;
     });
-    assert.equal(cond(missing, 'PredictorReady').reason, 'ModelLoadFailed');
-    assert.match(cond(missing, 'Ready').message, /file:\/\/\/nonexistent\/lab\/model/);
+    assert.equal(cond(missing, 'PredictorReady')!.reason, 'ModelLoadFailed');
+    assert.match(cond(missing, 'Ready')!.message, /file:\/\/\/nonexistent\/lab\/model/);
     assert.equal(missing.status.modelStatus.lastFailureInfo.reason, 'ModelLoadFailed');
 
     const corrupt = await waitFor('corrupt FailedToLoad', async () => {
       const o = await getIsvc('corrupt');
       return o.status?.modelStatus?.states?.activeModelState === 'FailedToLoad' && o;
     });
-    assert.equal(cond(corrupt, 'Ready').status, 'False');
-    assert.equal(cond(corrupt, 'PredictorReady').reason, 'ModelLoadFailed');
-    assert.match(cond(corrupt, 'PredictorReady').message, /Protobuf parsing failed|failed to load/);
+    assert.equal(cond(corrupt, 'Ready')!.status, 'False');
+    assert.equal(cond(corrupt, 'PredictorReady')!.reason, 'ModelLoadFailed');
+    assert.match(cond(corrupt, 'PredictorReady')!.message, /Protobuf parsing failed|failed to load/);
     const [cpod] = await pods('corrupt');
+    assert.ok(cpod);
     const cs = cpod.status.containerStatuses[0];
     assert.equal(cs.ready, false);
-    const term = cs.state.terminated ?? cs.lastState.terminated;
+    const term = (cs.state.terminated ?? cs.lastState.terminated)!;
     assert.equal(term.exitCode, 1);
     assert.match(term.message, /FATAL: failed to load model corrupt/);
     assert.ok(cs.state.waiting?.reason === 'CrashLoopBackOff' || cs.state.running || cs.state.terminated);
@@ -327,8 +352,8 @@ describe('cloud controller (API server + controller + runtime + router)', { time
       const o = await getIsvc('sk');
       return cond(o, 'Ready')?.status === 'False' && o;
     });
-    assert.equal(cond(sk, 'Ready').reason, 'UnsupportedModelFormat');
-    assert.match(cond(sk, 'Ready').message, /"sklearn".*ONNX models only/);
+    assert.equal(cond(sk, 'Ready')!.reason, 'UnsupportedModelFormat');
+    assert.match(cond(sk, 'Ready')!.message, /"sklearn".*ONNX models only/);
     assert.equal(sk.status.modelStatus.transitionStatus, 'InvalidSpec');
     assert.equal((await pods('sk')).length, 0);
     const ev = (await events('sk')).find((e) => e.reason === 'UnsupportedModelFormat');
@@ -339,9 +364,7 @@ describe('cloud controller (API server + controller + runtime + router)', { time
   it('rolls a new revision on spec change and stops the old one', async () => {
     const before = await pods('mnist');
     const oldPids = controller.pids();
-    await custom.patchNamespacedCustomObject(
-      { ...G, namespace: NS, name: 'mnist', body: [{ op: 'replace', path: '/spec/predictor/model/storageUri', value: 'pvc://models/mnist' }] },
-    );
+    await custom.patchNamespacedCustomObject({ ...G, namespace: NS, name: 'mnist', body: [{ op: 'replace', path: '/spec/predictor/model/storageUri', value: 'pvc://models/mnist' }] });
     const rolled = await waitFor('revision 2 Ready', async () => {
       const o = await getIsvc('mnist');
       return o.status?.observedGeneration === 2 && o.status?.components?.predictor?.latestReadyRevision === 'mnist-predictor-00002' && cond(o, 'Ready')?.status === 'True' && o;
@@ -349,7 +372,7 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     assert.equal(rolled.status.modelStatus.transitionStatus, 'UpToDate');
     await waitFor('old pod gone', async () => {
       const now = await pods('mnist');
-      return now.length === 1 && now[0].metadata.name !== before[0].metadata.name && now[0].metadata.labels['serving.knative.dev/revision'] === 'mnist-predictor-00002';
+      return now.length === 1 && now[0]!.metadata.name !== before[0]!.metadata.name && now[0]!.metadata.labels['serving.knative.dev/revision'] === 'mnist-predictor-00002';
     });
     await waitFor('old process gone', async () => oldPids.every((p) => !controller.pids().includes(p) || !alive(p)));
     assert.equal((await call('mnist.default.lab.mlv.io', '/v1/models/mnist')).status, 200);

@@ -15,6 +15,23 @@ const CRDS = new URL('../../lab/cloud/manifests/kserve-crds.yaml', import.meta.u
 const MERGE = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 const JSON_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
 
+// What these tests send and read back (client-node types custom objects as any).
+type IsvcBody = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; finalizers?: string[] };
+  spec: { predictor?: unknown; other?: unknown };
+};
+type Isvc = {
+  kind: string;
+  metadata: { name: string; uid: string; generation: number; resourceVersion: string; deletionTimestamp?: string };
+  spec: { predictor: { minReplicas?: number; maxReplicas?: number; model: { modelFormat: { name: string } } }; ignored?: boolean };
+  status: { url?: string; conditions: [{ type: string; status: string }] };
+};
+type IsvcList = { kind: string; apiVersion: string; metadata: { resourceVersion: string }; items: Isvc[] };
+type Status = { kind: string; code: number; reason: string; message: string };
+type Watched = { metadata: { name: string; resourceVersion: string; labels: Record<string, string> }; status: { phase?: string } };
+
 let dir: string;
 let srv: ApiServer;
 let kc: k8s.KubeConfig;
@@ -27,7 +44,7 @@ async function statusOf(p: Promise<unknown>): Promise<{ code: number; reason: st
     await p;
   } catch (e) {
     const err = e as { code?: number; body?: unknown };
-    const body = typeof err.body === 'string' ? JSON.parse(err.body) : (err.body as any);
+    const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as Status;
     assert.equal(body.kind, 'Status');
     assert.equal(body.code, err.code);
     return { code: err.code!, reason: body.reason, message: body.message };
@@ -35,7 +52,7 @@ async function statusOf(p: Promise<unknown>): Promise<{ code: number; reason: st
   assert.fail('expected the request to fail');
 }
 
-function isvc(name: string, namespace = 'default', labels: Record<string, string> = {}): any {
+function isvc(name: string, namespace = 'default', labels: Record<string, string> = {}): IsvcBody {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'InferenceService',
@@ -47,19 +64,20 @@ function isvc(name: string, namespace = 'default', labels: Record<string, string
 const isvcArgs = (name: string, namespace = 'default') => ({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
 
 interface Collected {
-  events: { type: string; name: string; rv: string; obj: any }[];
-  done: Promise<any>;
+  events: { type: string; name: string; rv: string; obj: Watched }[];
+  /** the watch's end: its error (client-node's, with the HTTP statusCode), or null */
+  done: Promise<{ statusCode?: number } | null>;
   abort: () => void;
 }
 
 async function watchPath(path: string, params: Record<string, string | number | boolean | undefined>): Promise<Collected> {
   const events: Collected['events'] = [];
-  let resolveDone!: (v: any) => void;
-  const done = new Promise<any>((r) => (resolveDone = r));
+  let resolveDone!: (v: { statusCode?: number } | null) => void;
+  const done = new Promise<{ statusCode?: number } | null>((r) => (resolveDone = r));
   const ctl = await new k8s.Watch(kc).watch(
     path,
     params,
-    (type, obj) => events.push({ type, name: obj?.metadata?.name, rv: obj?.metadata?.resourceVersion, obj }),
+    (type, obj: Watched) => events.push({ type, name: obj?.metadata?.name, rv: obj?.metadata?.resourceVersion, obj }),
     (err) => resolveDone(err ?? null),
   );
   return { events, done, abort: () => ctl.abort() };
@@ -108,7 +126,7 @@ describe('kubeconfig and auth', () => {
   test('a wrong token gets 401', async () => {
     const bad = new k8s.KubeConfig();
     bad.loadFromString(readFileSync(srv.kubeconfigPath, 'utf8').replace(srv.token, 'nope'));
-    await assert.rejects(bad.makeApiClient(k8s.CoreV1Api).listNamespace(), (e: any) => e.code === 401);
+    await assert.rejects(bad.makeApiClient(k8s.CoreV1Api).listNamespace(), (e: { code?: number }) => e.code === 401);
   });
 });
 
@@ -117,10 +135,7 @@ describe('CoreV1Api', () => {
     const nss = await core.listNamespace();
     assert.ok(nss.items.some((n) => n.metadata?.name === 'default' && n.status?.phase === 'Active'));
     const node = await core.readNode({ name: 'lab-cloud-node' });
-    assert.deepEqual(
-      { cpu: node.status?.allocatable?.cpu, memory: node.status?.allocatable?.memory, pods: node.status?.allocatable?.pods },
-      { cpu: '2', memory: '24Gi', pods: '110' },
-    );
+    assert.deepEqual({ cpu: node.status?.allocatable?.cpu, memory: node.status?.allocatable?.memory, pods: node.status?.allocatable?.pods }, { cpu: '2', memory: '24Gi', pods: '110' });
     assert.equal(node.status?.allocatable?.['nvidia.com/gpu'], undefined);
     assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
   });
@@ -132,13 +147,22 @@ describe('CoreV1Api', () => {
     assert.match(created.metadata!.resourceVersion!, /^\d+$/);
     await core.createNamespace({ body: { metadata: { name: 'cn-b', labels: { tier: 'silver' } } } });
     const gold = await core.listNamespace({ labelSelector: 'tier=gold' });
-    assert.deepEqual(gold.items.map((n) => n.metadata?.name), ['cn-a']);
+    assert.deepEqual(
+      gold.items.map((n) => n.metadata?.name),
+      ['cn-a'],
+    );
     const some = await core.listNamespace({ labelSelector: 'tier in (gold,silver),tier!=silver' });
-    assert.deepEqual(some.items.map((n) => n.metadata?.name), ['cn-a']);
+    assert.deepEqual(
+      some.items.map((n) => n.metadata?.name),
+      ['cn-a'],
+    );
     const withTier = await core.listNamespace({ labelSelector: 'tier' });
     assert.equal(withTier.items.length, 2);
     const byName = await core.listNamespace({ fieldSelector: 'metadata.name=cn-b' });
-    assert.deepEqual(byName.items.map((n) => n.metadata?.name), ['cn-b']);
+    assert.deepEqual(
+      byName.items.map((n) => n.metadata?.name),
+      ['cn-b'],
+    );
     const patched = await core.patchNamespace({ name: 'cn-b', body: { metadata: { labels: { tier: 'gold', extra: 'x' } } } }, MERGE);
     assert.deepEqual(patched.metadata?.labels, { tier: 'gold', extra: 'x' });
     assert.ok(Number(patched.metadata!.resourceVersion) > Number(created.metadata!.resourceVersion));
@@ -153,10 +177,13 @@ describe('CoreV1Api', () => {
     assert.equal(pod.metadata?.namespace, 'cn-a');
     await core.createNamespacedPod({ namespace: 'cn-a', body: { metadata: { name: 'p2', labels: { app: 'db' } }, spec: { containers: [{ name: 'main', image: 'lab/y:1' }] } } });
     const web = await core.listNamespacedPod({ namespace: 'cn-a', labelSelector: 'app notin (db)' });
-    assert.deepEqual(web.items.map((p) => p.metadata?.name), ['p1']);
+    assert.deepEqual(
+      web.items.map((p) => p.metadata?.name),
+      ['p1'],
+    );
     const all = await core.listPodForAllNamespaces({ fieldSelector: 'metadata.namespace=cn-a' });
     assert.equal(all.items.length, 2);
-    assert.equal((all as any).kind, 'PodList');
+    assert.equal(all.kind, 'PodList');
 
     const fresh = await core.readNamespacedPod({ name: 'p1', namespace: 'cn-a' });
     fresh.metadata!.labels = { app: 'web', v: '2' };
@@ -209,7 +236,12 @@ describe('CoreV1Api', () => {
       namespace: 'cn-a',
       body: {
         metadata: { name: 'logger', annotations: { 'lab.mlv.io/log-path': log, 'lab.mlv.io/log-path.side': side } },
-        spec: { containers: [{ name: 'main', image: 'lab/x:1' }, { name: 'side', image: 'lab/s:1' }] },
+        spec: {
+          containers: [
+            { name: 'main', image: 'lab/x:1' },
+            { name: 'side', image: 'lab/s:1' },
+          ],
+        },
       },
     });
     assert.equal(await core.readNamespacedPodLog({ name: 'logger', namespace: 'cn-a', container: 'main' }), 'one\ntwo\nthree\n');
@@ -228,34 +260,44 @@ describe('CoreV1Api', () => {
 describe('CustomObjectsApi on InferenceService', () => {
   test('CRD registration shows up in discovery', async () => {
     const res = await fetchApi('GET', `/apis/${GROUP}/${VERSION}`);
-    const list = await res.json();
-    const r = list.resources.find((x: any) => x.name === PLURAL);
+    const list = (await res.json()) as { resources: { name: string; shortNames?: string[]; namespaced: boolean }[] };
+    const r = list.resources.find((x) => x.name === PLURAL);
+    assert.ok(r);
     assert.deepEqual(r.shortNames, ['isvc']);
     assert.equal(r.namespaced, true);
-    assert.ok(list.resources.some((x: any) => x.name === `${PLURAL}/status`));
+    assert.ok(list.resources.some((x) => x.name === `${PLURAL}/status`));
   });
 
   test('create, get, list, merge patch (generation bump), JSON patch', async () => {
-    const created: any = await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, body: isvc('iris', 'default', { team: 'ml' }) });
+    const created: Isvc = await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, body: isvc('iris', 'default', { team: 'ml' }) });
     assert.equal(created.metadata.generation, 1);
     assert.equal(created.status, undefined);
-    const got: any = await co.getNamespacedCustomObject(isvcArgs('iris'));
+    const got: Isvc = await co.getNamespacedCustomObject(isvcArgs('iris'));
     assert.equal(got.spec.predictor.model.modelFormat.name, 'onnx');
-    const list: any = await co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, labelSelector: 'team=ml' });
+    const list: IsvcList = await co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, labelSelector: 'team=ml' });
     assert.equal(list.kind, 'InferenceServiceList');
     assert.equal(list.apiVersion, `${GROUP}/${VERSION}`);
     assert.match(list.metadata.resourceVersion, /^\d+$/);
-    assert.deepEqual(list.items.map((i: any) => i.metadata.name), ['iris']);
+    assert.deepEqual(
+      list.items.map((i) => i.metadata.name),
+      ['iris'],
+    );
 
-    const patched: any = await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { spec: { predictor: { maxReplicas: 3 } } } }, MERGE);
+    const patched: Isvc = await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { spec: { predictor: { maxReplicas: 3 } } } }, MERGE);
     assert.equal(patched.spec.predictor.maxReplicas, 3);
     assert.equal(patched.spec.predictor.minReplicas, 1);
     assert.equal(patched.metadata.generation, 2);
-    const labelOnly: any = await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { metadata: { labels: { x: 'y' } } } }, MERGE);
+    const labelOnly: Isvc = await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { metadata: { labels: { x: 'y' } } } }, MERGE);
     assert.equal(labelOnly.metadata.generation, 2, 'metadata-only changes keep the generation');
 
-    const jp: any = await co.patchNamespacedCustomObject(
-      { ...isvcArgs('iris'), body: [{ op: 'test', path: '/spec/predictor/maxReplicas', value: 3 }, { op: 'replace', path: '/spec/predictor/maxReplicas', value: 4 }] },
+    const jp: Isvc = await co.patchNamespacedCustomObject(
+      {
+        ...isvcArgs('iris'),
+        body: [
+          { op: 'test', path: '/spec/predictor/maxReplicas', value: 3 },
+          { op: 'replace', path: '/spec/predictor/maxReplicas', value: 4 },
+        ],
+      },
       JSON_PATCH,
     );
     assert.equal(jp.spec.predictor.maxReplicas, 4);
@@ -278,28 +320,28 @@ describe('CustomObjectsApi on InferenceService', () => {
   });
 
   test('status subresource: replace/patch status change only status; main updates ignore status', async () => {
-    const cur: any = await co.getNamespacedCustomObject(isvcArgs('iris'));
+    const cur: Isvc = await co.getNamespacedCustomObject(isvcArgs('iris'));
     const withStatus = { ...cur, spec: { ...cur.spec, ignored: true }, status: { url: 'https://iris.default.lab.mlv.io', conditions: [{ type: 'Ready', status: 'False' }] } };
-    const st: any = await co.replaceNamespacedCustomObjectStatus({ ...isvcArgs('iris'), body: withStatus });
+    const st: Isvc = await co.replaceNamespacedCustomObjectStatus({ ...isvcArgs('iris'), body: withStatus });
     assert.equal(st.status.url, 'https://iris.default.lab.mlv.io');
     assert.equal(st.spec.ignored, undefined, 'status update must not change spec');
     assert.equal(st.metadata.generation, cur.metadata.generation, 'status update keeps the generation');
 
-    const st2: any = await co.patchNamespacedCustomObjectStatus(
+    const st2: Isvc = await co.patchNamespacedCustomObjectStatus(
       { ...isvcArgs('iris'), body: { status: { conditions: [{ type: 'Ready', status: 'True' }], observedGeneration: cur.metadata.generation } } },
       MERGE,
     );
     assert.equal(st2.status.conditions[0].status, 'True');
     assert.equal(st2.status.url, 'https://iris.default.lab.mlv.io');
 
-    const main: any = await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { status: { url: 'http://hijack' } } }, MERGE);
+    const main: Isvc = await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { status: { url: 'http://hijack' } } }, MERGE);
     assert.equal(main.status.url, 'https://iris.default.lab.mlv.io', 'main resource updates ignore status');
-    const statusGet: any = await co.getNamespacedCustomObjectStatus(isvcArgs('iris'));
+    const statusGet: Isvc = await co.getNamespacedCustomObjectStatus(isvcArgs('iris'));
     assert.equal(statusGet.status.conditions[0].type, 'Ready');
   });
 
   test('replace with a stale resourceVersion is a 409 Conflict', async () => {
-    const cur: any = await co.getNamespacedCustomObject(isvcArgs('iris'));
+    const cur: Isvc = await co.getNamespacedCustomObject(isvcArgs('iris'));
     await co.patchNamespacedCustomObject({ ...isvcArgs('iris'), body: { metadata: { annotations: { bump: '1' } } } }, MERGE);
     const st = await statusOf(co.replaceNamespacedCustomObject({ ...isvcArgs('iris'), body: cur }));
     assert.deepEqual([st.code, st.reason], [409, 'Conflict']);
@@ -313,7 +355,13 @@ describe('CustomObjectsApi on InferenceService', () => {
   });
 
   test('finalizers delay deletion; owner references are garbage-collected', async () => {
-    const owner: any = await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, body: { ...isvc('owner'), metadata: { name: 'owner', finalizers: ['lab.mlv.io/cleanup'] } } });
+    const owner: Isvc = await co.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: 'default',
+      plural: PLURAL,
+      body: { ...isvc('owner'), metadata: { name: 'owner', finalizers: ['lab.mlv.io/cleanup'] } },
+    });
     await core.createNamespacedPod({
       namespace: 'default',
       body: {
@@ -321,7 +369,7 @@ describe('CustomObjectsApi on InferenceService', () => {
         spec: { containers: [{ name: 'c', image: 'i' }] },
       },
     });
-    const del: any = await co.deleteNamespacedCustomObject(isvcArgs('owner'));
+    const del: Isvc = await co.deleteNamespacedCustomObject(isvcArgs('owner'));
     assert.ok(del.metadata.deletionTimestamp, 'deletion with a finalizer sets deletionTimestamp');
     assert.ok(await co.getNamespacedCustomObject(isvcArgs('owner')));
     await co.patchNamespacedCustomObject({ ...isvcArgs('owner'), body: { metadata: { finalizers: null } } }, MERGE);
@@ -339,7 +387,7 @@ describe('CustomObjectsApi on InferenceService', () => {
 describe('watch', () => {
   test('resume from a resourceVersion delivers only later events, in order', async () => {
     await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, body: isvc('w-before') });
-    const list: any = await co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL });
+    const list: IsvcList = await co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL });
     const rv = list.metadata.resourceVersion;
     await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: PLURAL, body: isvc('w-after') });
     await co.patchNamespacedCustomObject({ ...isvcArgs('w-after'), body: { metadata: { labels: { a: 'b' } } } }, MERGE);
@@ -347,7 +395,14 @@ describe('watch', () => {
 
     const w = await watchPath(`/apis/${GROUP}/${VERSION}/namespaces/default/${PLURAL}`, { resourceVersion: rv });
     await until(() => w.events.length >= 3, 'replayed events');
-    assert.deepEqual(w.events.map((e) => [e.type, e.name]), [['ADDED', 'w-after'], ['MODIFIED', 'w-after'], ['DELETED', 'w-before']]);
+    assert.deepEqual(
+      w.events.map((e) => [e.type, e.name]),
+      [
+        ['ADDED', 'w-after'],
+        ['MODIFIED', 'w-after'],
+        ['DELETED', 'w-before'],
+      ],
+    );
     assert.ok(w.events.every((e) => Number(e.rv) > Number(rv)));
     // live events continue on the same stream
     await co.patchNamespacedCustomObject({ ...isvcArgs('w-after'), body: { metadata: { labels: { a: 'c' } } } }, MERGE);
@@ -363,7 +418,10 @@ describe('watch', () => {
     await co.patchNamespacedCustomObject({ ...isvcArgs('sel', 'cn-w'), body: { metadata: { labels: { stage: 'live' } } } }, MERGE);
     await co.patchNamespacedCustomObject({ ...isvcArgs('sel', 'cn-w'), body: { metadata: { labels: { stage: 'old' } } } }, MERGE);
     await until(() => w.events.length >= 2, 'selector events');
-    assert.deepEqual(w.events.map((e) => e.type), ['ADDED', 'DELETED']);
+    assert.deepEqual(
+      w.events.map((e) => e.type),
+      ['ADDED', 'DELETED'],
+    );
     w.abort();
   });
 
@@ -393,13 +451,13 @@ describe('watch', () => {
 
   test('makeInformer lists, then follows add/update/delete', async () => {
     const path = `/apis/${GROUP}/${VERSION}/namespaces/cn-w/${PLURAL}`;
-    const informer = k8s.makeInformer<any>(kc, path, () =>
-      co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'cn-w', plural: PLURAL }) as Promise<any>,
-    );
+    type Informed = k8s.KubernetesObject & { status?: { url?: string } };
+    const list = (): Promise<k8s.KubernetesListObject<Informed>> => co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'cn-w', plural: PLURAL });
+    const informer = k8s.makeInformer<Informed>(kc, path, list);
     const seen: string[] = [];
-    informer.on('add', (o) => seen.push(`add:${o.metadata.name}`));
-    informer.on('update', (o) => seen.push(`update:${o.metadata.name}`));
-    informer.on('delete', (o) => seen.push(`delete:${o.metadata.name}`));
+    informer.on('add', (o) => seen.push(`add:${o.metadata?.name}`));
+    informer.on('update', (o) => seen.push(`update:${o.metadata?.name}`));
+    informer.on('delete', (o) => seen.push(`delete:${o.metadata?.name}`));
     await informer.start();
     await until(() => seen.includes('add:sel'), 'initial list');
     await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'cn-w', plural: PLURAL, body: isvc('inf', 'cn-w') });
@@ -417,13 +475,13 @@ describe('namespace deletion', () => {
   test('cascades to every namespaced object, passing through Terminating', async () => {
     const w = await watchPath('/api/v1/namespaces', { fieldSelector: 'metadata.name=cn-w' });
     const del = await core.deleteNamespace({ name: 'cn-w' });
-    assert.equal((del as any).status?.phase, 'Terminating');
+    assert.equal((del as k8s.V1Namespace).status?.phase, 'Terminating'); // the server returns the Namespace, not a Status
     await until(() => w.events.some((e) => e.type === 'DELETED'), 'namespace DELETED');
     assert.ok(w.events.some((e) => e.type === 'MODIFIED' && e.obj.status.phase === 'Terminating'));
     w.abort();
     const st = await statusOf(core.readNamespace({ name: 'cn-w' }));
     assert.equal(st.code, 404);
-    const left: any = await co.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, fieldSelector: 'metadata.namespace=cn-w' });
+    const left: IsvcList = await co.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, fieldSelector: 'metadata.namespace=cn-w' });
     assert.equal(left.items.length, 0);
     const sas = await core.listServiceAccountForAllNamespaces({ fieldSelector: 'metadata.namespace=cn-w' });
     assert.equal(sas.items.length, 0);
@@ -435,15 +493,11 @@ describe('namespace deletion', () => {
 async function fetchApi(method: string, path: string, body?: unknown): Promise<Response> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
-    const req = request(
-      `${srv.url}${path}`,
-      { method, ca: readFileSync(srv.caPath), headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode })));
-      },
-    );
+    const req = request(`${srv.url}${path}`, { method, ca: readFileSync(srv.caPath), headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode })));
+    });
     req.on('error', reject);
     if (body !== undefined) req.write(JSON.stringify(body));
     req.end();

@@ -46,16 +46,15 @@ describe('cloud ingress router', () => {
   const ups: { server: http.Server; port: number }[] = [];
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
-  function call(host: string, path = '/v1/models/m:predict', body = '{"instances":[[1]]}', servername?: string): Promise<{ status: number; body: any; pod?: string }> {
+  /** What the test upstreams echo (upstream, host, body, xfp), or the router's error. */
+  type Reply = { upstream?: string; host?: string; body?: string; xfp?: string; error: string };
+  function call(host: string, path = '/v1/models/m:predict', body = '{"instances":[[1]]}', servername?: string): Promise<{ status: number; body: Reply; pod?: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port, path, method: 'POST', ca, agent, servername, headers: { host, 'content-type': 'application/json' } },
-        (res) => {
-          let t = '';
-          res.on('data', (c) => (t += c));
-          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(t), pod: res.headers['x-lab-pod'] as string | undefined }));
-        },
-      );
+      const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', ca, agent, servername, headers: { host, 'content-type': 'application/json' } }, (res) => {
+        let t = '';
+        res.on('data', (c) => (t += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(t) as Reply, pod: res.headers['x-lab-pod'] as string | undefined }));
+      });
       req.on('error', reject);
       req.end(body);
     });
@@ -137,7 +136,10 @@ describe('cloud ingress router', () => {
     const elapsed = performance.now() - t0;
     const byPod = new Map<string, number>();
     for (const r of results) byPod.set(r.pod!, (byPod.get(r.pod!) ?? 0) + 1);
-    assert.equal(results.every((r) => r.status === 200), true);
+    assert.equal(
+      results.every((r) => r.status === 200),
+      true,
+    );
     assert.ok((byPod.get('lb-a') ?? 0) >= 10 && (byPod.get('lb-b') ?? 0) >= 10, JSON.stringify([...byPod]));
     assert.ok(s.concurrency > 1, `concurrency ${s.concurrency} over ${elapsed} ms`);
     assert.ok(Math.abs(s.rps - (40 * 1000) / s.intervalMs) < 1e-6);

@@ -50,9 +50,13 @@ function exitOf(proc: ChildProcess): Promise<number | null> {
   return proc.exitCode !== null ? Promise.resolve(proc.exitCode) : new Promise((r) => proc.once('exit', (c) => r(c)));
 }
 
-async function json(url: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** The reply fields these tests read: V1 predictions, V2 outputs (the first is there whenever they look), errors. */
+type Output = { name: string; datatype: string; shape: number[]; data: number[] };
+type Reply = { predictions: number[][]; outputs: [Output, ...Output[]]; model_name?: string; id?: string; error: string };
+
+async function json(url: string, body?: unknown): Promise<{ status: number; body: Reply }> {
   const res = await fetch(url, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as Reply };
 }
 
 function close(a: number[], b: number[], tol = 1e-4): void {
@@ -102,7 +106,7 @@ describe('cloud runtime: tiny affine model', () => {
     const { status, body } = await json(`${rt.base}/v1/models/tiny:predict`, { instances: xs });
     assert.equal(status, 200);
     assert.equal(body.predictions.length, 2);
-    xs.forEach((x, i) => close(body.predictions[i], expected(x)));
+    xs.forEach((x, i) => close(body.predictions[i]!, expected(x)));
   });
 
   it('V2 infer computes the same as V1, echoes id, reports shape/datatype', async () => {
@@ -178,7 +182,9 @@ describe('cloud runtime: MNIST-shaped model', () => {
   after(() => rt?.proc.kill('SIGTERM'));
 
   it('accepts 1x28x28 and flat 784 instances; V1 and V2 agree; predictions classify real digits', async () => {
-    const digits = mnistDigits().test.filter((_, i) => i % 150 === 0).slice(0, 10);
+    const digits = mnistDigits()
+      .test.filter((_, i) => i % 150 === 0)
+      .slice(0, 10);
     const flat = digits.map((d) => Array.from(d.pixels));
     const nested = flat.map((p) => [Array.from({ length: 28 }, (_, r) => p.slice(r * 28, r * 28 + 28))]);
     const a = (await json(`${rt.base}/v1/models/mnist:predict`, { instances: nested })).body.predictions as number[][];
