@@ -68,11 +68,6 @@ class SimpleCNN(nn.Module):
         return self.fc1(x)
 
 
-def cpu_fc_kernel():
-    """How fc1 is computed on CPU in this process (reported in metrics)."""
-    return "onednn-conv1x1" if CPU_FC_VIA_CONV else "blas-linear"
-
-
 def count_parameters(model):
     return sum(p.numel() for p in model.parameters())
 

@@ -5,7 +5,6 @@ import os
 import random
 import socket
 import sys
-import time
 
 import numpy as np
 import torch
@@ -106,10 +105,6 @@ def write_json(path, data):
 def result_line(tag, data):
     """One-line machine-readable result, e.g. 'MLV_RESULT {...}'."""
     return "%s %s" % (tag, json.dumps(data, sort_keys=True, separators=(",", ":")))
-
-
-def now():
-    return time.time()
 
 
 def fail(message, code=2):
