@@ -15,7 +15,7 @@ export const SECRET_FIELDS = new Set(['MLV_SSH_KEY_PASSPHRASE', 'MLV_INFERENCE_T
 /** Required once the HPC side is configured. */
 export const HPC_REQUIRED = ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT'] as const;
 /** Setting any of these configures the HPC side (and makes HPC_REQUIRED required). */
-export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_)/;
+export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|GPU_KIND$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_)/;
 /** Setting any of these (or claiming "kserve") configures the cloud side. */
 export const CLOUD_KEYS = /^MLV_(KUBE|INGRESS_URL$|INFERENCE_|PROMETHEUS_URL$|MNIST_MODEL_URI$|LLM_MODEL_URI$)/;
 
@@ -38,6 +38,7 @@ export const FIXES: Record<string, string> = {
   MLV_CAPABILITIES: `use a comma-separated subset of: ${CAPABILITIES.join(', ')}`,
   MLV_REFERENCES: 'name a file in references/ without extension (e.g. default, lab) or give a path to a .yaml/.json file',
   MLV_JOB_TIME_SCALE: 'use a positive number',
+  MLV_GPU_KIND: 'use nvidia (real GPUs: training must run on CUDA) or fake (stand-in GRES devices, as in the lab: CUDA checks are N/A)',
   MLV_WORKERS: 'set it to how many tests may run at once, e.g. 4 (1 when the cluster shares cores with the runner)',
   MLV_POLL_MIN_MS: 'set it to the shortest scheduler poll interval in milliseconds, e.g. 2000',
   MLV_POLL_MAX_MS: 'set it to the longest scheduler poll interval in milliseconds, e.g. 30000',
@@ -125,6 +126,7 @@ export const RawSchema = z.object({
     .regex(/^\d+(\.\d+)?$/, { message: 'must be a positive number' })
     .transform(Number)
     .default(1),
+  MLV_GPU_KIND: z.enum(['nvidia', 'fake']).default('nvidia'),
   MLV_POLL_MIN_MS: int(100, 600_000).default(2000),
   MLV_POLL_MAX_MS: int(100, 600_000).default(30_000),
   // Cloud side

@@ -38,6 +38,8 @@ export interface HpcTarget {
   runtimePrefix: string[];
   python: string;
   gpusPerNode: number;
+  /** nvidia: real GPUs, training must use CUDA; fake: stand-in GRES devices (the lab), CUDA checks are N/A. */
+  gpuKind: 'nvidia' | 'fake';
   nodeCount: number;
   jobTimeScale: number;
   /** Scheduler poll interval, backing off from min to max while nothing changes. */
@@ -188,6 +190,7 @@ function parseHpc(vars: Record<string, string | undefined>, raw: Raw, caps: Capa
     runtimePrefix,
     python: raw.MLV_PYTHON ?? 'python3',
     gpusPerNode,
+    gpuKind: raw.MLV_GPU_KIND ?? 'nvidia',
     nodeCount,
     jobTimeScale: raw.MLV_JOB_TIME_SCALE ?? 1,
     poll,
@@ -293,7 +296,8 @@ export function describeTarget(t: Target): Record<string, string> {
       partition: h.slurm.partition,
       sharedRoot: h.sharedRoot,
       runtimePrefix: h.runtimePrefix.join(' ') || '(none)',
-      inventory: `${h.nodeCount} node(s) x ${h.gpusPerNode} GPU(s); claims: ${t.capabilities.join(', ') || 'none'}`,
+      gpuKind: h.gpuKind,
+      inventory: `${h.nodeCount} node(s) x ${h.gpusPerNode} ${h.gpuKind === 'fake' ? 'stand-in ' : ''}GPU(s); claims: ${t.capabilities.join(', ') || 'none'}`,
     }),
     ...(c && {
       kube: c.kubeconfig ? `${c.kubeconfig}${c.context ? ` (${c.context})` : ''}` : '(default kubeconfig)',

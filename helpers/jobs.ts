@@ -62,9 +62,12 @@ export type DdpLayout =
   | { kind: 'srun'; nodes: number };
 
 /** MLOPS-2.1: the same workload, data-parallel (or its 1-process baseline with procs=1). */
-export function ddpTrainingJob(name: string, p: TrainingParams & { layout: DdpLayout; gpusPerRank: number }): JobSpec {
+/** Deliberate failures of the DDP workload (`--control`), for the suite's control tests. */
+export type DdpControl = 'no-sync' | 'silent-rank' | 'uneven-steps';
+
+export function ddpTrainingJob(name: string, p: TrainingParams & { layout: DdpLayout; gpusPerRank: number; control?: DdpControl }): JobSpec {
   const script = posix.join(p.workloadsDir, 'ddp/train_ddp.py');
-  const args = trainingArgs(p);
+  const args = [...trainingArgs(p), ...(p.control ? ['--control', p.control] : [])];
   const base = { name, cpusPerTask: p.cpusPerTask, mem: p.mem, timeLimitSeconds: p.timeLimitSeconds };
   const mkdir = { argv: ['mkdir', '-p', p.outDir], inRuntime: false };
   if (p.layout.kind === 'torchrun') {

@@ -13,6 +13,8 @@ export const TrainingMetricsSchema = z
     device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
     cuda_visible_devices: z.string().nullable(),
     cuda_available: z.boolean().optional(),
+    cuda_device_count: z.number().int().nonnegative().optional(),
+    train_samples: z.number().int().nonnegative().optional(),
     torch_version: z.string().optional(),
     hostname: z.string().optional(),
   })
@@ -41,6 +43,10 @@ export const RankReportSchema = z
     cuda_visible_devices: z.string().nullable(),
     samples_per_second: z.number().nonnegative(),
     backend: z.enum(['gloo', 'nccl']),
+    steps: z.number().int().nonnegative().optional(),
+    samples: z.number().int().nonnegative().optional(),
+    /** Float64 sum of every parameter after training: equal on every rank when DDP kept them in sync. */
+    param_checksum: z.number().optional(),
   })
   .passthrough();
 export type RankReport = z.infer<typeof RankReportSchema>;

@@ -32,7 +32,7 @@ const C4 = 'Category 4: Inference';
 const C5 = 'Category 5: End-to-end workflow';
 
 export const TASKS: TaskInfo[] = [
-  { id: 'MLOPS-1.1', title: 'Single-GPU MNIST training', category: C1, tier: 'CRITICAL', project: 'hpc', components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer'] },
+  { id: 'MLOPS-1.1', title: 'Single-GPU MNIST training', category: C1, tier: 'CRITICAL', project: 'hpc', components: ['SLURM submission', 'GRES', 'Shared FS', 'Apptainer', 'GPU passthrough'] },
   { id: 'MLOPS-1.2', title: 'Single-GPU LLM fine-tuning with Oumi', category: C1, tier: 'HIGH', project: 'hpc', components: ['SLURM submission', 'Shared FS', 'Apptainer', 'GPU passthrough', 'Oumi'] },
   {
     id: 'MLOPS-2.1',

@@ -29,7 +29,8 @@ if (existsSync(manifestFile)) {
   versions.slurm = m.slurmVersion;
   versions['python / torch on compute nodes'] = `${m.compute.python ?? '?'} / ${m.compute.torch ?? 'not importable'}`;
   if (!/apptainer|singularity/.test(m.target.runtimePrefix ?? '')) notExercised.Apptainer = `not exercised: no Apptainer runtime prefix (MLV_RUNTIME_PREFIX=${m.target.runtimePrefix})`;
-  if (!m.compute.cudaAvailable) notExercised['GPU passthrough'] = 'not exercised: torch on the compute nodes sees no CUDA device';
+  if (m.target.gpuKind === 'fake') notExercised['GPU passthrough'] = 'not exercised: stand-in GPUs (MLV_GPU_KIND=fake), training runs on the CPU; the CUDA checks are N/A';
+  else if (!m.compute.cudaAvailable) notExercised['GPU passthrough'] = 'not exercised: torch on the compute nodes sees no CUDA device';
 }
 const rows = buildMatrix(tests, notExercised);
 const meta: Record<string, string> = {

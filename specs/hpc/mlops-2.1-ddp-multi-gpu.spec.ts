@@ -5,17 +5,7 @@
  * one node (torchrun) and spread over 2 nodes (srun). Pass: the criteria below, against the
  * target's references; speedup is measured against the baseline of the same workload.
  */
-import { needs, test, type Criteria, type TrainingRun } from '../../fixtures/index.ts';
-
-const dataParallel = async (criteria: Criteria, r: TrainingRun, ranks: number) => {
-  await criteria.jobCompleted(r.job);
-  await criteria.gresAllocated(r.job, ranks);
-  await criteria.ranksReported(r.ranks, ranks);
-  await criteria.noErrorLines(r.job, ['nccl', 'gloo', 'cuda', 'oom', 'traceback'], 'no NCCL, gloo or CUDA errors in the logs');
-  await criteria.check('rank 0 wrote metrics.json', !!r.metrics, r.metricsIssues.join('; ') || `${r.outDir}/metrics.json (backend ${r.metrics?.backend})`);
-  if (r.metrics) await criteria.threshold('test_accuracy', r.metrics.test_accuracy);
-  if (r.metrics) await criteria.threshold('training_time_seconds', r.metrics.training_time_seconds);
-};
+import { needs, test } from '../../fixtures/index.ts';
 
 test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
   // One after another in one worker: concurrent DDP jobs would distort each other's timings.
@@ -29,7 +19,7 @@ test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
       const b = await test.step('1-process baseline of the same workload', () => baseline.run());
       await criteria.check('baseline completed', b.job.state === 'COMPLETED' && !!b.metrics, `job ${b.job.jobId} ${b.job.state}; ${b.metricsIssues.join('; ') || 'metrics ok'}`);
       const r = await test.step('2 ranks with torchrun', () => ddp.run());
-      await dataParallel(criteria, r, 2);
+      await criteria.dataParallel(r, 2);
       await criteria.check('2 devices in CUDA_VISIBLE_DEVICES', r.gpu.devices.length === 2, `CUDA_VISIBLE_DEVICES=${r.gpu.cudaVisibleDevices ?? 'unset'}`);
       const speedup = await training.speedup(b, r);
       if (speedup !== undefined) await criteria.threshold('speedup', speedup);
@@ -39,7 +29,7 @@ test.describe('MLOPS-2.1 multi-GPU data-parallel training', () => {
   needs({ gpusPerNode: 1, nodes: 2, claims: ['gres-gpu', 'multi-node'] }, () => {
     test('2 ranks spread over 2 nodes @multi-gpu @multi-node @gpu', async ({ training, criteria }) => {
       const r = await training.ddp('mlops-2.1-ddp-2nodes', { launcher: 'srun' }).run();
-      await dataParallel(criteria, r, 2);
+      await criteria.dataParallel(r, 2);
       const hosts = new Set(r.ranks.map((x) => x.hostname));
       await criteria.check('ranks ran on 2 different nodes', hosts.size === 2 && r.job.nodes.length === 2, `rank hosts: ${[...hosts].join(',')}; sacct NodeList ${r.job.nodes.join(',')}`);
     });

@@ -15,7 +15,7 @@ import { byTitle, jobsOfRun, runSuite } from './pw.ts';
 const dir = mkdtempSync(join(tmpdir(), 'mlv-targets-'));
 const lab = parse(readFileSync(LAB_TARGET_FILE));
 const CLOUD_KEYS = /^MLV_(KUBE|INGRESS_URL|INFERENCE_|MNIST_MODEL_URI)/;
-const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT|DATASET_DIR|RUNTIME_PREFIX|PYTHON|GPUS_PER_NODE|NODE_COUNT|POLL_)/;
+const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT|DATASET_DIR|RUNTIME_PREFIX|PYTHON|GPUS_PER_NODE|GPU_KIND|NODE_COUNT|POLL_)/;
 
 function envFile(name: string, keep: RegExp, extra: Record<string, string>): string {
   const vars = { ...Object.fromEntries(Object.entries(lab).filter(([k]) => keep.test(k))), MLV_TARGET_NAME: name, MLV_REFERENCES: 'lab', MLV_WORKERS: '1', ...extra };

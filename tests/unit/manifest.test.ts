@@ -23,6 +23,7 @@ function target(gpusPerNode: number, nodeCount: number, capabilities: Capability
       runtimePrefix: [],
       python: 'python3',
       gpusPerNode,
+      gpuKind: 'nvidia',
       nodeCount,
       jobTimeScale: 1,
       poll: { minMs: 2000, maxMs: 30000 },

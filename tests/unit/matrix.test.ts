@@ -165,7 +165,7 @@ test('buildMatrix: one row per catalogue task; a task without tests is not run, 
   );
   const r = rows[0]!;
   assert.deepEqual([r.title, r.tier, r.outcome, r.reason, r.tests], ['Single-GPU MNIST training', 'CRITICAL', 'not run', 'no test selected or implemented for this task in this run', []]);
-  assert.deepEqual(r.components, { 'SLURM submission': 'not run', GRES: 'not run', 'Shared FS': 'not run', Apptainer: 'not run' });
+  assert.deepEqual(r.components, { 'SLURM submission': 'not run', GRES: 'not run', 'Shared FS': 'not run', Apptainer: 'not run', 'GPU passthrough': 'not run' });
 });
 
 test('worst: FAIL outranks INFRA, PASS, SKIP and not run, whichever order the tests come in', () => {
@@ -192,13 +192,13 @@ test('buildMatrix: the row reason joins the distinct reasons of the tests with t
   assert.equal(r.outcome, 'fail');
   assert.equal(r.reason, 'accuracy low / loss high');
   assert.equal(r.tests.length, 5);
-  assert.deepEqual(r.components, { 'SLURM submission': 'fail', GRES: 'fail', 'Shared FS': 'fail', Apptainer: 'fail' });
+  assert.deepEqual(r.components, { 'SLURM submission': 'fail', GRES: 'fail', 'Shared FS': 'fail', Apptainer: 'fail', 'GPU passthrough': 'fail' });
   assert.equal(rowOf([outcome('MLOPS-1.2', 'fail')]).outcome, 'not run', 'another task’s test does not count');
 });
 
 test('buildMatrix: a component not exercised shows SKIP only where the task passed', () => {
   const passed = buildMatrix([outcome('MLOPS-1.1', 'pass')], { Apptainer: 'no runtime prefix' })[0]!;
-  assert.deepEqual(passed.components, { 'SLURM submission': 'pass', GRES: 'pass', 'Shared FS': 'pass', Apptainer: 'skip' });
+  assert.deepEqual(passed.components, { 'SLURM submission': 'pass', GRES: 'pass', 'Shared FS': 'pass', Apptainer: 'skip', 'GPU passthrough': 'pass' });
   const failed = buildMatrix([outcome('MLOPS-1.1', 'fail', 'x')], { Apptainer: 'no runtime prefix' })[0]!;
   assert.equal(failed.components.Apptainer, 'fail');
 });
@@ -226,7 +226,7 @@ test('matrixMarkdown: a FAIL row renders FAIL in the result and component cells,
     '| Task | Tier | Result | SLURM submission | GRES | Shared FS | Apptainer | GPU passthrough | Multi-GPU communication | Oumi | Kubernetes and KServe | Object storage | MLflow registry | GPU Operator | Monitoring | HPC→Cloud |',
   );
   assert.equal(lines[6], '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  assert.equal(lines[7], '| MLOPS-1.1 Single-GPU MNIST training | CRITICAL | FAIL | FAIL | FAIL | FAIL | FAIL |  |  |  |  |  |  |  |  |  |');
+  assert.equal(lines[7], '| MLOPS-1.1 Single-GPU MNIST training | CRITICAL | FAIL | FAIL | FAIL | FAIL | FAIL | FAIL |  |  |  |  |  |  |  |  |');
   assert.ok(lines.includes('| MLOPS-4.1 CPU inference on KServe | HIGH | INFRA |  |  |  |  |  |  |  | INFRA |  |  |  |  |  |'));
   assert.ok(lines.includes('| MLOPS-4.2 GPU inference | HIGH | SKIP |  |  |  |  |  |  |  | SKIP |  |  | SKIP |  |  |'));
   assert.ok(lines.includes('| MLOPS-5.2 Pipeline automation | MEDIUM | PASS |  |  |  |  |  |  |  |  |  |  |  | PASS |  |'));
@@ -250,7 +250,7 @@ test('matrixHtml: coloured cells with the reason as title, escaped text, details
   assert.ok(html.includes('<tr><th>Task</th><th>Tier</th><th>Result</th><th>SLURM submission</th><th>GRES</th>'));
   assert.ok(html.includes('<th>HPC→Cloud</th></tr>'));
   const fail = '<td title="accuracy: 0.50 &lt; 0.97" style="background:#c62828;color:#fff;text-align:center">FAIL</td>';
-  assert.ok(html.includes(`<tr><td>MLOPS-1.1 Single-GPU MNIST training</td><td>CRITICAL</td>${fail.repeat(5)}<td></td>`), html);
+  assert.ok(html.includes(`<tr><td>MLOPS-1.1 Single-GPU MNIST training</td><td>CRITICAL</td>${fail.repeat(6)}<td></td>`), html);
   assert.ok(html.includes('style="background:#ef6c00;color:#fff;text-align:center">INFRA</td>'));
   assert.ok(html.includes('style="background:#757575;color:#fff;text-align:center">SKIP</td>'));
   assert.ok(html.includes('<td title="" style="background:#2e7d32;color:#fff;text-align:center">PASS</td>'));
