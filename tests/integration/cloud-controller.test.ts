@@ -386,6 +386,7 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     await waitFor('pods gone', async () => (await pods('mnist')).length === 0);
     assert.equal((await call('mnist.default.lab.mlv.io', '/v1/models/mnist')).status, 404);
     await waitFor('pid files removed', async () => readdirSync(runDir).filter((f) => f.endsWith('.pid')).length === 0);
-    assert.equal(existsSync(join(stateDir, 'models', NS, 'mnist')), false, 'staged model removed');
+    // The controller removes the staged model after every revision has stopped: wait for it, do not race it.
+    await waitFor('staged model removed', async () => !existsSync(join(stateDir, 'models', NS, 'mnist')));
   });
 });
