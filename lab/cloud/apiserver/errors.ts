@@ -57,16 +57,10 @@ export function alreadyExists(gr: GroupResource, name: string): ApiError {
 }
 
 export function conflict(gr: GroupResource, name: string, why: string): ApiError {
-  return new ApiError(
-    409,
-    'Conflict',
-    `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`,
-    details(gr, name),
-  );
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`, details(gr, name));
 }
 
-export const STALE_OBJECT =
-  'the object has been modified; please apply your changes to the latest version and try again';
+export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
 
 /** 422 Invalid. `kind` is the group-qualified kind, e.g. "Pod" or "InferenceService.serving.kserve.io". */
 export function invalid(group: string, kind: string, name: string, causes: StatusCause[]): ApiError {
@@ -96,7 +90,11 @@ export function expired(message: string): ApiError {
 }
 
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType || 'none'})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType || 'none'})`,
+  );
 }
 
 export function unauthorized(): ApiError {

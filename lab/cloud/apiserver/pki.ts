@@ -71,20 +71,11 @@ export function issueCert(stateDir: string, certPath: string, keyPath: string, c
   const ext = join(stateDir, `.${tag}-ext.cnf`);
   writeFileSync(
     ext,
-    [
-      'basicConstraints = critical,CA:FALSE',
-      'keyUsage = critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage = serverAuth,clientAuth',
-      `subjectAltName = ${sans.join(',')}`,
-      '',
-    ].join('\n'),
+    ['basicConstraints = critical,CA:FALSE', 'keyUsage = critical,digitalSignature,keyEncipherment', 'extendedKeyUsage = serverAuth,clientAuth', `subjectAltName = ${sans.join(',')}`, ''].join('\n'),
   );
   try {
     openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath + '.tmp', '-out', csr, '-subj', `/CN=${commonName}`], stateDir);
-    openssl(
-      ['x509', '-req', '-in', csr, '-CA', p.caCert, '-CAkey', p.caKey, '-CAcreateserial', '-out', certPath + '.tmp', '-days', '825', '-sha256', '-extfile', ext],
-      stateDir,
-    );
+    openssl(['x509', '-req', '-in', csr, '-CA', p.caCert, '-CAkey', p.caKey, '-CAcreateserial', '-out', certPath + '.tmp', '-days', '825', '-sha256', '-extfile', ext], stateDir);
     renameSync(keyPath + '.tmp', keyPath);
     renameSync(certPath + '.tmp', certPath);
   } finally {
