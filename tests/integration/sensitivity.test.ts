@@ -17,7 +17,7 @@ const failedOf = (run: PwRun, re: RegExp) => {
 };
 
 test('DDP controls fail exactly the criterion aimed at them, and the matrix shows MLOPS-2.1 as FAIL', { timeout: 8 * 60_000 }, async () => {
-  const run = await runSuite(['--project=controls', '--grep', 'DDP control'], { MLV_CONTROLS: '1' });
+  const run = await runSuite(['--project=controls', '--grep', 'DDP control'], { MLV_CONTROLS: '1', MLV_REFERENCES: 'tests/recorded/references/ddp-controls-quick.yaml' });
   const want: Record<string, string[]> = {
     'no-sync': ['ranks in sync: identical parameters on every rank'],
     'silent-rank': ['every rank initialised and reported'],
