@@ -3,16 +3,20 @@
  *
  *   node --import tsx lab/cloud/runtime/main.ts --model-name <n> --model-dir <dir|file.onnx>
  *        [--listen 127.0.0.1:0] [--ready-file <path>] [--threads 1] [--no-access-log]
+ *        [--slowdown 1]
  *
  * Listens first (liveness answers at once), then loads the model with
  * onnxruntime-node. When the model is loaded it prints "READY port=<p>" and
  * writes the bound port (one line) to --ready-file, atomically. If loading
  * fails it prints "FATAL: ..." and exits 1. SIGTERM/SIGINT: drain and exit 0.
+ * --slowdown F (lab fault knob, ./slowdown.ts): each inference is answered F
+ * times slower than it was computed; an invalid F is warned about and 1 used.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LoadedModel } from './model.ts';
 import { ModelServer } from './server.ts';
+import { parseSlowdown } from './slowdown.ts';
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
         'ready-file': { type: 'string' },
         threads: { type: 'string', default: '1' },
         'no-access-log': { type: 'boolean', default: false },
+        slowdown: { type: 'string', default: '1' },
       },
       strict: true,
     }).values;
@@ -49,9 +54,13 @@ async function main(): Promise<void> {
   const threads = Number(args.threads);
   if (!Number.isInteger(threads) || threads < 1) fatal(`--threads must be a positive integer`, 2);
 
-  const server = new ModelServer({ modelName: name, log: args['no-access-log'] ? null : undefined });
+  const slowdown = parseSlowdown(args.slowdown, '--slowdown');
+  if (slowdown.warning) log(`WARNING: ${slowdown.warning}`);
+
+  const server = new ModelServer({ modelName: name, log: args['no-access-log'] ? null : undefined, slowdown: slowdown.factor });
   const addr = await server.listen(m[1]!, Number(m[2]));
-  log(`listening on ${addr.address}:${addr.port} model=${name} dir=${dir} pid=${process.pid}`);
+  const slow = slowdown.factor > 1 ? ` slowdown=${slowdown.factor}` : '';
+  log(`listening on ${addr.address}:${addr.port} model=${name} dir=${dir} pid=${process.pid}${slow}`);
 
   let stopping = false;
   const stop = (sig: string): void => {

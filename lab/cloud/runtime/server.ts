@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { readBody, send } from '../http.ts';
 import { LoadedModel, RequestError } from './model.ts';
+import { slowed } from './slowdown.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
 const SERVER_NAME = 'mlv-lab-onnx-runtime';
@@ -16,6 +17,8 @@ interface ModelServerOptions {
   modelName: string;
   /** access log sink; one line per request. Default: stdout. null disables. */
   log?: ((line: string) => void) | null;
+  /** lab fault knob (./slowdown.ts): answer inference requests this many times slower than computed; default 1 */
+  slowdown?: number;
 }
 
 type State = { phase: 'loading' } | { phase: 'ready'; model: LoadedModel } | { phase: 'failed'; error: string };
@@ -85,6 +88,14 @@ export class ModelServer {
     await closed;
   }
 
+  /** Answer an inference request: the real computation, then the slowdown's extra wait, if any (reported in x-lab-* headers). */
+  private async answer(res: ServerResponse, infer: () => Promise<unknown>): Promise<void> {
+    const factor = this.opts.slowdown ?? 1;
+    const r = await slowed(factor, infer);
+    const headers = factor > 1 ? { 'x-lab-inference-ms': r.inferenceMs.toFixed(3), 'x-lab-slowdown': String(factor) } : undefined;
+    send(res, 200, r.value, { headers });
+  }
+
   private notReady(res: ServerResponse): void {
     const s = this.state;
     if (s.phase === 'failed') send(res, 503, { error: `model ${this.name} failed to load: ${s.error}` });
@@ -143,7 +154,7 @@ export class ModelServer {
       const body = await readJson(req);
       const model = this.model;
       if (!model) return this.notReady(res);
-      return send(res, 200, await model.predictV1(body));
+      return this.answer(res, () => model.predictV1(body));
     }
 
     m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
@@ -162,7 +173,7 @@ export class ModelServer {
         const body = await readJson(req);
         const model = this.model;
         if (!model) return this.notReady(res);
-        return send(res, 200, await model.inferV2(body));
+        return this.answer(res, () => model.inferV2(body));
       }
       if (!get) return send(res, 405, { error: `method ${method} not allowed` });
       const model = this.model;
