@@ -24,7 +24,7 @@ import { CertIssuer } from './certs.ts';
 import { Informer, keyOf, type KObject } from './informer.ts';
 import { EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type InvolvedObject } from './kube.ts';
 import { PodStatusWriter } from './pods.ts';
-import { predictorSpec } from './predictor.ts';
+import { predictorSpec, slowdownFromIsvc } from './predictor.ts';
 import type { Replica, ReplicaMeta } from './replica.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
@@ -301,12 +301,15 @@ export class Controller {
     const gen = obj.metadata.generation ?? 1;
     const { config, warnings } = configFromIsvc(obj, this.defaults);
     st.scaler = config;
-    if (warnings.length && st.warnedGeneration !== gen) {
+    const slowdown = slowdownFromIsvc(obj);
+    if ((warnings.length || slowdown.warning) && st.warnedGeneration !== gen) {
       st.warnedGeneration = gen;
-      void this.event(st, 'Warning', 'InvalidAutoscalingConfig', warnings.join('; '));
+      if (warnings.length) void this.event(st, 'Warning', 'InvalidAutoscalingConfig', warnings.join('; '));
+      if (slowdown.warning) void this.event(st, 'Warning', 'InvalidLabAnnotation', slowdown.warning);
     }
 
     const spec = predictorSpec(obj);
+    if (!('reason' in spec)) spec.slowdown = slowdown.factor;
     if ('reason' in spec) {
       this.setSpecFailure(st, gen, spec);
     } else if (st.latest === undefined || gen > st.latest) {

@@ -4,7 +4,7 @@
  * and the coalescing writer that keeps that status current in the API.
  */
 import { COMPONENT, ISVC_API_VERSION, describeError, httpCode, type Kube } from './kube.ts';
-import { REPO_ROOT, RUNTIME_MAIN, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
+import { REPO_ROOT, RUNTIME_MAIN, runtimeArgs, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
 import { IMAGE, LOG_PATH_ANNOTATION, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
 
 /** The Pod object of replica `r` of revision `rev`. */
@@ -44,7 +44,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
           name: 'kserve-container',
           image: IMAGE,
           command: [process.execPath, '--import', 'tsx', RUNTIME_MAIN],
-          args: ['--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', r.files.port, '--threads', String(s.threads)],
+          args: runtimeArgs(s, r.files.port),
           workingDir: REPO_ROOT,
           env: [
             { name: 'STORAGE_URI', value: rev.storageUri },

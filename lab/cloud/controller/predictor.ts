@@ -1,10 +1,11 @@
 /**
  * Reading an InferenceService's predictor: the `model` form (modelFormat +
- * storageUri) or the older per-framework form, and the CPU and memory its
- * resources ask for.
+ * storageUri) or the older per-framework form, the CPU and memory its
+ * resources ask for, and the lab-only slowdown annotation.
  */
 import { cpus } from 'node:os';
 import { parseQuantity } from '../../../helpers/quantity.ts';
+import { SLOWDOWN_ANNOTATION, parseSlowdown, type SlowdownSetting } from '../runtime/slowdown.ts';
 import type { KObject } from './informer.ts';
 import { ts, type Failure, type PredictorSpec } from './types.ts';
 
@@ -67,4 +68,14 @@ export function replicaSizing(resources: Record<string, unknown>): { threads: nu
   const cpu = parseCpu(res.requests?.cpu) ?? parseCpu(res.limits?.cpu) ?? 1;
   const threads = Math.max(1, Math.min(cpus().length, Math.floor(cpu)));
   return { threads, memoryLimitBytes: parseMemory(res.limits?.memory) };
+}
+
+/**
+ * The lab-only fault knob `lab.mlv.io/slowdown` (metadata or spec.predictor annotations, metadata
+ * wins, as for the autoscaling ones): every runtime of the revision answers that many times slower
+ * than it computed. Absent = 1; invalid = 1 with a warning.
+ */
+export function slowdownFromIsvc(isvc: { metadata?: { annotations?: Record<string, string> }; spec?: { predictor?: { annotations?: Record<string, string> } } }): SlowdownSetting {
+  const v = isvc.metadata?.annotations?.[SLOWDOWN_ANNOTATION] ?? isvc.spec?.predictor?.annotations?.[SLOWDOWN_ANNOTATION];
+  return parseSlowdown(v);
 }

@@ -29,6 +29,8 @@ interface ReplicaSpec {
   modelDir: string;
   threads: number;
   memoryLimitBytes?: number;
+  /** the runtime's --slowdown (lab fault knob; 1 = none) */
+  slowdown: number;
   logPath: string;
   runDir: string;
 }
@@ -59,11 +61,18 @@ export interface ReplicaStatus {
 }
 
 /** Meta file written next to the pid file: the replica's identity (its spec without run-time knobs) and who started it. */
-export type ReplicaMeta = Omit<ReplicaSpec, 'threads' | 'memoryLimitBytes' | 'runDir'> & {
+export type ReplicaMeta = Omit<ReplicaSpec, 'threads' | 'memoryLimitBytes' | 'slowdown' | 'runDir'> & {
   pid: number;
   startedAt: string;
   controllerPid: number;
 };
+
+/** The runtime's arguments (after its script) for a replica; also the Pod's container args. */
+export function runtimeArgs(s: Pick<ReplicaSpec, 'modelName' | 'modelDir' | 'threads' | 'slowdown'>, readyFile: string): string[] {
+  const args = ['--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', readyFile, '--threads', String(s.threads)];
+  if (s.slowdown > 1) args.push('--slowdown', String(s.slowdown));
+  return args;
+}
 
 export function filesFor(runDir: string, namespace: string, isvc: string, ordinal: number): { pid: string; meta: string; port: string } {
   const base = join(runDir, `runtime-${namespace}-${isvc}-${ordinal}`);
@@ -177,7 +186,7 @@ export class Replica extends EventEmitter {
     mkdirSync(s.runDir, { recursive: true });
     rmSync(this.files.port, { force: true });
     const out = openSync(s.logPath, 'a');
-    const args = ['--import', 'tsx', RUNTIME_MAIN, '--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', this.files.port, '--threads', String(s.threads)];
+    const args = ['--import', 'tsx', RUNTIME_MAIN, ...runtimeArgs(s, this.files.port)];
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', out, out], env: { ...process.env, LAB_POD_NAME: s.podName, LAB_POD_NAMESPACE: s.namespace } });
@@ -192,7 +201,7 @@ export class Replica extends EventEmitter {
     this.status = { ...this.status, state: 'running', waitingReason: undefined, waitingMessage: undefined, ready: false, started: true, startedAt, port: undefined, pid: child.pid };
     if (child.pid) {
       writeFileSync(this.files.pid, `${child.pid}\n`);
-      const { threads: _threads, memoryLimitBytes: _memory, runDir: _runDir, ...identity } = s;
+      const { threads: _threads, memoryLimitBytes: _memory, slowdown: _slowdown, runDir: _runDir, ...identity } = s;
       const meta: ReplicaMeta = { pid: child.pid, ...identity, startedAt, controllerPid: process.pid };
       writeFileSync(this.files.meta, JSON.stringify(meta, null, 2) + '\n');
     }

@@ -32,13 +32,15 @@ export function createRevision(c: ControllerHost, st: IsvcState, gen: number, sp
     initialScale: initial,
     resources: spec.resources,
     ...replicaSizing(spec.resources),
+    slowdown: spec.slowdown ?? 1,
   };
   st.revisions.set(gen, rev);
   st.latest = gen;
   const adoptable = claimOrphans(c, st, gen);
   if (adoptable.length) return adopt(c, st, rev, adoptable);
   st.adopted = true;
-  void c.event(st, 'Normal', 'RevisionCreated', `created revision ${name} (generation ${gen}) with ${initial} replica(s) for the onnx model at ${spec.storageUri}`);
+  const slow = (rev.slowdown ?? 1) > 1 ? ` (lab slowdown x${rev.slowdown})` : '';
+  void c.event(st, 'Normal', 'RevisionCreated', `created revision ${name} (generation ${gen}) with ${initial} replica(s) for the onnx model at ${spec.storageUri}${slow}`);
   stage(c, st, rev);
 }
 
@@ -91,6 +93,7 @@ function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: st
       modelDir: rev.modelDir!,
       threads: rev.threads,
       memoryLimitBytes: rev.memoryLimitBytes,
+      slowdown: rev.slowdown ?? 1,
       logPath: join(c.opts.stateDir, 'logs', st.namespace, `${podName}.log`),
       runDir: c.runDir,
     },

@@ -52,12 +52,16 @@ export interface Revision {
   resources: Record<string, unknown>;
   threads: number;
   memoryLimitBytes?: number;
+  /** lab fault knob: the runtimes' --slowdown, from the annotation lab.mlv.io/slowdown; absent = 1 (none) */
+  slowdown?: number;
 }
 
 export interface PredictorSpec {
   storageUri: string;
   format: string;
   resources: Record<string, unknown>;
+  /** lab fault knob (lab.mlv.io/slowdown), already validated; default 1 */
+  slowdown?: number;
 }
 
 export interface IsvcState {
