@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { barHistogram, escapeXml, lineChart, niceTicks, stepChart } from '../../helpers/charts.ts';
 
 /** Minimal well-formedness check: balanced tags, one root, no raw `<` or bare `&` in text/attributes. */
@@ -154,4 +155,176 @@ test('niceTicks gives round steps covering the range', () => {
   assert.deepEqual(niceTicks(0.1, 0.95), [0, 0.2, 0.4, 0.6, 0.8, 1]);
   assert.deepEqual(niceTicks(3, 3), [3]);
   assert.deepEqual(niceTicks(Number.NaN, 1), []);
+});
+
+/**
+ * Golden renderings: the exact SVG for fixed inputs, so that a change to any coordinate, tick,
+ * label, colour or style shows up. After an intended change, regenerate with
+ * `UPDATE_GOLDEN=1 node --import tsx --test tests/unit/charts.test.ts` and look at the SVGs.
+ */
+const GOLDEN: Record<string, () => string> = {
+  'line-two-axes': () =>
+    lineChart({
+      title: 'loss & accuracy',
+      xLabel: 'epoch',
+      yLabel: 'loss',
+      y2Label: 'accuracy',
+      series: [
+        { name: 'loss', points: [3, 1, 2].map((x) => ({ x, y: 1 / x })) },
+        { name: 'accuracy', axis: 'right', points: [1, 2, 3].map((x) => ({ x, y: 0.9 + x / 40 })) },
+        { name: 'test', axis: 'right', points: [{ x: 3, y: 0.99 }] },
+      ],
+    }),
+  'line-many-series': () =>
+    lineChart({
+      title: 'nine series, 70 points each',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: Array.from({ length: 9 }, (_, s) => ({ name: `s${s}`, points: Array.from({ length: 70 }, (_, i) => ({ x: i * 1e5, y: (s - 4) * 1e-4 * Math.sin(i / 7) })) })),
+    }),
+  'line-one-point': () => lineChart({ title: 'one', xLabel: 'x', yLabel: 'y', series: [{ name: 'p', points: [{ x: -2, y: -50 }] }] }),
+  'step-negative': () =>
+    stepChart({
+      title: 'steps',
+      xLabel: 't',
+      yLabel: 'v',
+      series: [
+        {
+          name: 'v',
+          points: [
+            { x: 10, y: 3 },
+            { x: 0, y: -2 },
+            { x: 20, y: 2_500_000 },
+          ],
+        },
+      ],
+    }),
+  'step-constant': () =>
+    stepChart({
+      title: 'flat',
+      xLabel: 't',
+      yLabel: 'r',
+      series: [
+        {
+          name: 'r',
+          points: [
+            { x: 5, y: 4 },
+            { x: 9, y: 4 },
+          ],
+        },
+      ],
+    }),
+  bars: () =>
+    barHistogram({
+      title: 'latency',
+      xLabel: 'ms',
+      buckets: [
+        { from: 0.5, to: 1, count: 3 },
+        { from: 1, to: 1.002, count: 40 },
+        { from: 2, to: 4, count: 12 },
+        { from: 4, to: Infinity, count: 1 },
+      ],
+    }),
+  'bars-one': () => barHistogram({ title: 'one', buckets: [{ from: 42.5, to: 42.5, count: 50 }] }),
+  'bars-empty': () => barHistogram({ title: 'none', buckets: [] }),
+};
+
+for (const [name, render] of Object.entries(GOLDEN)) {
+  test(`golden chart: ${name}`, () => {
+    const file = new URL(`golden/${name}.svg`, import.meta.url);
+    const svg = render();
+    assertClean(svg);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(file, svg);
+    assert.equal(svg, readFileSync(file, 'utf8'));
+  });
+}
+
+test('charts: points land on the plot frame (x 64..620, y 312..48) by their value', () => {
+  const svg = lineChart({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 's',
+        points: [
+          { x: 0, y: 0 },
+          { x: 5, y: 5 },
+          { x: 10, y: 10 },
+        ],
+      },
+    ],
+  });
+  const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.deepEqual(circles, [
+    [64, 312],
+    [342, 180],
+    [620, 48],
+  ]);
+  assert.ok(svg.includes('<path d="M64,312 L342,180 L620,48"'));
+  const withRight = lineChart({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 'r',
+        axis: 'right',
+        points: [
+          { x: 0, y: 0 },
+          { x: 10, y: 10 },
+        ],
+      },
+    ],
+  });
+  assert.ok(withRight.includes('<path d="M64,312 L576,48"'), 'a right axis narrows the frame to 576');
+});
+
+test('charts: tick labels are compact (4 significant digits, exponents outside 1e-3..1e6)', () => {
+  const labels = (svg: string) => [...svg.matchAll(/font-size="11" font-family="sans-serif">([^<]*)<\/text>/g)].map((m) => m[1]);
+  const big = lineChart({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 's',
+        points: [
+          { x: 0, y: 0 },
+          { x: 4e6, y: 0.0004 },
+        ],
+      },
+    ],
+  });
+  assert.ok(labels(big).includes('4.0e+6'), labels(big).join(' '));
+  assert.ok(labels(big).includes('4.0e-4'), labels(big).join(' '));
+  assert.ok(labels(big).includes('0'));
+  const mid = lineChart({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 's',
+        points: [
+          { x: 0, y: 0.001 },
+          { x: 999999, y: 0.002 },
+        ],
+      },
+    ],
+  });
+  assert.ok(labels(mid).includes('1e+6') || labels(mid).includes('1.0e+6'), labels(mid).join(' '));
+  assert.ok(labels(mid).includes('0.001'), labels(mid).join(' '));
+});
+
+test('niceTicks: steps of 1, 2, 5 or 10 times a power of ten, at most 51 ticks', () => {
+  assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(0, 4), [0, 1, 2, 3, 4]);
+  assert.deepEqual(niceTicks(0, 23), [0, 5, 10, 15, 20, 25]);
+  assert.deepEqual(niceTicks(-7, 7), [-10, -5, 0, 5, 10]);
+  assert.deepEqual(niceTicks(0.3, 0.7, 4), [0.3, 0.4, 0.5, 0.6, 0.7]);
+  assert.deepEqual(niceTicks(1, Infinity), []);
+  assert.deepEqual(niceTicks(-Infinity, 1), []);
+  assert.equal(niceTicks(0, 1000, 1000).length, 51);
+  assert.deepEqual(niceTicks(0, 9.5, 1), [0, 10]);
 });
