@@ -114,11 +114,29 @@ interface Verdict {
   value: number;
   threshold: Threshold;
   pass: boolean;
-  /** One line, e.g. "test_accuracy 0.962 >= 0.95 (lab measured)". */
+  /** One line, e.g. "test_accuracy = 0.962, want >= 0.95 (lab measured): ok (1.3% above the min)". */
   message: string;
 }
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : Math.abs(n) >= 1000 ? n.toFixed(1) : String(Number(n.toPrecision(4))));
+
+/**
+ * How far a value is from the edge of its band, e.g. "38% below the max": the nearer edge
+ * (outside the band that is the edge it crossed), in percent of the edge, or in the unit
+ * where the edge is 0 ("3 above the max" of errors <= 0). Empty for a value or edge that is not finite.
+ */
+function margin(value: number, t: Threshold, unit: string): string {
+  const edges: { edge: number; side: string }[] = [];
+  if (t.min !== undefined) edges.push({ edge: t.min, side: 'min' });
+  if (t.max !== undefined) edges.push({ edge: t.max, side: 'max' });
+  if (!edges.length) return '';
+  const near = edges.reduce((a, b) => (Math.abs(value - b.edge) < Math.abs(value - a.edge) ? b : a));
+  if (!Number.isFinite(value) || !Number.isFinite(near.edge)) return '';
+  const d = value - near.edge;
+  if (d === 0) return `at the ${near.side}`;
+  const size = near.edge === 0 ? `${fmt(Math.abs(d))}${unit}` : `${Number(((Math.abs(d) / Math.abs(near.edge)) * 100).toPrecision(2))}%`;
+  return `${size} ${d > 0 ? 'above' : 'below'} the ${near.side}`;
+}
 
 export function evaluate(name: string, value: number, t: Threshold): Verdict {
   const unit = t.unit ? ` ${t.unit}` : '';
@@ -126,7 +144,8 @@ export function evaluate(name: string, value: number, t: Threshold): Verdict {
   const okMax = t.max === undefined || value <= t.max;
   const pass = Number.isFinite(value) && okMin && okMax;
   const band = t.min !== undefined && t.max !== undefined ? `in [${fmt(t.min)}, ${fmt(t.max)}]` : t.min !== undefined ? `>= ${fmt(t.min)}` : `<= ${fmt(t.max!)}`;
-  const message = `${name} = ${fmt(value)}${unit}, want ${band}${unit}${t.source ? ` (${t.source})` : ''}: ${pass ? 'ok' : 'FAILED'}`;
+  const m = margin(value, t, unit);
+  const message = `${name} = ${fmt(value)}${unit}, want ${band}${unit}${t.source ? ` (${t.source})` : ''}: ${pass ? 'ok' : 'FAILED'}${m ? ` (${m})` : ''}`;
   return { name, value, threshold: t, pass, message };
 }
 

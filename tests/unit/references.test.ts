@@ -59,19 +59,42 @@ test('evaluate: NaN and infinities never pass', () => {
 });
 
 test('evaluate: message text', () => {
-  assert.equal(evaluate('test_accuracy', 0.962, { min: 0.95, unit: '', source: 'plan: above 95%' }).message, 'test_accuracy = 0.962, want >= 0.95 (plan: above 95%): ok');
-  assert.equal(evaluate('test_accuracy', 0.9, { min: 0.95, unit: '' }).message, 'test_accuracy = 0.9, want >= 0.95: FAILED');
-  assert.equal(evaluate('training_time_seconds', 42, { max: 180, unit: 's', source: 'plan' }).message, 'training_time_seconds = 42 s, want <= 180 s (plan): ok');
-  assert.equal(evaluate('speedup', 1.8333333, { min: 1.7, max: 1.9, unit: 'x' }).message, 'speedup = 1.833 x, want in [1.7, 1.9] x: ok');
-  assert.equal(evaluate('gpu_utilization_percent', 55.25, { min: 70, unit: '%' }).message, 'gpu_utilization_percent = 55.25 %, want >= 70 %: FAILED');
+  assert.equal(evaluate('test_accuracy', 0.962, { min: 0.95, unit: '', source: 'plan: above 95%' }).message, 'test_accuracy = 0.962, want >= 0.95 (plan: above 95%): ok (1.3% above the min)');
+  assert.equal(evaluate('test_accuracy', 0.9, { min: 0.95, unit: '' }).message, 'test_accuracy = 0.9, want >= 0.95: FAILED (5.3% below the min)');
+  assert.equal(evaluate('training_time_seconds', 42, { max: 180, unit: 's', source: 'plan' }).message, 'training_time_seconds = 42 s, want <= 180 s (plan): ok (77% below the max)');
+  assert.equal(evaluate('speedup', 1.8333333, { min: 1.7, max: 1.9, unit: 'x' }).message, 'speedup = 1.833 x, want in [1.7, 1.9] x: ok (3.5% below the max)');
+  assert.equal(evaluate('gpu_utilization_percent', 55.25, { min: 70, unit: '%' }).message, 'gpu_utilization_percent = 55.25 %, want >= 70 %: FAILED (21% below the min)');
   assert.equal(evaluate('m', NaN, { max: 1, unit: '' }).message, 'm = NaN, want <= 1: FAILED');
-  assert.equal(evaluate('m', 100.04, { max: 1, unit: '' }).message, 'm = 100, want <= 1: FAILED');
+  assert.equal(evaluate('m', 100.04, { max: 1, unit: '' }).message, 'm = 100, want <= 1: FAILED (9900% above the max)');
   const v = evaluate('m', 3, { max: 1, unit: '' });
   assert.deepEqual({ name: v.name, value: v.value, threshold: v.threshold }, { name: 'm', value: 3, threshold: { max: 1, unit: '' } });
 });
 
+test('evaluate: the message ends with the distance to the edge of the band', () => {
+  const msg = (value: number, t: { min?: number; max?: number; unit: string }) => evaluate('m', value, t).message.replace(/^.*: (ok|FAILED)/, '$1');
+  assert.equal(msg(62, { max: 100, unit: 'ms' }), 'ok (38% below the max)');
+  assert.equal(msg(112, { max: 100, unit: 'ms' }), 'FAILED (12% above the max)');
+  assert.equal(msg(100, { max: 100, unit: 'ms' }), 'ok (at the max)');
+  assert.equal(msg(1.052, { min: 1, unit: '' }), 'ok (5.2% above the min)');
+  assert.equal(msg(0.5, { min: 1, unit: '' }), 'FAILED (50% below the min)');
+  // Two-sided: the nearer edge inside the band, the crossed edge outside it.
+  assert.equal(msg(1.72, { min: 1.7, max: 1.9, unit: 'x' }), 'ok (1.2% above the min)');
+  assert.equal(msg(1.88, { min: 1.7, max: 1.9, unit: 'x' }), 'ok (1.1% below the max)');
+  assert.equal(msg(1.6, { min: 1.7, max: 1.9, unit: 'x' }), 'FAILED (5.9% below the min)');
+  assert.equal(msg(2.0, { min: 1.7, max: 1.9, unit: 'x' }), 'FAILED (5.3% above the max)');
+  assert.equal(msg(5, { min: 5, max: 5, unit: '' }), 'ok (at the min)');
+  // An edge of 0 (errors <= 0): the distance in the unit, not in percent.
+  assert.equal(msg(0, { max: 0, unit: '' }), 'ok (at the max)');
+  assert.equal(msg(3, { max: 0, unit: '' }), 'FAILED (3 above the max)');
+  assert.equal(msg(2.5, { max: 0, unit: 's' }), 'FAILED (2.5 s above the max)');
+  assert.equal(msg(-2, { min: -4, unit: '' }), 'ok (50% above the min)');
+  // No distance for a value or an edge that is not finite.
+  for (const v of [NaN, Infinity, -Infinity]) assert.equal(msg(v, { max: 1, unit: '' }), 'FAILED');
+  assert.equal(msg(3, { min: -Infinity, unit: '' }), 'ok');
+});
+
 test('evaluate: the message shows a non-integer value >= 1000 correctly', () => {
-  assert.match(evaluate('job_elapsed_seconds', 1500.2, { max: 300, unit: 's' }).message, /^job_elapsed_seconds = 1500(\.2)? s, want <= 300 s: FAILED$/);
+  assert.match(evaluate('job_elapsed_seconds', 1500.2, { max: 300, unit: 's' }).message, /^job_elapsed_seconds = 1500(\.2)? s, want <= 300 s: FAILED \(400% above the max\)$/);
   assert.match(evaluate('m', 1000.4, { max: 1, unit: '' }).message, /^m = 1000(\.4)?,/);
   assert.match(evaluate('m', 5, { min: 2000.3, unit: '' }).message, /want >= 2000(\.3)?:/);
 });
