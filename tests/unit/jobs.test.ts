@@ -323,3 +323,25 @@ test('taskFromFile: a task-like parent directory does not decide the task', () =
 test('task ids are unique', () => {
   assert.equal(new Set(TASKS.map((t) => t.id)).size, TASKS.length);
 });
+
+test('verifyModelJob: 2 GB of memory, five minutes; srun DDP ranks get OMP_NUM_THREADS too', () => {
+  const v = verifyModelJob('verify', { ...P, modelPath: '/o/model.pt' });
+  assert.deepEqual([v.mem, v.timeLimitSeconds, v.nodes, v.ntasks], ['2G', 300, 1, 1]);
+  const s = ddpTrainingJob('ddp-nodes', { ...P, cpusPerTask: 3, layout: { kind: 'srun', nodes: 2 }, gpusPerRank: 1 });
+  assert.deepEqual(s.env, { OMP_NUM_THREADS: 3 });
+});
+
+test('gpuUtilisation: whole lines of "index, percent" only; GPUs past 9; the trim starts above 10 samples', () => {
+  assert.deepEqual(gpuUtilisation('10, 50\n11,60\n12 ,70.25\n'), { '10': 50, '11': 60, '12': 70.25 });
+  assert.deepEqual(gpuUtilisation('0, 40.55\n0, 40.45\n'), { '0': 40.5 });
+  assert.deepEqual(gpuUtilisation('GPU 0, 50\n0, 50 %\n0, 50, 3\n0: 50\n, 50\n0, \n'), {}, 'no partial matches');
+  assert.deepEqual(gpuUtilisation('\t0 ,\t30 \n'), { '0': 30 });
+  // Exactly 10 samples: a plain mean (no trim); 11: the first and last are dropped.
+  const ten = [0, 100, 100, 100, 100, 100, 100, 100, 100, 100].map((u) => `0, ${u}`).join('\n');
+  assert.deepEqual(gpuUtilisation(ten), { '0': 90 });
+  const eleven = [0, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0].map((u) => `0, ${u}`).join('\n');
+  assert.deepEqual(gpuUtilisation(eleven), { '0': 100 });
+  // 30 samples: 3 dropped at each end.
+  const thirty = Array.from({ length: 30 }, (_, i) => `1, ${i < 3 || i >= 27 ? 0 : 60}`).join('\n');
+  assert.deepEqual(gpuUtilisation(thirty), { '1': 60 });
+});
