@@ -235,3 +235,93 @@ test('parseGres: counts per name, types and socket suffixes', () => {
   assert.deepEqual(parseGres(''), {});
   assert.deepEqual(parseGres('gpu'), { gpu: 1 });
 });
+
+test('ACTIVE_STATES: every state in which a job can still change, and no final one', () => {
+  const active = [
+    'PENDING',
+    'CONFIGURING',
+    'RUNNING',
+    'COMPLETING',
+    'SUSPENDED',
+    'REQUEUED',
+    'RESIZING',
+    'SIGNALING',
+    'STAGE_OUT',
+    'STOPPED',
+    'RESV_DEL_HOLD',
+    'REQUEUE_FED',
+    'REQUEUE_HOLD',
+    'SPECIAL_EXIT',
+  ];
+  assert.deepEqual([...ACTIVE_STATES].sort(), [...active].sort());
+  for (const s of ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'REVOKED', '']) assert.ok(!ACTIVE_STATES.has(s), s);
+});
+
+test('squeue: "None" reason and "(null)" comment are empty; other values are kept', () => {
+  const [a, b] = parseSqueue('1|j|PENDING|None|(null)|(null)\n2|k|RUNNING|Resources|n[1-2]|(null)x\n');
+  assert.deepEqual([a!.reason, a!.comment, a!.nodes], ['', '', []]);
+  assert.deepEqual([b!.reason, b!.comment, b!.nodes], ['Resources', '(null)x', ['n1', 'n2']]);
+  assert.deepEqual(
+    parseSqueue('  \n3|x|RUNNING|None|n1|c  \n\n').map((r) => [r.jobId, r.comment]),
+    [['3', 'c']],
+    'blank lines skipped, trailing spaces trimmed',
+  );
+  assert.equal(parseSqueue('  4|x|RUNNING|None|n1|c')[0]!.jobId, '  4', 'leading spaces kept: the format has none');
+});
+
+test('parseTres: empty parts and keys without "=" are ignored; mem needs a whole match', () => {
+  assert.deepEqual(parseTres(',cpu=4,,=9,flag,node=2').raw, { cpu: '4', node: '2' });
+  assert.equal(parseTres('mem=2G').memMB, 2048);
+  assert.equal(parseTres('mem=512K').memMB, 0.5);
+  assert.equal(parseTres('mem=1T').memMB, 1024 * 1024);
+  assert.equal(parseTres('mem=100').memMB, 100);
+  assert.ok(Number.isNaN(parseTres('mem=2GB').memMB!));
+  assert.ok(Number.isNaN(parseTres('mem=x2G').memMB!));
+  assert.equal(parseTres('gres/gpu:a100=2').gpus, undefined, 'only the untyped gres/gpu counts');
+});
+
+test('parseElapsed: days of several digits; malformed times throw', () => {
+  assert.equal(parseElapsed('12-00:00:01'), 12 * 86400 + 1);
+  assert.equal(parseElapsed(' 01:02 '), 62);
+  for (const bad of ['1-2', '1:2:3:4', 'a:00', '00:00x', 'x00:00']) assert.throws(() => parseElapsed(bad), /unexpected elapsed time/, bad);
+});
+
+test('sacct: the error for a short line names the fields; state suffix "+" only at the end', () => {
+  assert.throws(() => parseSacct('1|j|RUNNING'), { message: 'unexpected sacct line (want JobID|JobName|State|ExitCode|Elapsed|AllocTRES|NodeList|Comment): 1|j|RUNNING' });
+  const [r] = parseSacct('7.batch|batch|CANCELLED+|0:15|00:01|cpu=1|n1|');
+  assert.deepEqual([r!.jobId, r!.step, r!.state, r!.exitCode, r!.signal], ['7', 'batch', 'CANCELLED', 0, 15]);
+  assert.equal(parseSacct('8|j|A+B|0:0|00:01||n1|')[0]!.state, 'A+B');
+});
+
+test('sinfo: state words with flags, default partition mark, odd states', () => {
+  const rows = parseSinfoNodes('n1|gpu*|idle*|8|1000|gpu:2\nn2|gpu|DRAINED|8|1000|(null)\nn3|cpu*x|mixed-|8|1000|\nn4|p|down*~|8|1000|\nn5|p|weird state|8|1000|\nn6|p|drain$x|8|1000|');
+  assert.deepEqual(
+    rows.map((r) => [r.node, r.partition, r.state, r.flags]),
+    [
+      ['n1', 'gpu', 'idle', '*'],
+      ['n2', 'gpu', 'drained', ''],
+      ['n3', 'cpu*x', 'mixed', '-'],
+      ['n4', 'p', 'down', '*~'],
+      ['n5', 'p', 'weird state', ''],
+      ['n6', 'p', 'drain$x', ''],
+    ],
+  );
+  assert.equal(parseSinfoNodes('n7|p|IDLE|8|1000|')[0]!.state, 'idle');
+  assert.throws(() => parseSinfoNodes('n1|gpu|idle|8|1000'), /unexpected sinfo line \(want %N\|%P\|%T\|%c\|%m\|%G\)/);
+});
+
+test('parseGres: commas inside a socket list, a name alone counts 1, a bad count counts 1', () => {
+  assert.deepEqual(parseGres('gpu:a100:2(S:0,1),shard:8'), { gpu: 2, shard: 8 });
+  assert.deepEqual(parseGres('gpu:4(IDX:0-1,3),mps:100'), { gpu: 4, mps: 100 });
+  assert.deepEqual(parseGres('gpu:2(S:0)x'), { gpu: 1 }, 'a group not at the end is no socket suffix');
+  assert.deepEqual(parseGres('nic'), { nic: 1 });
+  assert.deepEqual(parseGres('gpu:a100'), { gpu: 1 });
+  assert.deepEqual(parseGres('gpu:1,gpu:2'), { gpu: 3 });
+});
+
+test('expandHostlist: empty parts are dropped; the bracket group must close', () => {
+  assert.deepEqual(expandHostlist('a,,b,'), ['a', 'b']);
+  assert.deepEqual(expandHostlist('x[1-2]'), ['x1', 'x2']);
+  assert.deepEqual(expandHostlist('pre-x[1]y'), ['pre-x1y']);
+  assert.deepEqual(expandHostlist('x[1-2'), ['x[1-2']);
+});
