@@ -265,3 +265,88 @@ test('matrixHtml: coloured cells with the reason as title, escaped text, details
   assert.ok(html.includes('<h3>MLOPS-1.2 Single-GPU LLM fine-tuning with Oumi: —</h3><p><em>no test selected or implemented for this task in this run</em></p><ul></ul>'));
   assert.ok(html.includes('<li><b>PASS</b> auto<ul></ul></li>'));
 });
+
+test('testOutcomes: empty describe and spec titles leave no empty › segments', () => {
+  const rep: PwReport = {
+    suites: [
+      { title: 'f.spec.ts', file: FILE, suites: [{ title: '', specs: [{ title: 'case', file: FILE, tests: [{ projectName: 'hpc', status: 'x', results: [{ status: 'passed', duration: 1 }] }] }] }] },
+    ],
+  };
+  assert.equal(testOutcomes(rep, () => undefined)[0]!.title, 'case');
+});
+
+/** Two rows, one not run and one FAIL, rendered in full. */
+function twoRows() {
+  return buildMatrix([outcome('MLOPS-5.2', 'fail', 'slow', { title: 'auto', durationMs: 1500, criteria: [{ name: 'c', status: 'fail', detail: 'd' }] })]).filter(
+    (r) => r.task === 'MLOPS-5.1' || r.task === 'MLOPS-5.2',
+  );
+}
+
+test('matrixMarkdown: the whole document for a not-run row and a FAIL row', () => {
+  const header =
+    '| Task | Tier | Result | SLURM submission | GRES | Shared FS | Apptainer | GPU passthrough | Multi-GPU communication | Oumi | Kubernetes and KServe | Object storage | MLflow registry | GPU Operator | Monitoring | HPC→Cloud |';
+  const none = 'no test selected or implemented for this task in this run';
+  assert.equal(
+    matrixMarkdown(twoRows(), { a: 'b', c: 'd' }),
+    [
+      '# Validation matrix',
+      '',
+      '- **a**: b',
+      '- **c**: d',
+      '',
+      header,
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| MLOPS-5.1 End-to-end pipeline | CRITICAL | — |  |  |  |  |  |  |  | — | — | — |  | — | — |',
+      '| MLOPS-5.2 Pipeline automation | MEDIUM | FAIL |  |  |  |  |  |  |  |  |  |  |  | FAIL |  |',
+      '',
+      '## Details',
+      '',
+      '### MLOPS-5.1 End-to-end pipeline: —',
+      '',
+      `_${none}_`,
+      '',
+      '',
+      '### MLOPS-5.2 Pipeline automation: FAIL',
+      '',
+      '- **FAIL** auto (1.5 s): slow',
+      '  - FAIL c: d',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('matrixHtml: the whole document for a not-run row and a FAIL row', () => {
+  const none = 'no test selected or implemented for this task in this run';
+  const grey = `<td title="${none}" style="background:#bdbdbd;color:#fff;text-align:center">—</td>`;
+  const red = '<td title="slow" style="background:#c62828;color:#fff;text-align:center">FAIL</td>';
+  const e = '<td></td>';
+  const th = [
+    'Task',
+    'Tier',
+    'Result',
+    'SLURM submission',
+    'GRES',
+    'Shared FS',
+    'Apptainer',
+    'GPU passthrough',
+    'Multi-GPU communication',
+    'Oumi',
+    'Kubernetes and KServe',
+    'Object storage',
+    'MLflow registry',
+    'GPU Operator',
+    'Monitoring',
+    'HPC→Cloud',
+  ]
+    .map((h) => `<th>${h}</th>`)
+    .join('');
+  const expected =
+    '<!doctype html><html><head><meta charset="utf-8"><title>Validation matrix</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}</style></head><body><h1>Validation matrix</h1>' +
+    '<ul><li><b>a</b>: b</li><li><b>c</b>: d</li></ul>' +
+    `<table><tr>${th}</tr>` +
+    `<tr><td>MLOPS-5.1 End-to-end pipeline</td><td>CRITICAL</td>${grey}${e.repeat(7)}${grey}${grey}${grey}${e}${grey}${grey}</tr>\n` +
+    `<tr><td>MLOPS-5.2 Pipeline automation</td><td>MEDIUM</td>${red}${e.repeat(11)}${red}${e}</tr></table>` +
+    `<h2>Details</h2><h3>MLOPS-5.1 End-to-end pipeline: —</h3><p><em>${none}</em></p><ul></ul>\n` +
+    '<h3>MLOPS-5.2 Pipeline automation: FAIL</h3><ul><li><b>FAIL</b> auto: slow<ul><li>FAIL c: d</li></ul></li></ul></body></html>\n';
+  assert.equal(matrixHtml(twoRows(), { a: 'b', c: 'd' }), expected);
+});
