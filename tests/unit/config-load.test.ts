@@ -1,0 +1,89 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeTarget, loadTarget, parseTarget, type Target } from '../../helpers/config.ts';
+import { ConfigError } from '../../helpers/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mlv-config-load-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A valid HPC side that touches no file: agent '/', host key checking off, no ssh config. */
+const HPC: Record<string, string> = {
+  MLV_SSH_HOST: 'login',
+  MLV_SSH_USER: 'u',
+  MLV_SSH_AGENT: '/',
+  MLV_SSH_HOST_KEY_CHECK: 'off',
+  MLV_SSH_CONFIG: join(dir, 'none'),
+  MLV_SLURM_PARTITION: 'gpu',
+  MLV_SHARED_ROOT: '/shared',
+};
+
+function error(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e;
+  }
+  assert.fail('expected a ConfigError');
+}
+const parse = (vars: Record<string, string | undefined>): Target => parseTarget(vars, 't.env');
+
+test('blank values are unset: they configure no side and fall back to defaults', () => {
+  const cloudOnly = parse({ MLV_SSH_HOST: '', MLV_SLURM_PARTITION: '  ', MLV_KUBE_CONTEXT: 'kind' });
+  assert.equal(cloudOnly.hpc, undefined);
+  assert.equal(cloudOnly.cloud?.context, 'kind');
+  const hpcOnly = parse({ ...HPC, MLV_KUBE_CONTEXT: '', MLV_INGRESS_URL: ' ', MLV_SSH_PORT: '', MLV_GPUS_PER_NODE: '   ' });
+  assert.equal(hpcOnly.cloud, undefined);
+  assert.deepEqual([hpcOnly.hpc?.ssh.port, hpcOnly.hpc?.gpusPerNode], [22, 0]);
+});
+
+test('capabilities: comma-separated with spaces; every unknown one is listed', () => {
+  assert.deepEqual(parse({ ...HPC, MLV_CAPABILITIES: ' gres-gpu , apptainer,,' }).capabilities, ['gres-gpu', 'apptainer']);
+  const e = error(() => parse({ ...HPC, MLV_CAPABILITIES: 'quantum, gres-gpu, warp' }));
+  assert.match(e.problems[0]!, /^MLV_CAPABILITIES has unknown entries: quantum, warp\. Fix: use a comma-separated subset of: gres-gpu, cuda, /);
+});
+
+test('claims against the inventory: 2 GPUs or 2 nodes are enough', () => {
+  const t = parse({ ...HPC, MLV_CAPABILITIES: 'multi-gpu,multi-node', MLV_GPUS_PER_NODE: '2', MLV_NODE_COUNT: '2' });
+  assert.deepEqual([t.hpc?.gpusPerNode, t.hpc?.nodeCount], [2, 2]);
+  assert.equal(error(() => parse({ ...HPC, MLV_CAPABILITIES: 'multi-node', MLV_NODE_COUNT: '1' })).problems.length, 1);
+});
+
+test('the shared root loses its trailing slashes; the dataset defaults under it', () => {
+  const h = parse({ ...HPC, MLV_SHARED_ROOT: '/shared/mlv//' }).hpc!;
+  assert.equal(h.sharedRoot, '/shared/mlv');
+  assert.equal(h.datasetDir, '/shared/mlv/datasets/mnist');
+});
+
+test('a jump host from the ssh config must look like [user@]host[:port]', () => {
+  const cfg = join(dir, 'ssh_config');
+  writeFileSync(cfg, 'Host login\n  ProxyJump bastion:22x\nHost other\n  ProxyJump me@gate:2200\n');
+  const e = error(() => parse({ ...HPC, MLV_SSH_CONFIG: cfg }));
+  assert.deepEqual(e.problems, ['MLV_SSH_JUMP must look like [user@]host[:port] (got "bastion:22x"). Fix: use [user@]host[:port] of the jump host, or leave it empty.']);
+  assert.deepEqual(parse({ ...HPC, MLV_SSH_HOST: 'other', MLV_SSH_CONFIG: cfg }).hpc?.ssh.jump, { host: 'gate', port: 2200, user: 'me' });
+});
+
+test('loadTarget: the errors name where the target was looked for', () => {
+  const lab = join(dir, 'no-lab', 'target.env');
+  const none = error(() => loadTarget(dir, { MLV_LAB_TARGET_FILE: lab }));
+  assert.match(none.message, /^Invalid target configuration in the environment:\n {2}- no target: there is no \.env in /);
+  assert.ok(none.problems[0]!.includes(`(${lab} is missing)`), none.problems[0]);
+  const missing = error(() => loadTarget(dir, { MLV_ENV_FILE: 'nope.env' }));
+  assert.equal(missing.message, `Invalid target configuration in MLV_ENV_FILE:\n  - MLV_ENV_FILE points to ${join(dir, 'nope.env')}, which does not exist. Fix: point it to a .env file.`);
+});
+
+test('describeTarget: the cloud side and a jump host', () => {
+  const t = parse({ ...HPC, MLV_SSH_JUMP: 'me@gate:2200', MLV_KUBECONFIG: '/', MLV_KUBE_CONTEXT: 'kind', MLV_INFERENCE_TOKEN: 'secret-x', MLV_GPU_KIND: 'fake', MLV_GPUS_PER_NODE: '2' });
+  const d = describeTarget(t);
+  assert.equal(d.ssh, 'u@login:22 via gate');
+  assert.equal(d.kube, '/ (kind)');
+  assert.equal(d.inferenceToken, '(set, hidden)');
+  assert.equal(d.inventory, '1 node(s) x 2 stand-in GPU(s); claims: none');
+  assert.equal(d.auth, 'ssh-agent');
+  assert.equal(describeTarget(parse({ MLV_KUBE_CONTEXT: 'kind' })).kube, '(default kubeconfig)');
+  assert.equal(describeTarget(parse({ MLV_KUBECONFIG: '/' })).kube, '/');
+  assert.equal(describeTarget(parse({ MLV_KUBE_CONTEXT: 'kind' })).inferenceToken, '(none)');
+});
