@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
 import { LAB_TARGET_FILE } from '../../helpers/config.ts';
+import { loadReferences, taskReferences, threshold } from '../../helpers/references.ts';
 import { byTitle, runSuite } from './pw.ts';
 
 const KUBECONFIG = '/var/lib/mlops-lab/cloud/kubeconfig';
@@ -80,6 +81,39 @@ test('controls: wrong labels fail validity; impossible P95 and maxReplicas 1 fai
   assert.match(b!.reason, /not Ready after 15 s: .*Ready=False \(ModelLoadFailed\)/);
   for (const r of [wrong, imp, bad]) assert.deepEqual(namespacesOf(r.runId), []);
 });
+
+/** The P95 that MLOPS-4.1's p95_latency_ms criterion measured in a run. */
+function p95Of(run: Awaited<ReturnType<typeof runSuite>>): number {
+  const c = failedCriteria(run, /MLOPS-4\.1/).t.criteria.find((x) => x.name === 'p95_latency_ms');
+  const m = /^p95_latency_ms = ([\d.]+) ms/.exec(c?.detail ?? '');
+  assert.ok(m, `no measured p95_latency_ms: ${c?.detail ?? run.output.slice(-2000)}`);
+  return Number(m[1]);
+}
+
+// Measured on the lab (2 shared cores, load average 4-7), 4.1 as in references/lab.yaml: P95 36-48 ms normally,
+// 44-65 ms with the slowdown 3 (75 ms with 10), P95 ratio 1.0-1.8, every run under the 100 ms max. The
+// runtimes' own request times rise 3.5-5x (p50 1.1-2.0 ms -> 5.3-6.9 ms), but the end-to-end P95 of the
+// closed-loop load is set by the CPU the client and router use, and the extra wait uses none. Kept as a todo,
+// assertions unchanged, until the control (references or load) is recalibrated by whoever owns them.
+test(
+  'control: a 3x slower model server (lab.mlv.io/slowdown "3") raises the P95 of MLOPS-4.1 at least 2.5x and fails p95_latency_ms where the threshold catches it',
+  { timeout: 10 * 60_000, todo: 'on the lab the 3x slowdown raises the P95 1.0-1.8x and stays under the 100 ms max (see the note above)' },
+  async () => {
+    const SLOW = 'tests/recorded/references/cloud-slow3x.yaml';
+    const normal = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1']);
+    const slow = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_REFERENCES: SLOW });
+    const [n, s] = [p95Of(normal), p95Of(slow)];
+    const max = threshold(taskReferences(loadReferences(SLOW), 'MLOPS-4.1'), 'p95_latency_ms').max!;
+    const sl = failedCriteria(slow, /MLOPS-4\.1/);
+    console.log(`P95 normal ${n} ms, slowdown 3: ${s} ms (x${(s / n).toFixed(2)}), max ${max} ms; slowed run ${sl.outcome}, failed: ${sl.failed.join(', ') || 'none'}`);
+    for (const r of [normal, slow]) assert.deepEqual(namespacesOf(r.runId), []);
+    assert.ok(s >= 2.5 * n, `P95 with the slowdown ${s} ms should be at least 2.5 x the normal ${n} ms`);
+    if (s > max) {
+      assert.equal(sl.outcome, 'fail');
+      assert.ok(sl.failed.includes('p95_latency_ms'), sl.failed.join(', '));
+    }
+  },
+);
 
 test('a run killed mid-test leaves a namespace that the next preflight removes, with its runtime processes', { timeout: 6 * 60_000 }, async () => {
   const runId = `mlv-kill9c-${Date.now().toString(36)}`;
