@@ -90,14 +90,15 @@ function p95Of(run: Awaited<ReturnType<typeof runSuite>>): number {
   return Number(m[1]);
 }
 
-// Measured on the lab (2 shared cores, load average 4-7), 4.1 as in references/lab.yaml: P95 36-48 ms normally,
-// 44-65 ms with the slowdown 3 (75 ms with 10), P95 ratio 1.0-1.8, every run under the 100 ms max. The
-// runtimes' own request times rise 3.5-5x (p50 1.1-2.0 ms -> 5.3-6.9 ms), but the end-to-end P95 of the
-// closed-loop load is set by the CPU the client and router use, and the extra wait uses none. Kept as a todo,
-// assertions unchanged, until the control (references or load) is recalibrated by whoever owns them.
+// Measured on the lab (2 shared cores, load average 4-9), 4.1 as in references/lab.yaml, seven pairs run back to
+// back. Five: P95 36-48 ms normally, 44-65 ms with the slowdown 3 (75 ms with 10), ratio 1.0-1.8. Two later,
+// with other engineers' suite and mutation runs on the box: 63 -> 103 ms and 105 -> 82 ms (0.8x), so the 100 ms
+// max fails normal and slowed runs alike, and only then. The runtimes' own request times rise 3.5-5x (p50
+// 1.1-2.0 -> 5.3-6.9 ms), but the end-to-end P95 of the closed-loop load is set by the CPU the client and router
+// use, and the extra wait uses none. A todo, assertions unchanged, until whoever owns the control recalibrates it.
 test(
   'control: a 3x slower model server (lab.mlv.io/slowdown "3") raises the P95 of MLOPS-4.1 at least 2.5x and fails p95_latency_ms where the threshold catches it',
-  { timeout: 10 * 60_000, todo: 'on the lab the 3x slowdown raises the P95 1.0-1.8x and stays under the 100 ms max (see the note above)' },
+  { timeout: 10 * 60_000, todo: 'on the lab the 3x slowdown raises the P95 0.8-1.8x, and the 100 ms max catches it only when the box is loaded (see the note above)' },
   async () => {
     const SLOW = 'tests/recorded/references/cloud-slow3x.yaml';
     const normal = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1']);
