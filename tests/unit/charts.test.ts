@@ -328,3 +328,30 @@ test('niceTicks: steps of 1, 2, 5 or 10 times a power of ten, at most 51 ticks',
   assert.equal(niceTicks(0, 1000, 1000).length, 51);
   assert.deepEqual(niceTicks(0, 9.5, 1), [0, 10]);
 });
+
+test('charts: up to 60 points get markers; a single x is padded around itself; right-axis defaults', () => {
+  const pts = (n: number) => Array.from({ length: n }, (_, i) => ({ x: i, y: i }));
+  const circles = (svg: string) => (svg.match(/<circle /g) ?? []).length;
+  assert.equal(circles(lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: pts(60) }] })), 60);
+  assert.equal(circles(lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: pts(61) }] })), 0);
+  const xLabels = (svg: string) => [...svg.matchAll(/text-anchor="middle" font-size="11" font-family="sans-serif">([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.deepEqual(xLabels(lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [{ x: 5, y: 1 }] }] })), ['4', '4.5', '5', '5.5', '6']);
+  const right = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'r', axis: 'right', points: pts(3) }] });
+  assert.match(right, /transform="rotate\(90 628 180\)" font-family="sans-serif"><\/text>/, 'no y2Label: an empty right label');
+  const step = stepChart({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 'r',
+        axis: 'right',
+        points: [
+          { x: 0, y: 5 },
+          { x: 1, y: 6 },
+        ],
+      },
+    ],
+  });
+  assert.ok(step.includes('<text x="584" y="312" dominant-baseline="middle" font-size="11" font-family="sans-serif">0</text>'), 'a step chart’s right axis starts at 0 too');
+});

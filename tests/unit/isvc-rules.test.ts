@@ -167,3 +167,7 @@ test('getCondition, isReady and describeNotReady', () => {
     'lastFailure: OOM: killed; activeModelState=Loading',
   );
 });
+
+test('describeNotReady: a model status without states or failure adds nothing', () => {
+  assert.equal(describeNotReady(parseIsvcStatus({ modelStatus: { transitionStatus: 'InProgress' } })), 'no conditions reported yet');
+});

@@ -138,3 +138,13 @@ test('evaluate: values of 1000 and more show one decimal', () => {
   assert.match(evaluate('x', 999.25, { min: 1, unit: '' }).message, /^x = 999\.3, /);
   assert.match(evaluate('x', -1234.56, { max: 1, unit: '' }).message, /^x = -1234\.6, /);
 });
+
+test('loadReferences: only MLOPS-4.x workloads are inference workloads; duplicate JSON keys parse as JSON', () => {
+  assert.ok(loadReferences(write({ 'XMLOPS-4.1': task({ scaleMetric: 'cpu' }), 'MLOPS-5.1': task({ maxTokens: 0 }) })).tasks['MLOPS-5.1']);
+  const dup = join(root, 'dup.json');
+  writeFileSync(dup, '{"target": "a", "target": "b", "tasks": {}}');
+  assert.equal(loadReferences(dup).target, 'b');
+  writeFileSync(join(root, 'references', 'e'), 'x');
+  writeFileSync(join(root, 'references', 'e.yaml'), 'x');
+  assert.equal(referencesPath('e', root), join(root, 'references', 'e.yaml'));
+});
