@@ -29,6 +29,8 @@ type ModelFormat = 'onnx' | 'sklearn' | 'pytorch' | 'huggingface' | 'xgboost' | 
 type ScaleMetric = 'concurrency' | 'rps' | 'cpu' | 'memory';
 type DeploymentMode = 'Serverless' | 'RawDeployment';
 type AutoscalerClass = 'hpa' | 'external' | 'none' | 'keda';
+/** KServe's InferenceServiceProtocol values (pkg/constants/constants.go). */
+export type ProtocolVersion = 'v1' | 'v2' | 'grpc-v1' | 'grpc-v2';
 
 /** Kubernetes quantities: strings ("500m", "2Gi") or numbers (converted to strings). */
 type ResourceMap = { cpu?: string | number; memory?: string | number; 'nvidia.com/gpu'?: string | number } & Record<string, string | number | undefined>;
@@ -53,7 +55,10 @@ export interface IsvcSpec {
     formatVersion?: string;
     /** s3://, gs://, pvc://, http(s)://, hf://, oci:// ... */
     storageUri?: string;
-    protocolVersion?: 'v1' | 'v2';
+    /** KServe defaults to v1 when unset (unless the format's defaulting says otherwise). */
+    protocolVersion?: ProtocolVersion;
+    /** A ClusterServingRuntime/ServingRuntime name; unset: KServe auto-selects by format and protocol. */
+    runtime?: string;
     args?: string[];
   };
   /** Custom predictor container. */
@@ -94,7 +99,8 @@ export interface InferenceService {
       tolerations?: Toleration[];
       model?: {
         modelFormat: { name: ModelFormat; version?: string };
-        protocolVersion?: 'v1' | 'v2';
+        protocolVersion?: ProtocolVersion;
+        runtime?: string;
         storageUri?: string;
         args?: string[];
         resources?: Resources;
@@ -121,6 +127,8 @@ const GPU = 'nvidia.com/gpu';
 /** KServe requires a DNS-1123 label that starts with a letter. */
 const ISVC_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const PROTOCOLS: readonly ProtocolVersion[] = ['v1', 'v2', 'grpc-v1', 'grpc-v2'];
 
 /** Build a plain InferenceService object; throws `IsvcSpecError` listing every problem. */
 export function buildInferenceService(s: IsvcSpec): InferenceService {
@@ -145,6 +153,7 @@ export function buildInferenceService(s: IsvcSpec): InferenceService {
     predictor.model = compact({
       modelFormat: compact({ name: s.model.format, version: s.model.formatVersion }),
       protocolVersion: s.model.protocolVersion,
+      runtime: s.model.runtime,
       storageUri: s.model.storageUri,
       args: s.model.args,
       resources,
@@ -196,6 +205,12 @@ function validate(s: IsvcSpec): string[] {
         );
       }
     }
+  }
+  if (s.model?.runtime !== undefined && (!DNS1123_SUBDOMAIN.test(s.model.runtime) || s.model.runtime.length > 253)) {
+    p.push(`runtime ${JSON.stringify(s.model.runtime)} must be a ServingRuntime name (a DNS-1123 subdomain: lowercase a-z, 0-9, '-', '.')`);
+  }
+  if (s.model?.protocolVersion !== undefined && !PROTOCOLS.includes(s.model.protocolVersion)) {
+    p.push(`protocolVersion ${JSON.stringify(s.model.protocolVersion)} must be one of ${PROTOCOLS.join(', ')}`);
   }
   if (s.container && !s.container.image) p.push('container.image is required');
   for (const [k, v] of [

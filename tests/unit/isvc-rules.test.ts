@@ -171,3 +171,17 @@ test('getCondition, isReady and describeNotReady', () => {
 test('describeNotReady: a model status without states or failure adds nothing', () => {
   assert.equal(describeNotReady(parseIsvcStatus({ modelStatus: { transitionStatus: 'InProgress' } })), 'no conditions reported yet');
 });
+
+test('protocolVersion and runtime: rendered into spec.predictor.model; KServe enum and a runtime name only', () => {
+  const model = buildInferenceService({ ...base, model: { format: 'onnx', storageUri: 's3://m/1', protocolVersion: 'grpc-v2', runtime: 'kserve-tritonserver' } }).spec.predictor.model;
+  assert.deepEqual(model, { modelFormat: { name: 'onnx' }, protocolVersion: 'grpc-v2', runtime: 'kserve-tritonserver', storageUri: 's3://m/1' });
+  assert.equal('runtime' in buildInferenceService(base).spec.predictor.model!, false);
+  assert.equal('protocolVersion' in buildInferenceService(base).spec.predictor.model!, false);
+  for (const protocolVersion of ['v1', 'v2', 'grpc-v1', 'grpc-v2'] as const) ok({ model: { ...base.model!, protocolVersion } });
+  for (const runtime of ['kserve-tritonserver', 'a', 'rt.v2', 'x1']) ok({ model: { ...base.model!, runtime } });
+  for (const runtime of ['', 'Triton', 'rt_1', '-rt', 'rt.', 'a'.repeat(254)]) {
+    bad({ model: { ...base.model!, runtime } }, `runtime ${JSON.stringify(runtime)} must be a ServingRuntime name (a DNS-1123 subdomain: lowercase a-z, 0-9, '-', '.')`);
+  }
+  const wrong = 'v3' as 'v1';
+  bad({ model: { ...base.model!, protocolVersion: wrong } }, 'protocolVersion "v3" must be one of v1, v2, grpc-v1, grpc-v2');
+});
