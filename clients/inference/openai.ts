@@ -6,6 +6,11 @@ import { z } from 'zod';
 import type { Endpoint } from './endpoint.ts';
 import { InferenceTransport, type ClientOptions } from './http.ts';
 
+/**
+ * The completion answer of KServe's Hugging Face runtime (generative_model.py create_completion,
+ * vLLM's CompletionResponse): optional fields come as null (logprobs, stop_reason,
+ * prompt_tokens_details, system_fingerprint); fields the suite does not read are ignored.
+ */
 const OpenAICompletionSchema = z.object({
   id: z.string().optional(),
   model: z.string().optional(),
@@ -18,7 +23,8 @@ const OpenAICompletionSchema = z.object({
       }),
     )
     .min(1),
-  usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() }).nullable().optional(),
+  /** vLLM's UsageInfo (KServe's HF runtime types): completion_tokens is `int | None`. */
+  usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int().nullish(), total_tokens: z.number().int() }).nullish(),
 });
 
 interface CompletionRequest {

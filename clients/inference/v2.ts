@@ -11,39 +11,56 @@ import { z } from 'zod';
 import type { Endpoint } from './endpoint.ts';
 import { InferenceTransport, parseBody, type ClientOptions } from './http.ts';
 
-type V2Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BF16' | 'BYTES';
+const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
+type V2Datatype = (typeof DATATYPES)[number];
 
-const Shape = z.array(z.number().int());
+/*
+ * What the real servers send (read from their sources):
+ * - KServe's Python server (python/kserve/kserve/protocol/rest/v2_datamodels.py, v2_endpoints.py,
+ *   infer_type.py InferResponse.to_rest): FastAPI serialises the pydantic models with their
+ *   None fields, so an infer answer carries "model_version": null, "parameters": null and
+ *   outputs[].parameters: null; model metadata "versions": null and "platform": ""
+ *   (dataplane.py model_metadata); `id` is always a string.
+ * - Triton (src/http_server.cc FinalizeResponse): no `id` unless the request gave one,
+ *   "model_version" a string ("1"), `parameters` only when there are some; metadata with
+ *   "versions": ["1"] and a real platform.
+ * Both send flat (row-major) `data` in JSON, and parameter values that are bool, number or string.
+ */
+const Datatype = z.enum(DATATYPES, { error: (i) => `datatype ${JSON.stringify(i.input)} is not a V2 datatype (${DATATYPES.join(', ')})` });
+const Parameters = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullish();
+/** Metadata dims: -1 = any size. */
+const MetaShape = z.array(z.number().int().min(-1));
+/** Response dims: the actual sizes. */
+const Shape = z.array(z.number().int().nonnegative());
 
-const V2TensorMetadataSchema = z.object({ name: z.string(), datatype: z.string(), shape: Shape });
+const V2TensorMetadataSchema = z.object({ name: z.string(), datatype: Datatype, shape: MetaShape });
 const V2ModelMetadataSchema = z.object({
   name: z.string(),
-  versions: z.array(z.string()).optional(),
+  versions: z.array(z.string()).nullish(),
   platform: z.string(),
   inputs: z.array(V2TensorMetadataSchema).default([]),
   outputs: z.array(V2TensorMetadataSchema).default([]),
 });
+const V2ResponseOutputSchema = z
+  .object({ name: z.string(), shape: Shape, datatype: Datatype, data: z.array(z.unknown()), parameters: Parameters })
+  .refine((o) => countElements(o.data) === o.shape.reduce((a, b) => a * b, 1), {
+    error: (i) => {
+      const o = i.input as { shape: number[]; data: unknown[] };
+      return `data has ${countElements(o.data)} elements, shape ${fmtShape(o.shape)} needs ${o.shape.reduce((a, b) => a * b, 1)}`;
+    },
+  });
 const V2InferResponseSchema = z.object({
   model_name: z.string(),
-  model_version: z.string().optional(),
+  model_version: z.string().nullish(),
   id: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  outputs: z.array(
-    z.object({
-      name: z.string(),
-      shape: Shape,
-      datatype: z.string(),
-      data: z.array(z.unknown()),
-      parameters: z.record(z.string(), z.unknown()).optional(),
-    }),
-  ),
+  parameters: Parameters,
+  outputs: z.array(V2ResponseOutputSchema),
 });
 const ReadySchema = z.object({ name: z.string().optional(), ready: z.boolean().optional() });
 const LiveSchema = z.object({ live: z.boolean().optional(), ready: z.boolean().optional() });
 
-type V2TensorMetadata = z.infer<typeof V2TensorMetadataSchema>;
 export type V2ModelMetadata = z.infer<typeof V2ModelMetadataSchema>;
-type V2InferResponse = z.infer<typeof V2InferResponseSchema>;
+export type V2InferResponse = z.infer<typeof V2InferResponseSchema>;
 
 /** One request tensor. `data` may be flat (row-major) or nested. */
 interface V2InferInput {
@@ -115,7 +132,10 @@ function modelPath(name: string): string {
  * rank, each fixed dimension (metadata -1 = any), invalid request dims, and,
  * when `data` is given, its element count against the shape.
  */
-export function checkTensorsAgainstMetadata(inputs: { name: string; datatype: string; shape: number[]; data?: unknown[] }[], metadata: { inputs: V2TensorMetadata[] }): string[] {
+export function checkTensorsAgainstMetadata(
+  inputs: { name: string; datatype: string; shape: number[]; data?: unknown[] }[],
+  metadata: { inputs: { name: string; datatype: string; shape: number[] }[] },
+): string[] {
   const problems: string[] = [];
   const declared = new Map(metadata.inputs.map((m) => [m.name, m]));
   const seen = new Set<string>();
