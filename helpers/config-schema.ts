@@ -50,7 +50,18 @@ export const FIXES: Record<string, string> = {
   MLV_LLM_MODEL_URI: 'point it to a Hugging Face text-generation model on the cluster storage, e.g. s3://models/smollm-135m',
 };
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+/**
+ * Limits from SLURM's sources (SchedMD/slurm 284c3b95, slurm/slurm.h and src/common):
+ * MAX_SLURM_NODES is 65536 hosts; counts go through parse_int(), which refuses values >= INT_MAX;
+ * time_str2secs() sums days*86400 in a C int, so a limit must stay below 2^31 s (24855 days).
+ */
+export const SLURM_LIMITS = { maxNodes: 65_536, maxCount: 2_147_483_646, maxTasksPerNode: 512, maxTimeSeconds: 24_855 * 86_400 } as const;
+/** No real node holds more GPUs; the bound keeps products of counts far from overflow. */
+export const MAX_GPUS_PER_NODE = 1024;
+/** Longest value accepted (a Kubernetes service-account token is about 1 KB). */
+export const MAX_VALUE_LENGTH = 8192;
+
+const int = (min: number, max: number) =>
   z
     .string()
     .trim()
@@ -65,11 +76,24 @@ const optional = z
   .optional()
   .transform((v) => (v ? v : undefined));
 
-const absPath = z.string().trim().refine(isAbsolute, { message: 'must be an absolute path' });
+/** A `..` segment, or `.`/`//` that normalising would remove. */
+const unnormalised = (p: string) => p.split('/').some((seg, i, all) => seg === '..' || seg === '.' || (seg === '' && i > 0 && i < all.length - 1));
+const absPath = z
+  .string()
+  .trim()
+  .refine(isAbsolute, { message: 'must be an absolute path' })
+  .refine((p) => !unnormalised(p), { message: 'must be a normalised absolute path (no . or .. segments, no //)' });
+/** The shared root reaches `#SBATCH --output`, where sbatch expands `%`, and every job's paths. */
+const sharedRoot = absPath
+  .refine((p) => !/[%\s]/.test(p), { message: 'must not hold % (sbatch expands it in --output) or whitespace' })
+  .refine((p) => /^\/[A-Za-z0-9_.+@/-]+$/.test(p), { message: 'may only hold letters, digits and . _ - + @ /, and must not be / itself' });
+/** A file path: absolute, or under ~/ (expanded against the home directory). */
+const filePath = optional.refine((v) => !v || isAbsolute(v) || v.startsWith('~/'), { message: 'must be an absolute path (or start with ~/)' });
 const url = z
   .string()
   .trim()
-  .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' });
+  .refine((v) => /^https?:\/\/[^\s/?#@]+[^\s]*$/.test(v), { message: 'must be an http(s) URL' })
+  .refine((v) => !/^https?:\/\/[^/?#]*@/.test(v), { message: 'must not carry user:password@ (put credentials in MLV_INFERENCE_TOKEN)' });
 const storageUri = z
   .string()
   .trim()
@@ -82,13 +106,18 @@ export const RawSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]+$/, { message: 'use letters, digits, . _ -' })
     .default('custom'),
   MLV_CAPABILITIES: z.string().default(''),
-  MLV_REFERENCES: z.string().trim().default('default'),
+  MLV_REFERENCES: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.+@/~-]+$/, { message: 'must be a name from references/ or a path of letters, digits and . _ - + @ / ~' })
+    .default('default'),
   MLV_WORKERS: int(1, 64).optional(),
   // HPC side
   MLV_SSH_HOST: z
     .string()
     .trim()
     .min(1, { message: 'is required' })
+    .max(253, { message: 'is not a valid host name (at most 253 characters)' })
     .regex(/^[A-Za-z0-9_.:[\]-]+$/, { message: 'is not a valid host name' })
     .optional(),
   MLV_SSH_PORT: int(1, 65535).optional(),
@@ -97,20 +126,25 @@ export const RawSchema = z.object({
     .trim()
     .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { message: 'is not a valid user name' })
     .optional(),
-  MLV_SSH_KEY: optional,
+  MLV_SSH_KEY: filePath,
   MLV_SSH_KEY_PASSPHRASE: optional,
-  MLV_SSH_AGENT: optional,
+  MLV_SSH_AGENT: filePath,
   MLV_SSH_JUMP: optional.refine((v) => !v || /^([A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(:\d+)?$/.test(v), { message: 'must look like [user@]host[:port]' }),
-  MLV_SSH_KNOWN_HOSTS: optional,
+  MLV_SSH_KNOWN_HOSTS: filePath,
   MLV_SSH_HOST_KEY_CHECK: z.enum(['strict', 'accept-new', 'off']).default('strict'),
-  MLV_SSH_CONFIG: optional,
+  MLV_SSH_CONFIG: filePath,
   MLV_SLURM_PARTITION: z
     .string()
     .trim()
     .regex(/^[A-Za-z0-9_.-]+$/, { message: 'is required and may only hold letters, digits, . _ -' })
     .optional(),
   MLV_SLURM_ACCOUNT: optional.refine((v) => !v || /^[A-Za-z0-9_.-]+$/.test(v), { message: 'may only hold letters, digits, . _ -' }),
-  MLV_SHARED_ROOT: absPath.optional(),
+  MLV_SHARED_ROOT: z
+    .string()
+    .trim()
+    .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p))
+    .pipe(sharedRoot)
+    .optional(),
   MLV_DATASET_DIR: absPath.optional(),
   MLV_RUNTIME_PREFIX: z.string().default(''),
   MLV_PYTHON: z
@@ -118,26 +152,64 @@ export const RawSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9_./+-]+$/, { message: 'must be a command name or path' })
     .default('python3'),
-  MLV_GPUS_PER_NODE: int(0, 1024).default(0),
-  MLV_NODE_COUNT: int(1, 100_000).default(1),
+  MLV_GPUS_PER_NODE: int(0, MAX_GPUS_PER_NODE).default(0),
+  MLV_NODE_COUNT: int(1, SLURM_LIMITS.maxNodes).default(1),
   MLV_JOB_TIME_SCALE: z
     .string()
     .trim()
     .regex(/^\d+(\.\d+)?$/, { message: 'must be a positive number' })
     .transform(Number)
+    .refine((n) => n > 0, { message: 'must be a positive number' })
+    .refine((n) => n <= 100, { message: "must be at most 100 (job time limits must stay within SLURM's)" })
     .default(1),
   MLV_GPU_KIND: z.enum(['nvidia', 'fake']).default('nvidia'),
   MLV_POLL_MIN_MS: int(100, 600_000).default(2000),
   MLV_POLL_MAX_MS: int(100, 600_000).default(30_000),
   // Cloud side
-  MLV_KUBECONFIG: optional,
-  MLV_KUBE_CONTEXT: optional,
-  MLV_KUBE_NAMESPACE: optional.refine((v) => !v || /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v), { message: 'must be a Kubernetes namespace name' }),
+  MLV_KUBECONFIG: filePath,
+  MLV_KUBE_CONTEXT: optional.refine((v) => !v || v.length <= 253, { message: 'must be at most 253 characters' }),
+  MLV_KUBE_NAMESPACE: optional.refine((v) => !v || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)), {
+    message: 'must be a Kubernetes namespace name (DNS-1123 label, at most 63 characters)',
+  }),
   MLV_INGRESS_URL: url.optional(),
-  MLV_INFERENCE_CA: optional,
+  MLV_INFERENCE_CA: filePath,
   MLV_INFERENCE_TOKEN: optional,
   MLV_PROMETHEUS_URL: url.optional(),
   MLV_MNIST_MODEL_URI: storageUri.optional(),
   MLV_LLM_MODEL_URI: storageUri.optional(),
 });
 export type Raw = Partial<z.infer<typeof RawSchema>>;
+
+/** The target's settings: every key RawSchema knows. */
+export const TARGET_KEYS: readonly string[] = Object.keys(RawSchema.shape);
+
+/** MLV_* variables that steer the runner, not the target (read from the process environment only). */
+export const RUNNER_VARS = new Set([
+  'MLV_ENV_FILE',
+  'MLV_LAB_TARGET_FILE',
+  'MLV_RUN_ID',
+  'MLV_RUNNER_PID',
+  'MLV_DRY_RUN',
+  'MLV_CONTROLS',
+  'MLV_RESULTS_JSON',
+  'MLV_JUNIT_XML',
+  'MLV_ALLURE_RESULTS',
+  'MLV_STATE_DIR',
+  'MLV_REPORT_OUT',
+  'MLV_KEEP_RUN_DIR',
+]);
+
+/**
+ * Other known MLV_* names that are not target settings, so not "unknown": the lab scripts'
+ * overrides (lab/cloud/lib.sh), the self-test switch (scripts/self-test.sh) and the controls'
+ * model that lab/cloud/up.sh writes into the lab's target file.
+ */
+export const NON_TARGET_KEYS = new Set([
+  ...RUNNER_VARS,
+  'MLV_CLOUD_SKIP_CONTROLLER',
+  'MLV_SKIP_INTEGRATION',
+  'MLV_LAB_ROOT',
+  'MLV_APISERVER_LISTEN',
+  'MLV_INGRESS_LISTEN',
+  'MLV_CONTROL_WRONG_MODEL_URI',
+]);

@@ -3,15 +3,16 @@
  * `Target` with an HPC side, a cloud side, or both. Every problem is collected and reported
  * at once, each naming its field and its fix; secret values are never echoed.
  */
-import { existsSync, readFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
+import { extname, resolve } from 'node:path';
 import SSHConfig from 'ssh-config';
 import type { z } from 'zod';
+import { badCharacter, fileProblem, readDotenv, show, showPath, unknownKeyProblems, type FileKind } from './config-checks.ts';
 import { ConfigError } from './errors.ts';
+import { redact, redactWords } from './redact.ts';
 import { splitWords } from './shell.ts';
-import { CAPABILITIES, CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, RawSchema, SECRET_FIELDS, type Capability, type Raw } from './config-schema.ts';
+import { CAPABILITIES, CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, MAX_VALUE_LENGTH, RawSchema, RUNNER_VARS, SECRET_FIELDS, type Capability, type Raw } from './config-schema.ts';
 
 export { CAPABILITIES, type Capability };
 export const LAB_TARGET_FILE = '/var/lib/mlops-lab/target.env';
@@ -79,13 +80,11 @@ export const SIDE_SETTINGS: Record<Side, string> = {
   cloud: 'MLV_KUBECONFIG or MLV_KUBE_CONTEXT, and "kserve" in MLV_CAPABILITIES (Kubernetes and KServe; see .env.example)',
 };
 
-function readable(path: string): boolean {
-  try {
-    accessSync(path, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** Add a problem when `path` (of `field`) is not a readable file (or socket). */
+function checkPath(field: string, path: string, kind: FileKind, problems: string[], extra = ''): boolean {
+  const why = fileProblem(path, kind);
+  if (why) problems.push(`${field} points to ${showPath(path)}, ${why}${extra}. Fix: ${FIXES[field] ?? 'see .env.example'}.`);
+  return !why;
 }
 
 const expandHome = (p: string) => (p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : p);
@@ -102,21 +101,35 @@ interface AliasInfo {
 
 function lookupSshConfig(alias: string, configPath: string): AliasInfo {
   if (!existsSync(configPath)) return {};
+  const why = fileProblem(configPath, 'file');
+  if (why) throw new Error(why);
   return SSHConfig.parse(readFileSync(configPath, 'utf8')).compute(alias) as AliasInfo;
+}
+
+/** Why a value cannot be taken at all (invisible characters, huge), before its field's own rules. */
+function unusable(value: string): string | undefined {
+  const bad = badCharacter(value);
+  if (bad) return `must not hold ${bad}`;
+  if (value.length > MAX_VALUE_LENGTH) return `is too long (${value.length} characters, at most ${MAX_VALUE_LENGTH})`;
+  return undefined;
 }
 
 /** Field by field, so that every problem is reported at once (one per field). */
 function parseFields(vars: Record<string, string | undefined>, problems: string[]): Raw {
   const parsed: Record<string, unknown> = {};
+  const secrets = [...SECRET_FIELDS].map((k) => vars[k]);
   for (const [field, schema] of Object.entries(RawSchema.shape)) {
-    const r = (schema as z.ZodType).safeParse(vars[field]);
-    if (r.success) {
+    const got = vars[field];
+    const early = got === undefined ? undefined : unusable(got);
+    const r = early ? undefined : (schema as z.ZodType).safeParse(got);
+    if (r?.success) {
       parsed[field] = r.data;
       continue;
     }
-    const got = vars[field];
-    const shown = got === undefined ? 'it is missing' : SECRET_FIELDS.has(field) ? 'got a value (hidden)' : `got "${got}"`;
-    const message = got === undefined ? 'is required' : r.error.issues[0]?.message;
+    // A value over several lines may hold other lines of the file (an open quote): never echo it.
+    const hidden = SECRET_FIELDS.has(field) ? 'a value (hidden)' : got?.includes('\n') ? `a value of ${got.split('\n').length} lines (hidden)` : undefined;
+    const shown = got === undefined ? 'it is missing' : `got ${hidden ?? show(got, secrets)}`;
+    const message = got === undefined ? 'is required' : (early ?? r?.error.issues[0]?.message);
     problems.push(`${field} ${message} (${shown}). Fix: ${FIXES[field] ?? 'see .env.example'}.`);
   }
   return parsed as Raw;
@@ -129,7 +142,9 @@ function parseSsh(raw: Raw, problems: string[]): SshTarget {
   try {
     if (host) alias = lookupSshConfig(host, sshConfigPath);
   } catch (e) {
-    problems.push(`MLV_SSH_CONFIG: ${sshConfigPath} could not be parsed (${(e as Error).message}). Fix: correct that file or point MLV_SSH_CONFIG elsewhere.`);
+    problems.push(
+      `MLV_SSH_CONFIG points to ${showPath(sshConfigPath)}, which could not be read as an ssh config (${show((e as Error).message)}). Fix: correct that file or point MLV_SSH_CONFIG elsewhere.`,
+    );
   }
   const port = raw.MLV_SSH_PORT ?? (alias.Port ? Number(alias.Port) : 22);
   const user = raw.MLV_SSH_USER ?? alias.User;
@@ -139,23 +154,27 @@ function parseSsh(raw: Raw, problems: string[]): SshTarget {
   const identity = first(alias.IdentityFile);
   const keyPath = raw.MLV_SSH_KEY ? expandHome(raw.MLV_SSH_KEY) : identity ? expandHome(identity) : undefined;
   const agent = raw.MLV_SSH_AGENT ?? process.env.SSH_AUTH_SOCK;
-  if (keyPath && !readable(keyPath)) problems.push(`MLV_SSH_KEY points to ${keyPath}, which does not exist or is not readable. Fix: ${FIXES.MLV_SSH_KEY}.`);
+  if (keyPath) checkPath('MLV_SSH_KEY', keyPath, 'file', problems);
   if (!keyPath && !agent) problems.push(`MLV_SSH_KEY is missing and no ssh-agent is available. Fix: ${FIXES.MLV_SSH_KEY}.`);
-  if (raw.MLV_SSH_AGENT && !existsSync(raw.MLV_SSH_AGENT)) problems.push(`MLV_SSH_AGENT points to ${raw.MLV_SSH_AGENT}, which does not exist. Fix: ${FIXES.MLV_SSH_AGENT}.`);
+  if (raw.MLV_SSH_AGENT) checkPath('MLV_SSH_AGENT', expandHome(raw.MLV_SSH_AGENT), 'socket', problems);
 
   const knownHostsPath = expandHome(raw.MLV_SSH_KNOWN_HOSTS ?? first(alias.UserKnownHostsFile) ?? '~/.ssh/known_hosts');
   const hostKeyCheck = raw.MLV_SSH_HOST_KEY_CHECK ?? 'strict';
-  if (hostKeyCheck === 'strict' && !readable(knownHostsPath)) {
-    problems.push(`MLV_SSH_KNOWN_HOSTS points to ${knownHostsPath}, which does not exist or is not readable, and host key checking is strict. Fix: ${FIXES.MLV_SSH_KNOWN_HOSTS}.`);
-  }
+  // accept-new may create the file; whatever is there must be a readable file.
+  if (hostKeyCheck === 'strict' || existsSync(knownHostsPath)) checkPath('MLV_SSH_KNOWN_HOSTS', knownHostsPath, 'file', problems, hostKeyCheck === 'strict' ? ', and host key checking is strict' : '');
 
   let jump: SshTarget['jump'];
   const jumpSpec = raw.MLV_SSH_JUMP ?? alias.ProxyJump;
   if (jumpSpec) {
     const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(jumpSpec);
-    if (!m?.[2]) problems.push(`MLV_SSH_JUMP must look like [user@]host[:port] (got "${jumpSpec}"). Fix: ${FIXES.MLV_SSH_JUMP}.`);
+    if (!m?.[2]) problems.push(`MLV_SSH_JUMP must look like [user@]host[:port] (got ${show(jumpSpec)}). Fix: ${FIXES.MLV_SSH_JUMP}.`);
     else {
-      const jAlias = lookupSshConfig(m[2], sshConfigPath);
+      let jAlias: AliasInfo = {};
+      try {
+        jAlias = lookupSshConfig(m[2], sshConfigPath);
+      } catch {
+        // already reported as an MLV_SSH_CONFIG problem
+      }
       jump = { host: jAlias.HostName ?? m[2], port: Number(m[3] ?? jAlias.Port ?? 22), user: m[1] ?? jAlias.User ?? user ?? '' };
     }
   }
@@ -169,8 +188,15 @@ function parseHpc(vars: Record<string, string | undefined>, raw: Raw, caps: Capa
   let runtimePrefix: string[] = [];
   try {
     runtimePrefix = splitWords(raw.MLV_RUNTIME_PREFIX ?? '');
+    // bash would run a leading NAME=value as an assignment for the command (LD_PRELOAD=...).
+    const assignment = /^[A-Za-z_][A-Za-z0-9_]*=/.exec(runtimePrefix[0] ?? '');
+    if (assignment)
+      throw new Error(
+        `it starts with the assignment ${assignment[0]}..., which bash would apply to the command (use the runtime's own option, e.g. apptainer exec --env NAME=value, or \`env NAME=value ...\`)`,
+      );
   } catch (e) {
-    problems.push(`MLV_RUNTIME_PREFIX is not allowed: ${(e as Error).message} (got "${raw.MLV_RUNTIME_PREFIX}"). Fix: ${FIXES.MLV_RUNTIME_PREFIX}.`);
+    runtimePrefix = [];
+    problems.push(`MLV_RUNTIME_PREFIX is not allowed: ${(e as Error).message} (got ${show(raw.MLV_RUNTIME_PREFIX ?? '')}). Fix: ${FIXES.MLV_RUNTIME_PREFIX}.`);
   }
   // A field that did not parse is undefined here; its problem is already listed.
   const gpusPerNode = raw.MLV_GPUS_PER_NODE ?? 0;
@@ -200,9 +226,9 @@ function parseHpc(vars: Record<string, string | undefined>, raw: Raw, caps: Capa
 function parseCloud(vars: Record<string, string | undefined>, raw: Raw, caps: Capability[], problems: string[]): CloudTarget | undefined {
   if (!Object.keys(vars).some((k) => vars[k] !== undefined && CLOUD_KEYS.test(k)) && !caps.includes('kserve')) return undefined;
   const kubeconfig = raw.MLV_KUBECONFIG ? expandHome(raw.MLV_KUBECONFIG) : undefined;
-  if (kubeconfig && !readable(kubeconfig)) problems.push(`MLV_KUBECONFIG points to ${kubeconfig}, which does not exist or is not readable. Fix: ${FIXES.MLV_KUBECONFIG}.`);
+  if (kubeconfig) checkPath('MLV_KUBECONFIG', kubeconfig, 'file', problems);
   const caPath = raw.MLV_INFERENCE_CA ? expandHome(raw.MLV_INFERENCE_CA) : undefined;
-  if (caPath && !readable(caPath)) problems.push(`MLV_INFERENCE_CA points to ${caPath}, which does not exist or is not readable. Fix: ${FIXES.MLV_INFERENCE_CA}.`);
+  if (caPath) checkPath('MLV_INFERENCE_CA', caPath, 'file', problems);
   return {
     kubeconfig,
     context: raw.MLV_KUBE_CONTEXT,
@@ -216,12 +242,31 @@ function parseCloud(vars: Record<string, string | undefined>, raw: Raw, caps: Ca
   };
 }
 
+/** A references path (not a name from references/) must be a readable file. */
+function checkReferences(raw: Raw, cwd: string, problems: string[]) {
+  const r = raw.MLV_REFERENCES;
+  if (r && (r.includes('/') || extname(r))) checkPath('MLV_REFERENCES', resolve(cwd, expandHome(r)), 'file', problems);
+}
+
+export interface ParseOptions {
+  /** Where each key came from, for the unknown-key message (default: the source). */
+  origin?: Record<string, string>;
+  /** The directory a relative references path is resolved against. */
+  cwd?: string;
+  /** Problems found before parsing (duplicates, unknown keys of the file). */
+  problems?: string[];
+}
+
 /** Parse a set of variables (a `.env` file's content merged with overrides) into a Target. */
-export function parseTarget(input: Record<string, string | undefined>, source: string): Target {
-  const problems: string[] = [];
+export function parseTarget(input: Record<string, string | undefined>, source: string, opts: ParseOptions = {}): Target {
+  const problems: string[] = [...(opts.problems ?? [])];
+  // Every MLV_* name, in any case, must be a known one: a misspelt key would silently do nothing.
+  const mlv = Object.keys(input).filter((k) => /^mlv[_-]/i.test(k));
+  problems.push(...unknownKeyProblems(mlv.map((key) => ({ key, where: opts.origin?.[key] ?? `in ${source}` }))));
   // An empty value means "not set": optional fields fall back to their defaults.
   const vars = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, v === undefined || v.trim() === '' ? undefined : v]));
   const raw = parseFields(vars, problems);
+  checkReferences(raw, opts.cwd ?? process.cwd(), problems);
   const caps = (raw.MLV_CAPABILITIES ?? '')
     .split(',')
     .map((c) => c.trim())
@@ -232,7 +277,13 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
   const hpc = parseHpc(vars, raw, claims, problems);
   const cloud = parseCloud(vars, raw, claims, problems);
   if (!hpc && !cloud && !problems.length) problems.push(`no side is configured. Fix: set ${SIDE_SETTINGS.hpc} for an HPC cluster, and/or ${SIDE_SETTINGS.cloud} for a cloud cluster.`);
-  if (problems.length) throw new ConfigError(problems, source);
+  if (problems.length) {
+    const secrets = [...SECRET_FIELDS].map((k) => vars[k]);
+    throw new ConfigError(
+      problems.map((p) => redact(p, secrets)),
+      source,
+    );
+  }
   return { name: raw.MLV_TARGET_NAME ?? 'custom', source, capabilities: claims, references: raw.MLV_REFERENCES ?? 'default', workers: raw.MLV_WORKERS ?? 4, hpc, cloud };
 }
 
@@ -248,21 +299,16 @@ export function resolveTargetSource(cwd = process.cwd(), env = process.env): str
   return existsSync(lab) ? lab : undefined;
 }
 
-/** Variables that steer the runner, not the target. */
-const RUNNER_VARS = new Set([
-  'MLV_ENV_FILE',
-  'MLV_LAB_TARGET_FILE',
-  'MLV_RUN_ID',
-  'MLV_RUNNER_PID',
-  'MLV_DRY_RUN',
-  'MLV_CONTROLS',
-  'MLV_RESULTS_JSON',
-  'MLV_JUNIT_XML',
-  'MLV_ALLURE_RESULTS',
-  'MLV_STATE_DIR',
-  'MLV_REPORT_OUT',
-  'MLV_KEEP_RUN_DIR',
-]);
+/** Read the target file; every file-system error becomes a ConfigError naming the file and the fix. */
+function readTargetFile(source: string, field: string): { vars: Record<string, string>; problems: string[] } {
+  const why = fileProblem(source, 'file');
+  if (why) throw new ConfigError([`${field} points to ${showPath(source)}, ${why}. Fix: point it to a readable .env file.`], field);
+  try {
+    return readDotenv(readFileSync(source, 'utf8'));
+  } catch (e) {
+    throw new ConfigError([`${field} points to ${showPath(source)}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}). Fix: point it to a readable .env file.`], field);
+  }
+}
 
 export function loadTarget(cwd = process.cwd(), env = process.env): Target {
   const source = resolveTargetSource(cwd, env);
@@ -274,14 +320,29 @@ export function loadTarget(cwd = process.cwd(), env = process.env): Target {
       'the environment',
     );
   }
-  if (!existsSync(source)) throw new ConfigError([`MLV_ENV_FILE points to ${source}, which does not exist. Fix: point it to a .env file.`], 'MLV_ENV_FILE');
-  const fileVars = parseDotenv(readFileSync(source));
-  const overrides = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MLV_') && !RUNNER_VARS.has(k)));
-  return parseTarget({ ...fileVars, ...overrides }, source);
+  const field = env.MLV_ENV_FILE ? 'MLV_ENV_FILE' : source === resolve(cwd, '.env') ? '.env' : 'MLV_LAB_TARGET_FILE';
+  if (!existsSync(source)) throw new ConfigError([`MLV_ENV_FILE points to ${showPath(source)}, which does not exist. Fix: point it to a .env file.`], 'MLV_ENV_FILE');
+  const { vars: fileVars, problems } = readTargetFile(source, field);
+  // The target file holds only this suite's settings; its non-MLV keys are checked here, MLV_* ones in parseTarget.
+  problems.push(
+    ...unknownKeyProblems(
+      Object.keys(fileVars)
+        .filter((key) => !/^mlv[_-]/i.test(key))
+        .map((key) => ({ key, where: `in ${source}` })),
+    ),
+  );
+  const overrides = Object.fromEntries(Object.entries(env).filter(([k]) => /^mlv_/i.test(k) && !RUNNER_VARS.has(k)));
+  const origin = Object.fromEntries([...Object.keys(fileVars).map((k) => [k, `in ${source}`]), ...Object.keys(overrides).map((k) => [k, 'in the process environment'])]);
+  return parseTarget({ ...fileVars, ...overrides }, source, { origin, cwd, problems });
 }
 
 /** A redacted, printable view of the target for reports (no secrets, no key material). */
 export function describeTarget(t: Target): Record<string, string> {
+  const secrets = [t.hpc?.ssh.passphrase, t.cloud?.token];
+  return Object.fromEntries(Object.entries(describeFields(t)).map(([k, v]) => [k, redact(v, secrets)]));
+}
+
+function describeFields(t: Target): Record<string, string> {
   const h = t.hpc;
   const c = t.cloud;
   return {
@@ -295,7 +356,7 @@ export function describeTarget(t: Target): Record<string, string> {
       hostKeyCheck: h.ssh.hostKeyCheck,
       partition: h.slurm.partition,
       sharedRoot: h.sharedRoot,
-      runtimePrefix: h.runtimePrefix.join(' ') || '(none)',
+      runtimePrefix: redactWords(h.runtimePrefix).join(' ') || '(none)',
       gpuKind: h.gpuKind,
       inventory: `${h.nodeCount} node(s) x ${h.gpusPerNode} ${h.gpuKind === 'fake' ? 'stand-in ' : ''}GPU(s); claims: ${t.capabilities.join(', ') || 'none'}`,
     }),

@@ -5,15 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeTarget, loadTarget, parseTarget, type Target } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
+import { AGENT_SOCKET } from './config-agent.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlv-config-load-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+const KUBECONFIG = join(dir, 'kubeconfig');
+writeFileSync(KUBECONFIG, 'apiVersion: v1\n');
 
-/** A valid HPC side that touches no file: agent '/', host key checking off, no ssh config. */
+/** A valid HPC side that touches no file: a listening agent socket, host key checking off, no ssh config. */
 const HPC: Record<string, string> = {
   MLV_SSH_HOST: 'login',
   MLV_SSH_USER: 'u',
-  MLV_SSH_AGENT: '/',
+  MLV_SSH_AGENT: AGENT_SOCKET,
   MLV_SSH_HOST_KEY_CHECK: 'off',
   MLV_SSH_CONFIG: join(dir, 'none'),
   MLV_SLURM_PARTITION: 'gpu',
@@ -76,14 +79,14 @@ test('loadTarget: the errors name where the target was looked for', () => {
 });
 
 test('describeTarget: the cloud side and a jump host', () => {
-  const t = parse({ ...HPC, MLV_SSH_JUMP: 'me@gate:2200', MLV_KUBECONFIG: '/', MLV_KUBE_CONTEXT: 'kind', MLV_INFERENCE_TOKEN: 'secret-x', MLV_GPU_KIND: 'fake', MLV_GPUS_PER_NODE: '2' });
+  const t = parse({ ...HPC, MLV_SSH_JUMP: 'me@gate:2200', MLV_KUBECONFIG: KUBECONFIG, MLV_KUBE_CONTEXT: 'kind', MLV_INFERENCE_TOKEN: 'secret-x', MLV_GPU_KIND: 'fake', MLV_GPUS_PER_NODE: '2' });
   const d = describeTarget(t);
   assert.equal(d.ssh, 'u@login:22 via gate');
-  assert.equal(d.kube, '/ (kind)');
+  assert.equal(d.kube, `${KUBECONFIG} (kind)`);
   assert.equal(d.inferenceToken, '(set, hidden)');
   assert.equal(d.inventory, '1 node(s) x 2 stand-in GPU(s); claims: none');
   assert.equal(d.auth, 'ssh-agent');
   assert.equal(describeTarget(parse({ MLV_KUBE_CONTEXT: 'kind' })).kube, '(default kubeconfig)');
-  assert.equal(describeTarget(parse({ MLV_KUBECONFIG: '/' })).kube, '/');
+  assert.equal(describeTarget(parse({ MLV_KUBECONFIG: KUBECONFIG })).kube, KUBECONFIG);
   assert.equal(describeTarget(parse({ MLV_KUBE_CONTEXT: 'kind' })).inferenceToken, '(none)');
 });

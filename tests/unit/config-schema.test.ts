@@ -4,12 +4,13 @@ import { CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, RawSchema, SECRET_FIELDS } f
 import { parseTarget, type Target } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
 import { isStorageUri, STORAGE_SCHEMES, STORAGE_URI_HINT } from '../../helpers/storage-uri.ts';
+import { AGENT_SOCKET } from './config-agent.ts';
 
-/** A valid HPC target that touches no file: agent '/', host key checking off, no ssh config. */
+/** A valid HPC target that touches no file: a listening agent socket, host key checking off, no ssh config. */
 const BASE: Record<string, string> = {
   MLV_SSH_HOST: 'login',
   MLV_SSH_USER: 'u',
-  MLV_SSH_AGENT: '/',
+  MLV_SSH_AGENT: AGENT_SOCKET,
   MLV_SSH_HOST_KEY_CHECK: 'off',
   MLV_SSH_CONFIG: '/nonexistent/ssh-config',
   MLV_SLURM_PARTITION: 'gpu',
@@ -81,7 +82,11 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
   assert.ok(bySide.hpc?.includes('MLV_JOB_TIME_SCALE') && bySide.hpc.includes('MLV_POLL_MAX_MS') && bySide.hpc.includes('MLV_GPU_KIND'));
   const nearMisses = ['MLV_SHARED_ROOTS', 'MLV_DATASET_DIR2', 'MLV_RUNTIME_PREFIXES', 'MLV_PYTHONPATH', 'MLV_GPUS_PER_NODE_X', 'MLV_GPU_KINDS', 'MLV_NODE_COUNTS', 'MLV_JOB_TIME_SCALE_X'];
   for (const k of [...nearMisses, 'X_MLV_SSH_HOST', 'MLV_INGRESS_URLS', 'MLV_PROMETHEUS_URL2', 'MLV_MNIST_MODEL_URI_OLD', 'MLV_LLM_MODEL_URIS', 'X_MLV_KUBECONFIG']) assert.equal(side(k), '', k);
-  assert.equal(parseTarget({ MLV_PYTHONPATH: '/x', MLV_KUBE_CONTEXT: 'kind' }, 't').hpc, undefined, 'a near-miss name does not configure the HPC side');
+  assert.throws(
+    () => parseTarget({ MLV_PYTHONPATH: '/x', MLV_KUBE_CONTEXT: 'kind' }, 't'),
+    /MLV_PYTHONPATH \(in t\) is not a known setting: did you mean MLV_PYTHON\?/,
+    'a near-miss name is refused, not ignored',
+  );
 });
 
 test('whole numbers: trimmed, bounded inclusively', () => {
@@ -91,8 +96,8 @@ test('whole numbers: trimmed, bounded inclusively', () => {
   rejects('MLV_SSH_PORT', ['22a', 'a22', '2 2', '-1'], 'must be a whole number');
   accepts('MLV_GPUS_PER_NODE', ['0', '1024']);
   rejects('MLV_GPUS_PER_NODE', ['1025'], 'must be at most 1024');
-  accepts('MLV_NODE_COUNT', ['1', '100000']);
-  rejects('MLV_NODE_COUNT', ['100001'], 'must be at most 100000');
+  accepts('MLV_NODE_COUNT', ['1', '65536']);
+  rejects('MLV_NODE_COUNT', ['65537', '100000'], 'must be at most 65536');
   accepts('MLV_WORKERS', ['1', '64']);
   rejects('MLV_WORKERS', ['0'], 'must be at least 1');
   rejects('MLV_WORKERS', ['65'], 'must be at most 64');
@@ -135,7 +140,7 @@ test('names: target, host, user, jump host, partition, account, python, namespac
 });
 
 test('paths, enums, scale, URLs and storage URIs', () => {
-  accepts('MLV_SHARED_ROOT', ['/', '/shared/mlv', ' /x ']);
+  accepts('MLV_SHARED_ROOT', ['/shared/mlv', ' /x ', '/x/']);
   rejects('MLV_SHARED_ROOT', ['shared', './x', '~/x'], 'must be an absolute path');
   rejects('MLV_DATASET_DIR', ['datasets'], 'must be an absolute path');
   accepts('MLV_SSH_HOST_KEY_CHECK', ['strict', 'accept-new', 'off'].slice(1));

@@ -1,0 +1,104 @@
+/**
+ * The one redaction function for everything the suite prints or writes: error messages, the
+ * Allure environment, the manifest, attachments and the matrix. What it hides:
+ * - values of secret-named keys (`isSecretKey`) written as `K=V`, `K: V` or `"K": "V"`;
+ * - URL userinfo (`https://user:pw@host` -> `https://***@host`) and token-like query parameters;
+ * - `Authorization:` headers and `Bearer` / `Basic` credentials;
+ * - any exact value the caller knows to be secret (e.g. the configured token);
+ * - in a runtime prefix (`redactWords`), every `--env K=V`, `-e K=V` and `K=V` value unless K is a
+ *   harmless tuning variable (OMP_*, NCCL_*, CUDA_*, ... that is not secret-named).
+ * Redaction is idempotent: redacting a redacted text changes nothing.
+ */
+
+export const MASK = '***';
+
+/**
+ * A key is secret when one of its `_`/`-`/`.`-separated words is TOKEN, PASSWORD, PASSWD, PASS,
+ * PASSPHRASE, SECRET, CREDENTIAL(S), APIKEY, AUTH, COOKIE, SESSION or SIGNATURE, or it holds API_KEY,
+ * ACCESS_KEY, SECRET_KEY or PRIVATE_KEY. A bare KEY is not secret (MLV_SSH_KEY is a path), and
+ * neither is a name ending in _FILE, _PATH or _DIR (the location of a secret, not the secret).
+ */
+export function isSecretKey(name: string): boolean {
+  const n = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .replace(/[-.]/g, '_');
+  if (/_(FILE|PATH|DIR)$/.test(n)) return false;
+  const words = n.split('_');
+  if (words.some((w) => /^(TOKEN|PASSWORD|PASSWD|PASS|PASSPHRASE|SECRET|CREDENTIALS?|APIKEY|AUTH|COOKIE|SESSION|SIGNATURE|SIG)$/.test(w))) return true;
+  return /(^|_)(API|ACCESS|SECRET|PRIVATE)_KEY(_|$)/.test(n) || /^X_AMZ_(SIGNATURE|CREDENTIAL|SECURITY_TOKEN)$/.test(n);
+}
+
+/** Query parameters that carry credentials (besides secret-named ones): S3/GCS/Azure presigned URLs, OAuth, API keys. */
+const SECRET_PARAMS =
+  /^(access_token|id_token|refresh_token|token|code|key|api_key|apikey|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|client_secret|password|passwd)$/i;
+
+/** Tuning variables whose values are shown in a runtime prefix (when not secret-named). */
+const SHOWN_ENV = /^(OMP|MKL|CUDA|NCCL|TORCH|PYTORCH|NVIDIA|APPTAINER|SINGULARITY|LC|LANG)(_[A-Z0-9_]*)?$/;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function redactUrls(text: string): string {
+  return (
+    text
+      // userinfo: everything between "scheme://" and "@" before the host (no "/", "?", "#" or space in between)
+      .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]+@/gi, `$1${MASK}@`)
+      // query and fragment parameters
+      .replace(/([?&#;])([^=&\s#'"]+)=([^&\s#'"]*)/g, (m, sep: string, k: string, v: string) => (v && v !== MASK && (SECRET_PARAMS.test(k) || isSecretKey(k)) ? `${sep}${k}=${MASK}` : m))
+  );
+}
+
+function redactAssignments(text: string): string {
+  return (
+    text
+      // Authorization headers and bearer/basic credentials
+      .replace(/\b(authorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|token)\s+)?[^\s"',;]+/gi, (_m, h: string, scheme?: string) => `${h}${scheme ? `${scheme} ` : ''}${MASK}`)
+      .replace(/\b(bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${MASK}`)
+      // "KEY": "value" (JSON) and KEY=value / KEY: value
+      .replace(/("([A-Za-z_][\w.-]*)"\s*:\s*")((?:[^"\\]|\\.)*)"/g, (m, pre: string, k: string, v: string) => (v && isSecretKey(k) ? `${pre}${MASK}"` : m))
+      .replace(/(^|[^\w.-])([A-Za-z_][\w.-]*)(=|: )("[^"]*"?|'[^']*'?|[^\s"',;&]+)/g, (m, pre: string, k: string, op: string, v: string) => {
+        const q = /^["']/.test(v) ? v[0]! : '';
+        return isSecretKey(k) && v.length > 2 * q.length && v !== MASK && v !== `${q}${MASK}${q}` ? `${pre}${k}${op}${q}${MASK}${q}` : m;
+      })
+  );
+}
+
+/** Redact a text (message, attachment, URL). `known` are exact secret values to hide wherever they appear. */
+export function redact(text: string, known: Iterable<string | undefined> = []): string {
+  let out = text;
+  // Longest first, so that a secret holding another is hidden whole; short values would hide ordinary words.
+  const values = [...known].filter((v): v is string => !!v && v.length >= 4 && v !== MASK).sort((a, b) => b.length - a.length);
+  for (const v of values) out = out.replace(new RegExp(escapeRe(v), 'g'), MASK);
+  return redactAssignments(redactUrls(out));
+}
+
+/** Redact the words of a runtime prefix (`apptainer exec --env HF_TOKEN=abc img.sif` -> `--env HF_TOKEN=***`). */
+export function redactWords(words: readonly string[]): string[] {
+  const out: string[] = [];
+  const hide = (assignment: string) => {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) return redact(assignment);
+    const k = assignment.slice(0, eq);
+    const shown = SHOWN_ENV.test(k) && !isSecretKey(k) && !assignment.slice(eq + 1).includes(',');
+    return shown ? assignment : `${k}=${MASK}`;
+  };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const flag = /^(--env|-e|--setenv|--build-arg)$/.exec(w);
+    const inline = /^(--env|--setenv|--build-arg)=(.*)$/s.exec(w);
+    if (flag && i + 1 < words.length) {
+      out.push(w, hide(words[++i]!));
+    } else if (inline) {
+      out.push(`${inline[1]}=${hide(inline[2]!)}`);
+    } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) {
+      out.push(hide(w));
+    } else out.push(redact(w));
+  }
+  return out;
+}
+
+/** Redact a flat record for a report: secret-named keys are masked whole, every other value is redacted as text. */
+export function redactRecord(rec: Record<string, string>, known: Iterable<string | undefined> = []): Record<string, string> {
+  const secrets = [...known];
+  return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, isSecretKey(k) && v ? MASK : redact(v, secrets)]));
+}
