@@ -5,11 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LAB_TARGET_FILE } from '../../helpers/config.ts';
 import { loadReferences, taskReferences, threshold } from '../../helpers/references.ts';
+import { SLOWDOWN_ANNOTATION } from '../../lab/cloud/runtime/slowdown.ts';
 import { byTitle, runSuite } from './pw.ts';
 
 const KUBECONFIG = '/var/lib/mlops-lab/cloud/kubeconfig';
@@ -90,31 +94,34 @@ function p95Of(run: Awaited<ReturnType<typeof runSuite>>): number {
   return Number(m[1]);
 }
 
-// Measured on the lab (2 shared cores, load average 4-9), 4.1 as in references/lab.yaml, seven pairs run back to
-// back. Five: P95 36-48 ms normally, 44-65 ms with the slowdown 3 (75 ms with 10), ratio 1.0-1.8. Two later,
-// with other engineers' suite and mutation runs on the box: 63 -> 103 ms and 105 -> 82 ms (0.8x), so the 100 ms
-// max fails normal and slowed runs alike, and only then. The runtimes' own request times rise 3.5-5x (p50
-// 1.1-2.0 -> 5.3-6.9 ms), but the end-to-end P95 of the closed-loop load is set by the CPU the client and router
-// use, and the extra wait uses none. A todo, assertions unchanged, until whoever owns the control recalibrates it.
-test(
-  'control: a 3x slower model server (lab.mlv.io/slowdown "3") raises the P95 of MLOPS-4.1 at least 2.5x and fails p95_latency_ms where the threshold catches it',
-  { timeout: 10 * 60_000, todo: 'on the lab the 3x slowdown raises the P95 0.8-1.8x, and the 100 ms max catches it only when the box is loaded (see the note above)' },
-  async () => {
-    const SLOW = 'tests/recorded/references/cloud-slow3x.yaml';
-    const normal = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1']);
-    const slow = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_REFERENCES: SLOW });
-    const [n, s] = [p95Of(normal), p95Of(slow)];
-    const max = threshold(taskReferences(loadReferences(SLOW), 'MLOPS-4.1'), 'p95_latency_ms').max!;
-    const sl = failedCriteria(slow, /MLOPS-4\.1/);
-    console.log(`P95 normal ${n} ms, slowdown 3: ${s} ms (x${(s / n).toFixed(2)}), max ${max} ms; slowed run ${sl.outcome}, failed: ${sl.failed.join(', ') || 'none'}`);
-    for (const r of [normal, slow]) assert.deepEqual(namespacesOf(r.runId), []);
-    assert.ok(s >= 2.5 * n, `P95 with the slowdown ${s} ms should be at least 2.5 x the normal ${n} ms`);
-    if (s > max) {
-      assert.equal(sl.outcome, 'fail');
-      assert.ok(sl.failed.includes('p95_latency_ms'), sl.failed.join(', '));
-    }
-  },
-);
+/** references/lab.yaml with MLOPS-4.1's model servers 3x slower (lab.mlv.io/slowdown "3"), as a temp file. */
+function slowedLabReferences(): string {
+  const doc = parseYaml(readFileSync('references/lab.yaml', 'utf8')) as { target: string; tasks: Record<string, { workload: { annotations?: Record<string, string> } }> };
+  const w = doc.tasks['MLOPS-4.1']!.workload;
+  w.annotations = { ...w.annotations, [SLOWDOWN_ANNOTATION]: '3' };
+  doc.target = `${doc.target}-slow3x`;
+  const file = join(mkdtempSync(join(tmpdir(), 'mlv-slow3x-')), 'references.yaml');
+  writeFileSync(file, stringifyYaml(doc));
+  return file;
+}
+
+// The slowdown makes every model-server replica spend 3x the CPU per request (lab/cloud/runtime/slowdown.ts).
+// On the lab's 2 shared cores, where the client and the TLS router use most of the CPU, that raised MLOPS-4.1's
+// P95 1.7x and cut its throughput 1.9x (32 -> 55 ms, 702 -> 375 req/s). The lab's calibrated bands
+// (npm run calibrate) must catch it, while the same run without the slowdown passes.
+test('control: a 3x slower model server (lab.mlv.io/slowdown "3") fails p95_latency_ms of MLOPS-4.1 under the lab references', { timeout: 10 * 60_000 }, async () => {
+  const normal = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1']);
+  const slow = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_REFERENCES: slowedLabReferences() });
+  const [n, s] = [p95Of(normal), p95Of(slow)];
+  const max = threshold(taskReferences(loadReferences('references/lab.yaml'), 'MLOPS-4.1'), 'p95_latency_ms').max!;
+  const [nr, sl] = [failedCriteria(normal, /MLOPS-4\.1/), failedCriteria(slow, /MLOPS-4\.1/)];
+  console.log(`P95 normal ${n} ms, slowdown 3: ${s} ms (x${(s / n).toFixed(2)}), max ${max} ms; slowed run ${sl.outcome}, failed: ${sl.failed.join(', ') || 'none'}`);
+  for (const r of [normal, slow]) assert.deepEqual(namespacesOf(r.runId), []);
+  assert.equal(nr.outcome, 'pass', `the run without the slowdown must pass: failed ${nr.failed.join(', ')}`);
+  assert.ok(s > 1.3 * n, `P95 with the slowdown ${s} ms should be well above the normal ${n} ms`);
+  assert.equal(sl.outcome, 'fail');
+  assert.ok(sl.failed.includes('p95_latency_ms'), `p95_latency_ms should fail: failed ${sl.failed.join(', ')}`);
+});
 
 test('a run killed mid-test leaves a namespace that the next preflight removes, with its runtime processes', { timeout: 6 * 60_000 }, async () => {
   const runId = `mlv-kill9c-${Date.now().toString(36)}`;

@@ -1,13 +1,15 @@
 /**
- * A lab-only fault knob for controls: answer each inference request `factor`
- * times slower than it was really computed. The inference still runs in full;
- * its measured time t is followed by an extra wait of (factor - 1) * t, so the
- * slowdown scales with the real work (not a fixed sleep). Set per
- * InferenceService with the annotation `lab.mlv.io/slowdown` (the controller
- * passes it as the runtime's --slowdown flag); real KServe ignores it.
+ * A lab-only fault knob for controls: a model server `factor` times slower, as a CPU-bound
+ * server is slower: it spends `factor` times the CPU per request. Each inference still runs in
+ * full (same predictions); after it, the server does (factor - 1) x c of busy work on its own
+ * thread, where c is the CPU the process has spent per inference request so far, its own extra
+ * work excluded (process.cpuUsage(), all threads: parsing, the model, serialising). It then
+ * serves 1/factor as many requests per core. An idle wait instead hardly shows on the lab, whose
+ * end-to-end latency is set by the CPU the client and router use; and a wait scaled by each
+ * request's wall time grows with the queue, which makes the slowdown far larger than `factor`.
+ * Set per InferenceService with the annotation `lab.mlv.io/slowdown` (the controller passes it
+ * as the runtime's --slowdown flag); real KServe ignores it.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-
 export const SLOWDOWN_ANNOTATION = 'lab.mlv.io/slowdown';
 
 export interface SlowdownSetting {
@@ -27,30 +29,62 @@ export function parseSlowdown(v: unknown, what = SLOWDOWN_ANNOTATION): SlowdownS
 
 export interface Slowed<T> {
   value: T;
-  /** the real inference time, ms */
+  /** this inference's wall time, ms */
   inferenceMs: number;
-  /** the extra wait asked for, (factor - 1) * inferenceMs */
+  /** the extra CPU work done after it, (factor - 1) x the CPU per request so far, ms */
   extraMs: number;
 }
 
-/** Wait until process.hrtime.bigint() reaches `deadline` (ns); timers have 1 ms steps, so this may overshoot by about 1 ms, never undershoot. */
-async function waitUntil(deadline: bigint): Promise<void> {
-  for (;;) {
-    const leftMs = Number(deadline - process.hrtime.bigint()) / 1e6;
-    if (leftMs <= 0) return;
-    await sleep(Math.ceil(leftMs));
+/** Process CPU time (user + system, all threads), microseconds. */
+const processCpuUs = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** Keep this thread busy until process.hrtime.bigint() reaches `deadline` (ns). */
+function burnUntil(deadline: bigint): void {
+  let x = 0;
+  while (process.hrtime.bigint() < deadline) x = Math.sqrt(x + 1);
+  if (Number.isNaN(x)) throw new Error('unreachable');
+}
+
+/** The server's own CPU per inference request: the process CPU since the first request, less the extra work, over the requests done. */
+export class CpuMeter {
+  private startUs?: number;
+  private done = 0;
+  private extraUs = 0;
+  constructor(private readonly cpuUs: () => number = processCpuUs) {}
+
+  /** Called as a request starts. */
+  begin(): void {
+    this.startUs ??= this.cpuUs();
+  }
+
+  /** Called as a request's own work ends: its CPU per request so far, ms (undefined before the first ends). */
+  end(): number | undefined {
+    this.done++;
+    const own = this.cpuUs() - (this.startUs ?? 0) - this.extraUs;
+    return own > 0 ? own / this.done / 1000 : undefined;
+  }
+
+  /** Record extra work done, ms. */
+  extra(ms: number): void {
+    this.extraUs += ms * 1000;
   }
 }
 
-/** Run `infer`, measure its time t, then wait (factor - 1) * t before resolving. */
-export async function slowed<T>(factor: number, infer: () => Promise<T>): Promise<Slowed<T>> {
+const meter = new CpuMeter();
+
+/** Run `infer`; with factor > 1, then work the CPU for (factor - 1) x the server's CPU per request (the request's wall time when nothing is measured yet). */
+export async function slowed<T>(factor: number, infer: () => Promise<T>, m: CpuMeter = meter): Promise<Slowed<T>> {
+  if (factor > 1) m.begin();
   const t0 = process.hrtime.bigint();
   const value = await infer();
   const t1 = process.hrtime.bigint();
-  const inferenceNs = t1 - t0;
-  const inferenceMs = Number(inferenceNs) / 1e6;
+  const inferenceMs = Number(t1 - t0) / 1e6;
   if (!(factor > 1)) return { value, inferenceMs, extraMs: 0 };
-  const extraMs = (factor - 1) * inferenceMs;
-  await waitUntil(t1 + BigInt(Math.ceil(extraMs * 1e6)));
+  const extraMs = (factor - 1) * (m.end() ?? inferenceMs);
+  burnUntil(t1 + BigInt(Math.ceil(extraMs * 1e6)));
+  m.extra(extraMs);
   return { value, inferenceMs, extraMs };
 }
