@@ -17,6 +17,8 @@
  *   - plan: any other (the source starts with "plan", or there is none): the measured band,
  *     but never looser than the plan's threshold in references/default.yaml (a proposed max
  *     no higher than the plan's max, a proposed min no lower than the plan's min).
+ * A threshold may also carry `limits: { min?, max? }`: edges no band passes, in any mode but fixed
+ * (e.g. a speedup's min never below 1: under 1 two ranks are slower than one, healthy or not).
  * A calibrated threshold is written with its mode (`calibrate: plan` or `calibrate: free`), since
  * its new source ("lab measured: ...") no longer tells. A threshold without measurements, and
  * every workload section, is copied unchanged.
@@ -33,6 +35,8 @@ export interface RawThreshold {
   unit?: string;
   source?: string;
   calibrate?: string;
+  /** Edges no calibrated band goes past (the loader ignores this field). */
+  limits?: { min?: number; max?: number };
 }
 /** The part of a references file calibration reads: each task's thresholds. */
 export interface RawReferences {
@@ -198,6 +202,20 @@ function boundByPlan(b: Band, current: RawThreshold, plan: RawThreshold, med: nu
   return { min, max };
 }
 
+/** The band kept within the threshold's own limits. */
+function withinLimits(b: Band, limits: RawThreshold['limits'], notes: string[]): Band {
+  let { min, max } = b;
+  if (min !== undefined && limits?.min !== undefined && min < limits.min) {
+    min = limits.min;
+    notes.push(`min raised to its limit ${fmt(limits.min)}`);
+  }
+  if (max !== undefined && limits?.max !== undefined && max > limits.max) {
+    max = limits.max;
+    notes.push(`max lowered to its limit ${fmt(limits.max)}`);
+  }
+  return { min, max };
+}
+
 function sourceText(s: Stats, b: Band, t: RawThreshold, mode: Mode, plan: RawThreshold | undefined, o: Options): string {
   const unit = t.unit ? ` ${t.unit}` : '';
   const sign = b.min !== undefined && b.max !== undefined ? '±' : b.max !== undefined ? '+' : '-';
@@ -221,12 +239,19 @@ export function propose(task: string, key: string, current: RawThreshold, plan: 
     max: current.max !== undefined ? roundOut(s.median + o.k * s.spread, 'up') : undefined,
   };
   if (mode === 'plan' && plan) b = boundByPlan(b, current, plan, s.median, notes);
+  b = withinLimits(b, current.limits, notes);
   if (mode === 'plan' && !plan) notes.push('no plan threshold');
   if (mode === 'free') notes.push('free of the plan');
   if ((b.min !== undefined && current.min !== undefined && b.min < current.min) || (b.max !== undefined && current.max !== undefined && b.max > current.max)) notes.push('looser than the current');
   const outside = ms.filter((m) => (b.min !== undefined && m.value < b.min) || (b.max !== undefined && m.value > b.max)).length;
   if (outside) notes.push(`${outside} of ${ms.length} values fail it`);
-  const proposed: RawThreshold = { ...b, ...(current.unit ? { unit: current.unit } : {}), source: sourceText(s, b, current, mode, plan, o), calibrate: mode };
+  const proposed: RawThreshold = {
+    ...b,
+    ...(current.unit ? { unit: current.unit } : {}),
+    source: sourceText(s, b, current, mode, plan, o),
+    calibrate: mode,
+    ...(current.limits ? { limits: current.limits } : {}),
+  };
   for (const k of ['min', 'max'] as const) if (proposed[k] === undefined) delete proposed[k];
   return { ...base, stats: s, proposed, notes };
 }

@@ -130,6 +130,23 @@ test('propose: a plan-bound band is never looser than the plan; a free one is; t
   assert.ok(outside.notes.includes("the runs are outside the plan's band: the plan's band is kept"), outside.notes.join());
 });
 
+test('propose: limits bound the band in every mode but fixed, and are written back', () => {
+  const lim = { min: 1 };
+  const noisy = propose('T', 'speedup', { min: 1, unit: 'x', source: 'lab', limits: lim }, undefined, ms([1.05, 1.5, 1.6, 1.1]), O);
+  assert.equal(noisy.mode, 'free');
+  assert.equal(noisy.proposed.min, 1);
+  assert.deepEqual(noisy.proposed.limits, lim);
+  assert.ok(noisy.notes.includes('min raised to its limit 1'), noisy.notes.join());
+  const quiet = propose('T', 'speedup', { min: 1, unit: 'x', source: 'lab', limits: lim }, undefined, ms([1.6, 1.6, 1.62]), O);
+  assert.equal(quiet.proposed.min, 1.28, 'a band inside its limits is as measured');
+  assert.ok(!quiet.notes.some((n) => n.includes('limit')), quiet.notes.join());
+  const capped = propose('T', 'm', { max: 50, source: 'lab', calibrate: 'plan', limits: { max: 30 } }, { max: 100 }, ms([20, 30]), O);
+  assert.equal(capped.proposed.max, 30);
+  assert.ok(capped.notes.includes('max lowered to its limit 30'), capped.notes.join());
+  const fixed = propose('T', 'm', { max: 0, limits: { max: -1 } }, undefined, ms([0, 0]), O);
+  assert.equal(fixed.proposed.max, 0);
+});
+
 test('propose: fixed thresholds and thresholds without measurements stay as they are', () => {
   const errors = { max: 0 };
   const f = propose('T', 'errors', errors, { max: 0 }, ms([0, 3]), O);
