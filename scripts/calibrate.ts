@@ -4,13 +4,16 @@
  *
  *   npm run calibrate -- --runs 10 --project hpc --project cloud [--grep X] [--k 4] [--floor 0.05]
  *   npm run calibrate -- --from a/results.json,b/results.json [--references lab] [--write]
+ *   npm run calibrate -- --runs 10 --healthy      # the proof: N consecutive runs without a failure
  *
  * Each run has its own MLV_RUN_ID and results under reports/out/calibrate/<run id>/ (its
  * Playwright output in output.log there; --verbose shows it instead). It prints each run's
  * failed tests (a healthy target shows 0) and a table per threshold, writes the proposed
  * references (default reports/out/calibrate/references-proposed.yaml; --write also overwrites
  * the target's references file, keeping its comments) and exits 1 when a run had an infra
- * error (then --write writes nothing), 2 on a usage or references error.
+ * error (then --write writes nothing), 2 on a usage or references error. With --healthy it stops at
+ * the first run with a failed test or an infra error, and exits 1 then: it shows that N runs in a row
+ * of a healthy target pass under its references (it proposes and writes nothing).
  * The references are the target's (--references, else the runs' metadata, else MLV_REFERENCES
  * of the target); the plan's limits come from --plan (default: references/default.yaml).
  * With --from, --project and --grep filter the recorded tests (by project, by title).
@@ -41,6 +44,7 @@ interface Args {
   plan: string;
   write: boolean;
   verbose: boolean;
+  healthy: boolean;
 }
 
 class UsageError extends Error {}
@@ -69,6 +73,7 @@ function args(argv: string[]): Args {
       plan: { type: 'string', default: 'default' },
       write: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
+      healthy: { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -76,6 +81,7 @@ function args(argv: string[]): Args {
   const from = v.from.flatMap((f) => f.split(',')).filter(Boolean);
   if (!from.length && v.runs === undefined) throw new UsageError('give --runs N (run the suite N times) or --from results.json[,results.json...]');
   if (from.length && v.runs !== undefined) throw new UsageError('--runs and --from exclude each other');
+  if (v.healthy && v.write) throw new UsageError('--healthy checks the references as they are: it writes nothing, so not with --write');
   return {
     runs: v.runs === undefined ? from.length : number(v.runs, 'runs', (n) => Number.isInteger(n) && n >= 1),
     projects: v.project,
@@ -88,6 +94,7 @@ function args(argv: string[]): Args {
     plan: v.plan,
     write: v.write,
     verbose: v.verbose,
+    healthy: v.healthy,
   };
 }
 
@@ -170,8 +177,22 @@ function notes(a: Args, runs: RunData[]): string {
   return `${how}; ${what}; ${each}`;
 }
 
+/** The --healthy verdict over recorded or fresh runs: every run without a failed or infra test. */
+function healthyVerdict(runs: RunData[], started: number): number {
+  const bad = runs.filter((r) => r.summary.failed.length || r.summary.infra.length);
+  const min = ((Date.now() - started) / 60_000).toFixed(1);
+  const counts = runs.map((r) => r.summary.passed).join(', ');
+  if (bad.length) {
+    console.error(`--healthy: ${bad.length} of ${runs.length} run(s) had failures (runs ${bad.map((r) => r.summary.run).join(', ')})`);
+    return 1;
+  }
+  console.log(`--healthy: ${runs.length} consecutive run(s), 0 failed and 0 infra tests (passed per run: ${counts}), ${min} min`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const a = args(argv);
+  const started = Date.now();
   const runs: RunData[] = [];
   if (a.from.length) a.from.forEach((f, i) => runs.push(readRun(a, i + 1, f)));
   else {
@@ -184,8 +205,13 @@ async function main(argv: string[]): Promise<number> {
         console.error(`interrupted after run ${i} of ${a.runs}: nothing proposed`);
         return 130;
       }
+      if (a.healthy && (data.summary.failed.length || data.summary.infra.length)) {
+        console.error(`--healthy: run ${i} of ${a.runs} had ${data.summary.failed.length} failed and ${data.summary.infra.length} infra test(s), after ${i - 1} healthy run(s)`);
+        return 1;
+      }
     }
   }
+  if (a.healthy) return healthyVerdict(runs, started);
   const refsName = await referencesName(a, runs);
   loadReferences(refsName); // a ConfigError names what is wrong with the file
   const refsFile = referencesPath(refsName);

@@ -315,3 +315,15 @@ test('scripts/calibrate.ts: usage errors exit 2', () => {
     assert.ok(r.stderr.trim(), args.join(' '));
   }
 });
+
+test('scripts/calibrate.ts --healthy: 0 with every run free of failed and infra tests, else 1 naming the runs; not with --write', () => {
+  const ok = calibrate(['--from', rec('run-1.json'), ...recArgs(join(dir, 'h1.yaml')), '--healthy']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /--healthy: 1 consecutive run\(s\), 0 failed and 0 infra tests \(passed per run: 5\)/);
+  const bad = calibrate(['--from', rec('run-1.json', 'run-2.json', 'run-infra.json'), ...recArgs(join(dir, 'h2.yaml')), '--healthy']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--healthy: 2 of 3 run\(s\) had failures \(runs 2, 3\)/);
+  const usage = calibrate(['--runs', '2', '--healthy', '--write']);
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /--healthy checks the references as they are/);
+});
