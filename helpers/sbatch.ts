@@ -4,6 +4,7 @@
  * every command argument and environment value is shell-quoted.
  */
 import { posix } from 'node:path';
+import { MAX_GPUS_PER_NODE, SLURM_LIMITS } from './config-schema.ts';
 import { MARKERS } from './job-output.ts';
 import { quote } from './shell.ts';
 
@@ -49,25 +50,47 @@ export interface RenderContext {
   runtimePrefix: string[];
 }
 
-const SAFE_DIRECTIVE = /^[A-Za-z0-9_.:=,/%+@-]+$/;
+/** Directive values: no quotes, spaces or shell syntax, and no `%` (sbatch expands it in file names: %u, %x, %j). */
+const SAFE_DIRECTIVE = /^[A-Za-z0-9_.:=,/+@-]+$/;
 const SAFE_NAME = /^[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Variables a job may set: the suite's own (MLV_*) and the tuning variables of the ML stack.
+ * Never the shell's or the loader's own (PATH, IFS, BASH_ENV, LD_PRELOAD, PS4, ...), SLURM's
+ * (SLURM_*), nor Python's code-loading ones (PYTHONPATH, PYTHONHOME, PYTHONSTARTUP).
+ */
+export const JOB_ENV_NAME =
+  /^(?:(?:MLV|OMP|MKL|OPENBLAS|CUDA|NCCL|GLOO|UCX|HF|HUGGINGFACE|TRANSFORMERS|TOKENIZERS|TORCH|TORCHINDUCTOR|PYTORCH|OUMI|MLFLOW|WANDB)_[A-Z0-9_]+|PYTHONUNBUFFERED|PYTHONHASHSEED|PYTHONFAULTHANDLER|PYTHONWARNINGS|PYTHONDONTWRITEBYTECODE|MASTER_ADDR|MASTER_PORT|WORLD_SIZE)$/;
 
 function directive(flag: string, value: string | number): string {
   const v = String(value);
-  if (!SAFE_DIRECTIVE.test(v)) throw new Error(`sbatch ${flag}: value ${JSON.stringify(v)} has characters that are not allowed in a directive`);
+  if (!SAFE_DIRECTIVE.test(v)) throw new Error(`sbatch ${flag}: value ${JSON.stringify(v)} has characters that are not allowed in a directive (letters, digits and . _ : = , / + @ - only; no %)`);
   return `#SBATCH ${flag}=${v}`;
 }
 
+/** The bounds of each count (see SLURM_LIMITS: parse_int refuses 0 for these and anything >= INT_MAX). */
+const COUNT_LIMITS: Record<string, [number, number]> = {
+  nodes: [1, SLURM_LIMITS.maxNodes],
+  ntasks: [1, SLURM_LIMITS.maxCount],
+  ntasksPerNode: [1, SLURM_LIMITS.maxTasksPerNode],
+  cpusPerTask: [1, SLURM_LIMITS.maxCount],
+  gpus: [0, MAX_GPUS_PER_NODE],
+  'srun.ntasks': [1, SLURM_LIMITS.maxCount],
+  'srun.ntasksPerNode': [1, SLURM_LIMITS.maxTasksPerNode],
+  'srun.gpusPerTask': [1, MAX_GPUS_PER_NODE],
+};
+
 function positive(name: string, n: number | undefined): number | undefined {
   if (n === undefined) return undefined;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`JobSpec.${name} must be a whole number >= 0, got ${n}`);
+  const [min, max] = COUNT_LIMITS[name] ?? [0, SLURM_LIMITS.maxCount];
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new Error(`JobSpec.${name} must be a whole number from ${min} to ${max} (SLURM's limit), got ${String(n)}`);
   return n;
 }
 
-/** SLURM's time format: [D-]HH:MM:SS. */
+/** SLURM's time format: [D-]HH:MM:SS. At most SLURM_LIMITS.maxTimeSeconds (24855 days). */
 export function slurmTime(seconds: number): string {
-  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new Error(`time limit must be positive, got ${seconds}`);
+  if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds)) throw new Error(`time limit must be positive, got ${seconds}`);
+  if (seconds > SLURM_LIMITS.maxTimeSeconds) throw new Error(`time limit must be at most ${SLURM_LIMITS.maxTimeSeconds} s (24855 days, SLURM's limit), got ${seconds}`);
   const s = Math.ceil(seconds);
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);
@@ -118,7 +141,7 @@ export function renderSbatch(spec: JobSpec, ctx: RenderContext): string {
   lines.push(directive('--comment', `mlv-run=${ctx.runId}`));
   lines.push(directive('--partition', ctx.partition));
   if (ctx.account) lines.push(directive('--account', ctx.account));
-  lines.push(directive('--output', `${ctx.jobDir}/%x-%j.out`));
+  lines.push(`${directive('--output', ctx.jobDir)}/%x-%j.out`);
   lines.push(directive('--chdir', ctx.workDir));
   lines.push(directive('--time', slurmTime(spec.timeLimitSeconds)));
   if (spec.nodes !== undefined) lines.push(directive('--nodes', positive('nodes', spec.nodes)!));
@@ -126,10 +149,10 @@ export function renderSbatch(spec: JobSpec, ctx: RenderContext): string {
   if (spec.ntasksPerNode !== undefined) lines.push(directive('--ntasks-per-node', positive('ntasksPerNode', spec.ntasksPerNode)!));
   if (spec.cpusPerTask !== undefined) lines.push(directive('--cpus-per-task', positive('cpusPerTask', spec.cpusPerTask)!));
   if (spec.mem !== undefined) {
-    if (!/^\d+[KMGT]?$/.test(spec.mem)) throw new Error(`JobSpec.mem must look like 8G or 2000M, got ${JSON.stringify(spec.mem)}`);
+    if (typeof spec.mem !== 'string' || !/^\d{1,12}[KMGT]?$/.test(spec.mem)) throw new Error(`JobSpec.mem must look like 8G or 2000M (at most 12 digits), got ${JSON.stringify(spec.mem)}`);
     lines.push(directive('--mem', spec.mem));
   }
-  if (spec.gpus) lines.push(directive('--gres', `gpu:${spec.gpuType ? `${spec.gpuType}:` : ''}${positive('gpus', spec.gpus)}`));
+  if (spec.gpus !== undefined && positive('gpus', spec.gpus)) lines.push(directive('--gres', `gpu:${spec.gpuType ? `${spec.gpuType}:` : ''}${positive('gpus', spec.gpus)}`));
   for (const d of spec.extraDirectives ?? []) {
     const m = /^(--[a-z-]+)(?:=(.*))?$/.exec(d);
     if (!m) throw new Error(`extra directive ${JSON.stringify(d)} must look like --flag=value`);
@@ -138,6 +161,10 @@ export function renderSbatch(spec: JobSpec, ctx: RenderContext): string {
   lines.push('set -euo pipefail');
   for (const [k, v] of Object.entries(spec.env ?? {})) {
     if (!ENV_NAME.test(k)) throw new Error(`environment variable name ${JSON.stringify(k)} is not valid`);
+    if (!JOB_ENV_NAME.test(k))
+      throw new Error(
+        `environment variable name ${JSON.stringify(k)} is not allowed: a job sets only MLV_*, OMP_*, CUDA_*, NCCL_*, HF_*, TORCH_* and the other ML tuning variables, never the shell's own (PATH, IFS, BASH_ENV, LD_PRELOAD, ...)`,
+      );
     lines.push(`export ${k}=${quote(v)}`);
   }
   lines.push(`echo "${MARKERS.start} $(date +%s.%N) $(hostname)"`);

@@ -3,11 +3,15 @@
  * `quote` (one word) or `command` (an argv array), never string concatenation.
  */
 
-/** Quote one value as a single POSIX shell word. Safe for any byte string without NUL. */
+/**
+ * Quote one value as a single POSIX shell word. Safe for any byte string without NUL.
+ * Left bare only when plain: never a word with `=` (a leading NAME=value would be an
+ * assignment) or starting with `%` (job control: `%1` names a job).
+ */
 export function quote(value: string | number): string {
   const s = String(value);
   if (s.includes('\0')) throw new Error('a shell argument cannot contain a NUL byte');
-  if (s !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  if (/^[A-Za-z0-9_@+:,./-][A-Za-z0-9_@%+:,./-]*$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -160,13 +160,15 @@ test('parseQuantity: fractions without a leading digit, exponents of several dig
   assert.equal(parseQuantity('2E-12'), 2e-12);
 });
 
-test('sbatch: counts are whole numbers >= 0; ntasks-per-node for the job and for srun; the run directory', () => {
+test('sbatch: counts are whole numbers within the SLURM limits; ntasks-per-node for the job and for srun; the run directory', () => {
   const ctx = { runId: 'mlv-1', partition: 'p', runtimePrefix: [], jobDir: '/j', workDir: '/w' };
-  const s = renderSbatch({ name: 'a', timeLimitSeconds: 60, cpusPerTask: 0, ntasksPerNode: 2, steps: [{ argv: ['true'], srun: { ntasksPerNode: 3 } }] }, ctx);
-  assert.ok(s.includes('\n#SBATCH --cpus-per-task=0\n'), s);
+  const s = renderSbatch({ name: 'a', timeLimitSeconds: 60, cpusPerTask: 1, ntasksPerNode: 2, steps: [{ argv: ['true'], srun: { ntasksPerNode: 3 } }] }, ctx);
+  assert.ok(s.includes('\n#SBATCH --cpus-per-task=1\n'), s);
   assert.ok(s.includes('\n#SBATCH --ntasks-per-node=2\n'), s);
   assert.ok(s.includes('\nsrun --kill-on-bad-exit=1 --ntasks-per-node=3 true'), s);
-  assert.throws(() => renderSbatch({ name: 'a', timeLimitSeconds: 60, ntasks: -1, steps: [{ argv: ['true'] }] }, ctx), { message: 'JobSpec.ntasks must be a whole number >= 0, got -1' });
+  assert.throws(() => renderSbatch({ name: 'a', timeLimitSeconds: 60, ntasks: -1, steps: [{ argv: ['true'] }] }, ctx), {
+    message: "JobSpec.ntasks must be a whole number from 1 to 2147483646 (SLURM's limit), got -1",
+  });
   const layout = { runId: 'mlv-2', partition: 'gpu', account: 'acct', runtimePrefix: ['rt'], sharedRoot: '/shared/' };
   assert.equal(runDirOf(layout), '/shared/jobs/mlv-2');
   const job = renderJob({ name: 'b', timeLimitSeconds: 60, steps: [{ argv: ['x'] }] }, layout);

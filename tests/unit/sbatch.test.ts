@@ -166,19 +166,19 @@ test('renderSbatch: hostile extra directives throw', () => {
 });
 
 test('renderSbatch: env/argv values with newlines cannot add directives (sbatch stops reading them at the first command)', () => {
-  const s = renderSbatch(spec({ env: { A: 'x\n#SBATCH --uid=0' }, steps: [{ argv: ['printf', '%s', '\n#SBATCH --uid=0'] }] }), ctx);
+  const s = renderSbatch(spec({ env: { MLV_A: 'x\n#SBATCH --uid=0' }, steps: [{ argv: ['printf', '%s', '\n#SBATCH --uid=0'] }] }), ctx);
   const lines = s.split('\n');
   const firstCommand = lines.findIndex((l, i) => i > 0 && !l.startsWith('#'));
   assert.equal(lines[firstCommand], 'set -euo pipefail');
   assert.ok(!lines.slice(0, firstCommand).some((l) => l.includes('--uid')));
-  assert.ok(s.includes("export A='x\n#SBATCH --uid=0'\n"));
+  assert.ok(s.includes("export MLV_A='x\n#SBATCH --uid=0'\n"));
 });
 
 test('renderSbatch: env names are validated', () => {
   for (const k of ['1X', 'A-B', 'X;Y', 'A B', '$(id)', '', 'X=Y']) {
     assert.throws(() => renderSbatch(spec({ env: { [k]: 'v' } }), ctx), /environment variable name/, JSON.stringify(k));
   }
-  assert.ok(renderSbatch(spec({ env: { _OK_1: 'v', OMP_NUM_THREADS: 4 } }), ctx).includes('export OMP_NUM_THREADS=4\n'));
+  assert.ok(renderSbatch(spec({ env: { MLV_OK_1: 'v', OMP_NUM_THREADS: 4 } }), ctx).includes('export OMP_NUM_THREADS=4\n'));
 });
 
 test('renderSbatch: {env} arguments render as "${X}" and reject bad names', () => {
@@ -199,8 +199,8 @@ test('executed with bash: hostile argv values print exactly and run nothing', ()
 });
 
 test('executed with bash: hostile env values arrive exactly through {env} args', () => {
-  const env = Object.fromEntries(HOSTILE.map((v, i) => [`HOSTILE_${i}`, v]));
-  const steps = HOSTILE.map((_, i) => ({ argv: ['printf', '[%s]\\n', { env: `HOSTILE_${i}` }] }));
+  const env = Object.fromEntries(HOSTILE.map((v, i) => [`MLV_HOSTILE_${i}`, v]));
+  const steps = HOSTILE.map((_, i) => ({ argv: ['printf', '[%s]\\n', { env: `MLV_HOSTILE_${i}` }] }));
   const r = execute(renderSbatch(spec({ env, steps }), ctx));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(stepOutput(r.stdout), HOSTILE.map((v) => `[${v}]\n`).join(''));
@@ -208,7 +208,7 @@ test('executed with bash: hostile env values arrive exactly through {env} args',
 });
 
 test('executed with bash: env values are exported to child processes', () => {
-  const r = execute(renderSbatch(spec({ env: { MLV_X: "a'b $(c) `d`", N: 7 }, steps: [{ argv: ['bash', '--norc', '-c', 'printf "%s|%s\\n" "$MLV_X" "$N"'] }] }), ctx));
+  const r = execute(renderSbatch(spec({ env: { MLV_X: "a'b $(c) `d`", MLV_N: 7 }, steps: [{ argv: ['bash', '--norc', '-c', 'printf "%s|%s\\n" "$MLV_X" "$MLV_N"'] }] }), ctx));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(stepOutput(r.stdout), "a'b $(c) `d`|7\n");
 });
@@ -292,4 +292,70 @@ test('slurmTime: zero, negative and NaN throw', () => {
 test('slurmTime: Infinity throws instead of rendering a garbage --time', () => {
   assert.throws(() => slurmTime(Infinity), /time limit/);
   assert.throws(() => renderSbatch(spec({ timeLimitSeconds: Infinity }), ctx), /time limit/);
+});
+
+test("renderSbatch: only the allow-listed env names; never the shell's, the loader's, SLURM's or Python's code-loading ones", () => {
+  const allowed = ['MLV_SEED', 'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES', 'NCCL_DEBUG', 'HF_HOME', 'TORCH_DISTRIBUTED_DEBUG', 'PYTORCH_CUDA_ALLOC_CONF', 'PYTHONUNBUFFERED', 'MASTER_PORT'];
+  for (const k of allowed) assert.ok(renderSbatch(spec({ env: { [k]: '1' } }), ctx).includes(`\nexport ${k}=1\n`), k);
+  const refused = [
+    'BASH_ENV',
+    'ENV',
+    'LD_PRELOAD',
+    'LD_LIBRARY_PATH',
+    'PATH',
+    'IFS',
+    'PS4',
+    'SHELLOPTS',
+    'BASHOPTS',
+    'PROMPT_COMMAND',
+    'HOME',
+    'SLURM_JOB_ID',
+    'PYTHONPATH',
+    'PYTHONHOME',
+    'PYTHONSTARTUP',
+    'mlv_lower',
+    'MLV_',
+    'OMP',
+    'A',
+  ];
+  for (const k of refused) assert.throws(() => renderSbatch(spec({ env: { [k]: 'v' } }), ctx), /is not allowed: a job sets only MLV_\*, OMP_\*/, k);
+});
+
+test('renderSbatch: counts within SLURM limits (MAX_SLURM_NODES, parse_int below INT_MAX, MAX_TASKS_PER_NODE)', () => {
+  const d = directives(renderSbatch(spec({ nodes: 65536, ntasks: 2147483646, ntasksPerNode: 512, cpusPerTask: 1, gpus: 1024 }), ctx));
+  assert.deepEqual(d.slice(-5), ['#SBATCH --nodes=65536', '#SBATCH --ntasks=2147483646', '#SBATCH --ntasks-per-node=512', '#SBATCH --cpus-per-task=1', '#SBATCH --gres=gpu:1024']);
+  const bad: [keyof JobSpec, unknown][] = [
+    ['nodes', 0],
+    ['nodes', 65537],
+    ['nodes', 1e21],
+    ['nodes', Infinity],
+    ['ntasks', 0],
+    ['ntasks', 2147483647],
+    ['ntasksPerNode', 513],
+    ['cpusPerTask', 0],
+    ['cpusPerTask', 2 ** 31],
+    ['gpus', 1025],
+    ['gpus', NaN],
+    ['gpus', 1e23],
+    ['nodes', '2'],
+  ];
+  for (const [k, v] of bad) assert.throws(() => renderSbatch(spec({ [k]: v } as Partial<JobSpec>), ctx), new RegExp(`JobSpec\\.${k} must be a whole number from \\d+ to \\d+`), `${k}=${v}`);
+  assert.throws(() => renderSbatch(spec({ steps: [{ argv: ['true'], srun: { ntasksPerNode: 600 } }] }), ctx), /srun\.ntasksPerNode must be a whole number from 1 to 512/);
+  assert.throws(() => renderSbatch(spec({ steps: [{ argv: ['true'], srun: { gpusPerTask: 0 } }] }), ctx), /srun\.gpusPerTask/);
+});
+
+test('slurmTime: finite and at most 24855 days (time_str2secs sums seconds in a C int)', () => {
+  assert.equal(slurmTime(24855 * 86400), '24855-00:00:00');
+  for (const s of [24855 * 86400 + 1, 1e303, Number.MAX_VALUE]) assert.throws(() => slurmTime(s), /time limit must be at most 2147472000 s/, String(s));
+  assert.throws(() => renderSbatch(spec({ timeLimitSeconds: 2.08e303 }), ctx), /time limit/);
+});
+
+test('renderSbatch: no % in directive paths or values (sbatch expands %u, %x, %j); memory has at most 12 digits', () => {
+  assert.ok(renderSbatch(spec(), ctx).includes(`\n#SBATCH --output=${ctx.jobDir}/%x-%j.out\n`));
+  assert.throws(() => renderSbatch(spec(), { ...ctx, jobDir: '/shared/%u/jobs' }), /--output.*no %/);
+  assert.throws(() => renderSbatch(spec(), { ...ctx, workDir: '/shared/%j' }), /--chdir/);
+  assert.throws(() => renderSbatch(spec(), { ...ctx, account: 'a%x' }), /--account/);
+  assert.throws(() => renderSbatch(spec({ extraDirectives: ['--error=/x/%j.err'] }), ctx), /--error/);
+  assert.ok(renderSbatch(spec({ mem: '999999999999M' }), ctx).includes('--mem=999999999999M'));
+  assert.throws(() => renderSbatch(spec({ mem: '1000000000000M' }), ctx), /JobSpec\.mem/);
 });

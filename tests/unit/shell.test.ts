@@ -87,7 +87,10 @@ test('quote: nothing is executed (no file is created by $() or backticks)', asyn
 test('quote: plain safe words are left unquoted, everything else is single-quoted', () => {
   assert.equal(quote('python3'), 'python3');
   assert.equal(quote('/shared/run-1/out.txt'), '/shared/run-1/out.txt');
-  assert.equal(quote('--nproc_per_node=2'), '--nproc_per_node=2');
+  assert.equal(quote('--nproc_per_node=2'), "'--nproc_per_node=2'", 'a word with = is quoted');
+  assert.equal(quote('LD_PRELOAD=/x.so'), "'LD_PRELOAD=/x.so'", 'never an assignment');
+  assert.equal(quote('%1'), "'%1'", 'a leading % is quoted (job control)');
+  assert.equal(quote('50%'), '50%', 'a % inside a word stays bare');
   assert.equal(quote(42), '42');
   assert.equal(quote(0), '0');
   assert.equal(quote(''), "''");
