@@ -36,6 +36,9 @@ kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f "$CLOUD_DIR/manifests/kserve-cr
 kubectl --kubeconfig "$KUBECONFIG_FILE" wait --for condition=established --timeout=30s \
   crd/inferenceservices.serving.kserve.io >/dev/null
 log "KServe CRDs applied"
+# ClusterServingRuntimes (before the controller, so its first selection sees them)
+kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f "$CLOUD_DIR/manifests/serving-runtimes.yaml" >/dev/null
+log "ClusterServingRuntimes applied (kserve-tritonserver, lab-onnx-python)"
 
 # ---- controller (owned by lab/cloud/controller; started only when it exists)
 if [[ ${MLV_CLOUD_SKIP_CONTROLLER:-0} == 1 ]]; then

@@ -4,7 +4,7 @@
  * only: apply the KServe CRD, create InferenceServices for real ONNX models,
  * wait for Ready, predict through the HTTPS ingress (Host header, lab CA
  * verified), scale up under concurrent load and back down after the delay,
- * failure reasons (missing storageUri, corrupt model, unsupported format),
+ * failure reasons (missing storageUri, corrupt model, no supporting runtime),
  * and deletion stopping the runtime processes.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -134,10 +134,16 @@ describe('cloud controller (API server + controller + runtime + router)', { time
       if (crd?.kind === 'CustomResourceDefinition') await ext.createCustomResourceDefinition({ body: crd });
     }
     await waitFor('CRD served', async () => (await custom.listClusterCustomObject(G)) as unknown as boolean);
+    // the lab's ClusterServingRuntimes (stock-like Triton, custom lab-onnx-python), as up.sh applies them
+    for (const rt of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/serving-runtimes.yaml'), 'utf8')) as { kind?: string }[]) {
+      if (rt?.kind === 'ClusterServingRuntime') await custom.createClusterCustomObject({ group: 'serving.kserve.io', version: 'v1alpha1', plural: 'clusterservingruntimes', body: rt });
+    }
     writeMnistLinear(modelDir);
-    // the same model on a "PVC"
+    // the same model on a "PVC", and as a Triton model repository (<repo>/<model>/<version>/model.onnx)
     mkdirSync(join(stateDir, 'pvc', 'models', 'mnist'), { recursive: true });
     copyFileSync(join(modelDir, 'model.onnx'), join(stateDir, 'pvc', 'models', 'mnist', 'model.onnx'));
+    mkdirSync(join(stateDir, 'pvc', 'models', 'repo', 'digits', '1'), { recursive: true });
+    copyFileSync(join(modelDir, 'model.onnx'), join(stateDir, 'pvc', 'models', 'repo', 'digits', '1', 'model.onnx'));
     writeCorrupt(join(tmp, 'models', 'corrupt'));
     controller = await startController({
       kubeconfig: api.kubeconfigPath,
@@ -173,7 +179,9 @@ describe('cloud controller (API server + controller + runtime + router)', { time
           scaleMetric: 'concurrency',
           scaleTarget: 1,
           model: {
+            // V1 and V2: the lab's custom KServe Python-like runtime, named (it is not auto-selected)
             modelFormat: { name: 'onnx' },
+            runtime: 'lab-onnx-python',
             storageUri: `file://${modelDir}`,
             resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
           },
@@ -309,18 +317,43 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     assert.equal(readdirSync(runDir).filter((f) => /^runtime-default-mnist-\d+\.pid$/.test(f)).length, 1, 'pid files of stopped replicas removed');
   });
 
-  it('pvc:// storageUri and the older predictor.onnx form', async () => {
-    await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc('mnist-pvc', { onnx: { storageUri: 'pvc://models/mnist' } }) });
+  it('pvc:// storageUri and the older predictor.onnx form: protocol v2 on the Triton-like runtime, the model named after its directory', async () => {
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc('mnist-pvc', { onnx: { storageUri: 'pvc://models/repo' } }) });
     await waitFor('mnist-pvc Ready', async () => cond(await getIsvc('mnist-pvc'), 'Ready')?.status === 'True');
-    const r = await call('mnist-pvc.default.lab.mlv.io', '/v1/models/mnist-pvc:predict', { instances: [Array.from(digits[1]!.pixels)] });
+    const tensor = { name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(digits[1]!.pixels) };
+    const r = await call('mnist-pvc.default.lab.mlv.io', '/v2/models/digits/infer', { inputs: [tensor] });
     assert.equal(r.status, 200);
+    assert.deepEqual(r.body!.outputs[0].shape, [1, 10]);
+    assert.equal((await call('mnist-pvc.default.lab.mlv.io', '/v2/models/mnist-pvc/infer', { inputs: [tensor] })).status, 400, 'Triton knows no model named after the InferenceService');
+    assert.equal((await call('mnist-pvc.default.lab.mlv.io', '/v1/models/digits:predict', { instances: [tensor.data] })).status, 404, 'Triton has no V1');
     await custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name: 'mnist-pvc' });
   });
 
-  it('reports failures: missing storageUri path, corrupt model, unsupported format', async () => {
+  it('onnx with protocol v1 (the default) gives NoSupportingRuntime within 10 s, as on a stock KServe', async (t) => {
+    t.after(() => custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name: 'onnx-v1' }).catch(() => {}));
+    const t0 = Date.now();
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc('onnx-v1', { model: { modelFormat: { name: 'onnx' }, protocolVersion: 'v1', storageUri: `file://${modelDir}` } }) });
+    const o = await waitFor(
+      'onnx-v1 NoSupportingRuntime',
+      async () => {
+        const x = await getIsvc('onnx-v1');
+        return x.status?.modelStatus?.lastFailureInfo?.reason === 'NoSupportingRuntime' && x;
+      },
+      10_000,
+    );
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.equal(o.status.modelStatus.transitionStatus, 'InvalidSpec');
+    assert.equal(cond(o, 'Ready')?.status, 'False');
+    assert.equal((await pods('onnx-v1')).length, 0);
+  });
+
+  it('reports failures: missing storageUri path, corrupt model, no runtime for sklearn', async (t) => {
     const create = (name: string, predictor: Record<string, unknown>) => custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc(name, predictor) });
-    await create('missing', { model: { modelFormat: { name: 'onnx' }, storageUri: 'file:///nonexistent/lab/model' } });
-    await create('corrupt', { model: { modelFormat: { name: 'onnx' }, storageUri: `file://${join(tmp, 'models', 'corrupt')}` } });
+    t.after(async () => {
+      for (const n of ['missing', 'corrupt', 'sk']) await custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name: n }).catch(() => {});
+    });
+    await create('missing', { model: { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: 'file:///nonexistent/lab/model' } });
+    await create('corrupt', { model: { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: `file://${join(tmp, 'models', 'corrupt')}` } });
     await create('sk', { model: { modelFormat: { name: 'sklearn' }, storageUri: `file://${modelDir}` } });
 
     const missing = await waitFor('missing not Ready', async () => {
@@ -352,13 +385,11 @@ describe('cloud controller (API server + controller + runtime + router)', { time
       const o = await getIsvc('sk');
       return cond(o, 'Ready')?.status === 'False' && o;
     });
-    assert.equal(cond(sk, 'Ready')!.reason, 'UnsupportedModelFormat');
-    assert.match(cond(sk, 'Ready')!.message, /"sklearn".*ONNX models only/);
+    assert.equal(sk.status.modelStatus.lastFailureInfo.reason, 'NoSupportingRuntime');
     assert.equal(sk.status.modelStatus.transitionStatus, 'InvalidSpec');
     assert.equal((await pods('sk')).length, 0);
-    const ev = (await events('sk')).find((e) => e.reason === 'UnsupportedModelFormat');
+    const ev = (await events('sk')).find((e) => e.reason === 'NoSupportingRuntime');
     assert.equal(ev?.type, 'Warning');
-    for (const n of ['missing', 'corrupt', 'sk']) await custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name: n });
   });
 
   it('rolls a new revision on spec change and stops the old one', async () => {

@@ -51,8 +51,8 @@ function exitOf(proc: ChildProcess): Promise<number | null> {
 }
 
 /** The reply fields these tests read: V1 predictions, V2 outputs (the first is there whenever they look), errors. */
-type Output = { name: string; datatype: string; shape: number[]; data: number[] };
-type Reply = { predictions: number[][]; outputs: [Output, ...Output[]]; model_name?: string; id?: string; error: string };
+type Output = { name: string; datatype: string; shape: number[]; data: number[]; parameters?: unknown };
+type Reply = { predictions: number[][]; outputs: [Output, ...Output[]]; model_name?: string; model_version?: unknown; parameters?: unknown; id?: string; error: string };
 
 async function json(url: string, body?: unknown): Promise<{ status: number; body: Reply }> {
   const res = await fetch(url, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -85,13 +85,13 @@ describe('cloud runtime: tiny affine model', () => {
     assert.deepEqual(await json(`${rt.base}/v2/models/tiny/ready`), { status: 200, body: { name: 'tiny', ready: true } });
   });
 
-  it('serves V2 metadata from the ONNX session (dynamic dims as -1)', async () => {
+  it('serves V2 metadata from the ONNX session (dynamic dims as -1), with the Python server\'s versions null and platform ""', async () => {
     const { status, body } = await json(`${rt.base}/v2/models/tiny`);
     assert.equal(status, 200);
     assert.deepEqual(body, {
       name: 'tiny',
-      versions: ['1'],
-      platform: 'onnxruntime_onnx',
+      versions: null,
+      platform: '',
       inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
       outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 3] }],
     });
@@ -122,6 +122,8 @@ describe('cloud runtime: tiny affine model', () => {
     assert.equal(status, 200);
     assert.equal(body.model_name, 'tiny');
     assert.equal(body.id, 'req-42');
+    // KServe's Python server: the pydantic response models serialise unset optionals as null
+    assert.deepEqual([body.model_version, body.parameters, body.outputs[0].parameters], [null, null, null]);
     assert.equal(body.outputs.length, 1);
     const out = body.outputs[0];
     assert.equal(out.name, 'y');
@@ -131,6 +133,7 @@ describe('cloud runtime: tiny affine model', () => {
     // nested data is accepted too
     const nested = await json(`${rt.base}/v2/models/tiny/infer`, { inputs: [{ name: 'x', shape: [2, 4], datatype: 'FP32', data: xs }] });
     close(nested.body.outputs[0].data, out.data, 0);
+    assert.match(String(nested.body.id), /^[0-9a-f-]{36}$/, 'no id sent: the server makes one (a uuid)');
   });
 
   it('rejects tensors that do not match the metadata with 400 and an error body', async () => {

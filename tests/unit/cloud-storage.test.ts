@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { localPathFor, resolveStorage, stageModel, StorageError } from '../../lab/cloud/controller/storage.ts';
 import { parseMemory, predictorSpec } from '../../lab/cloud/controller/predictor.ts';
+import { manifestRuntimes as labRuntimes } from '../../lab/cloud/controller/runtime-catalog.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cloud-storage-'));
 const roots = { stateDir: join(tmp, 'state'), s3Root: join(tmp, 's3') };
@@ -68,21 +69,31 @@ describe('storageUri', () => {
 
 describe('predictor spec', () => {
   const obj = (predictor: unknown) => ({ metadata: { name: 'x' }, spec: { predictor } });
+  const lab = labRuntimes();
+  const spec = (predictor: unknown) => predictorSpec(obj(predictor), lab);
 
-  it('accepts the model form and the older onnx form', () => {
-    const a = predictorSpec(obj({ model: { modelFormat: { name: 'onnx' }, storageUri: 'file:///m', resources: { limits: { cpu: '1' } } } }));
-    assert.deepEqual(a, { storageUri: 'file:///m', format: 'onnx', resources: { limits: { cpu: '1' } } });
-    const b = predictorSpec(obj({ onnx: { storageUri: 'pvc://c/m' } }));
-    assert.equal((b as { storageUri: string }).storageUri, 'pvc://c/m');
+  it('accepts the model form and the older onnx form, with the runtime KServe would select', () => {
+    const a = spec({ model: { modelFormat: { name: 'onnx' }, protocolVersion: 'v2', storageUri: 'file:///m', resources: { limits: { cpu: '1' } } } });
+    assert.deepEqual(a, { storageUri: 'file:///m', format: 'onnx', resources: { limits: { cpu: '1' } }, runtime: { name: 'kserve-tritonserver', flavor: 'triton', protocolVersion: 'v2' } });
+    // predictor.onnx defaults to v2 (inference_service_defaults.go assignONNXRuntime)
+    const b = spec({ onnx: { storageUri: 'pvc://c/m' } }) as { storageUri: string; runtime: { name: string } };
+    assert.equal(b.storageUri, 'pvc://c/m');
+    assert.equal(b.runtime.name, 'kserve-tritonserver');
+    const c = spec({ model: { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: 'file:///m' } }) as { runtime: unknown };
+    assert.deepEqual(c.runtime, { name: 'lab-onnx-python', flavor: 'python', protocolVersion: 'v1' });
   });
 
-  it('reports UnsupportedModelFormat naming the format, and invalid specs', () => {
-    const a = predictorSpec(obj({ model: { modelFormat: { name: 'sklearn' }, storageUri: 'file:///m' } })) as { reason: string; message: string };
-    assert.equal(a.reason, 'UnsupportedModelFormat');
-    assert.match(a.message, /"sklearn".*ONNX models only/);
-    assert.equal((predictorSpec(obj({ pytorch: { storageUri: 'file:///m' } })) as { reason: string }).reason, 'UnsupportedModelFormat');
-    assert.equal((predictorSpec(obj({ model: { modelFormat: { name: 'onnx' } } })) as { reason: string }).reason, 'InvalidPredictorSpec');
-    assert.equal((predictorSpec(obj({})) as { reason: string }).reason, 'InvalidPredictorSpec');
+  it("reports KServe's reasons: NoSupportingRuntime for onnx over v1 and for sklearn, RuntimeNotRecognized, invalid specs", () => {
+    const v1 = spec({ model: { modelFormat: { name: 'onnx' }, storageUri: 'file:///m' } }) as { reason: string; message: string };
+    assert.deepEqual([v1.reason, v1.message], ['NoSupportingRuntime', 'No runtime found to support specified framework/version']);
+    assert.equal((spec({ model: { modelFormat: { name: 'sklearn' }, storageUri: 'file:///m' } }) as { reason: string }).reason, 'NoSupportingRuntime');
+    assert.equal((spec({ pytorch: { storageUri: 'file:///m' } }) as { reason: string }).reason, 'NoSupportingRuntime');
+    assert.equal((spec({ model: { modelFormat: { name: 'onnx' }, runtime: 'nope', storageUri: 'file:///m' } }) as { reason: string }).reason, 'RuntimeNotRecognized');
+    assert.equal((spec({ model: { modelFormat: { name: 'onnx' }, protocolVersion: 'v2' } }) as { reason: string }).reason, 'InvalidPredictorSpec');
+    assert.equal((spec({}) as { reason: string }).reason, 'InvalidPredictorSpec');
+    // with no runtimes installed nothing can be served
+    const none = predictorSpec(obj({ model: { modelFormat: { name: 'onnx' }, protocolVersion: 'v2', storageUri: 'file:///m' } }), { namespaced: [], cluster: [] });
+    assert.equal((none as { reason: string }).reason, 'NoSupportingRuntime');
   });
 
   it('parses memory quantities', () => {

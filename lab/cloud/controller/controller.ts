@@ -26,6 +26,7 @@ import { EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type In
 import { PodStatusWriter } from './pods.ts';
 import { predictorSpec, slowdownFromIsvc } from './predictor.ts';
 import type { Replica, ReplicaMeta } from './replica.ts';
+import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
 import { computeStatus, readyCount } from './status.ts';
@@ -40,6 +41,7 @@ export class Controller {
   ingressPort = 0;
   private informer!: Informer<KObject>;
   private podInformer!: Informer<KObject>;
+  private runtimes!: RuntimeInformers;
   private readonly states = new Map<string, IsvcState>();
   private readonly autoscaler = new Autoscaler();
   private readonly queue = new Map<string, { running: boolean; dirty: boolean; done: Promise<void> }>();
@@ -107,6 +109,8 @@ export class Controller {
       onSync: (items) => this.onIsvcSync(items),
       log: this.log,
     });
+    this.runtimes = new RuntimeInformers(this.kube, () => this.informer?.cache.forEach((o) => this.enqueue(keyOf(o))), this.log);
+    await this.runtimes.start();
     await this.podInformer.start();
     await this.informer.start();
     this.tickTimer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
@@ -149,6 +153,7 @@ export class Controller {
     clearInterval(this.resyncTimer);
     this.informer?.stop();
     this.podInformer?.stop();
+    this.runtimes?.stop();
     const all: Promise<void>[] = [];
     for (const st of this.states.values()) for (const rev of st.revisions.values()) for (const r of rev.replicas.values()) all.push(r.stop(5000));
     await Promise.all(all);
@@ -308,7 +313,7 @@ export class Controller {
       if (slowdown.warning) void this.event(st, 'Warning', 'InvalidLabAnnotation', slowdown.warning);
     }
 
-    const spec = predictorSpec(obj);
+    const spec = predictorSpec(obj, this.runtimes.catalog(st.namespace));
     if (!('reason' in spec)) spec.slowdown = slowdown.factor;
     if ('reason' in spec) {
       this.setSpecFailure(st, gen, spec);

@@ -1,12 +1,14 @@
 /**
  * Reading an InferenceService's predictor: the `model` form (modelFormat +
- * storageUri) or the older per-framework form, the CPU and memory its
- * resources ask for, and the lab-only slowdown annotation.
+ * storageUri) or the older per-framework form, the serving runtime KServe
+ * would select for it, the CPU and memory its resources ask for, and the
+ * lab-only slowdown annotation.
  */
 import { cpus } from 'node:os';
 import { parseQuantity } from '../../../helpers/quantity.ts';
 import { SLOWDOWN_ANNOTATION, parseSlowdown, type SlowdownSetting } from '../runtime/slowdown.ts';
 import type { KObject } from './informer.ts';
+import { selectRuntime, type ModelRequest, type RuntimeObject } from './runtimes.ts';
 import { ts, type Failure, type PredictorSpec } from './types.ts';
 
 /** A resource amount (cpu cores, memory bytes) from a Kubernetes quantity; undefined when absent, malformed or negative. */
@@ -23,6 +25,8 @@ export function parseMemory(q: unknown): number | undefined {
 }
 
 const LEGACY_FRAMEWORKS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow', 'pytorch', 'triton', 'pmml', 'paddle', 'huggingface'];
+/** inference_service_defaults.go: the older onnx, triton and huggingface forms default to protocol v2. */
+const LEGACY_V2 = new Set(['onnx', 'triton', 'huggingface']);
 
 /** spec.predictor and its model (or framework) entry, as read below: unchecked, so every field is optional and its leaves unknown. */
 interface Predictor {
@@ -31,35 +35,56 @@ interface Predictor {
   [framework: string]: unknown;
 }
 interface Impl {
-  modelFormat?: { name?: unknown };
+  modelFormat?: { name?: unknown; version?: unknown };
   storageUri?: unknown;
   resources?: unknown;
+  runtime?: unknown;
+  protocolVersion?: unknown;
 }
 
-/** Read the predictor: the `model` form (modelFormat + storageUri) or the older per-framework form. */
-export function predictorSpec(isvc: KObject): PredictorSpec | Failure {
+/** The serving runtimes the selection looks at: the namespace's ServingRuntimes and the ClusterServingRuntimes. */
+export interface RuntimeCatalog {
+  namespaced: RuntimeObject[];
+  cluster: RuntimeObject[];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The lab process a selected runtime runs: its lab.mlv.io/runtime annotation, else Triton for a tritonserver, else a KServe Python server. */
+export function labFlavor(r: RuntimeObject): 'triton' | 'python' {
+  const a = r.annotations ?? {};
+  const flavor = a['lab.mlv.io/runtime'] ?? (a['serving.kserve.io/server-type'] === 'tritonserver' ? 'triton' : 'python');
+  return flavor === 'triton' ? 'triton' : 'python';
+}
+
+/**
+ * Read the predictor (the `model` form, or the older per-framework form converted as KServe's
+ * defaulting does) and select its serving runtime from `runtimes` as KServe does (./runtimes.ts).
+ */
+export function predictorSpec(isvc: KObject, runtimes: RuntimeCatalog): PredictorSpec | Failure {
   const p = isvc.spec?.predictor as Predictor | undefined;
   const fail = (reason: string, message: string): Failure => ({ reason, message, time: ts() });
   if (!p || typeof p !== 'object') return fail('InvalidPredictorSpec', 'spec.predictor is required');
-  let format: unknown;
+  let model: ModelRequest;
   let impl: Impl;
   if (p.model) {
     impl = p.model;
-    format = impl.modelFormat?.name;
-    if (!format) return fail('InvalidPredictorSpec', 'spec.predictor.model.modelFormat.name is required');
+    const name = str(impl.modelFormat?.name);
+    if (!name) return fail('InvalidPredictorSpec', 'spec.predictor.model.modelFormat.name is required');
+    model = { format: { name, version: str(impl.modelFormat?.version) }, runtime: str(impl.runtime), protocolVersion: str(impl.protocolVersion) };
   } else {
     const fw = LEGACY_FRAMEWORKS.find((f) => p[f]);
     if (!fw) return fail('InvalidPredictorSpec', 'spec.predictor needs model (modelFormat + storageUri) or a framework such as onnx');
     impl = p[fw] as Impl;
-    format = fw;
+    model = { format: { name: fw }, runtime: str(impl.runtime), protocolVersion: str(impl.protocolVersion) ?? (LEGACY_V2.has(fw) ? 'v2' : undefined) };
   }
-  if (String(format).toLowerCase() !== 'onnx') {
-    return fail('UnsupportedModelFormat', `model format "${format}" is not supported: the lab's model server runs ONNX models only (modelFormat.name: onnx); export the model to ONNX`);
-  }
+  const selected = selectRuntime(model, runtimes.namespaced, runtimes.cluster);
+  if ('reason' in selected) return selected;
   const storageUri = impl.storageUri;
   if (typeof storageUri !== 'string' || !storageUri) return fail('InvalidPredictorSpec', 'storageUri is required (spec.predictor.model.storageUri)');
   const resources = (impl.resources ?? p.resources ?? {}) as Record<string, unknown>;
-  return { storageUri, format: 'onnx', resources };
+  const runtime = { name: selected.runtime.name, flavor: labFlavor(selected.runtime), protocolVersion: selected.protocolVersion };
+  return { storageUri, format: model.format.name, resources, runtime };
 }
 
 /** Runtime threads (the CPU request, else limit, else 1; at least 1, at most the host's cores) and the memory limit. */

@@ -31,6 +31,8 @@ interface ReplicaSpec {
   memoryLimitBytes?: number;
   /** the runtime's --slowdown (lab fault knob; 1 = none) */
   slowdown: number;
+  /** the lab runtime process: triton (Triton-like) or python (KServe Python server-like) */
+  runtime: 'triton' | 'python';
   logPath: string;
   runDir: string;
 }
@@ -61,15 +63,15 @@ export interface ReplicaStatus {
 }
 
 /** Meta file written next to the pid file: the replica's identity (its spec without run-time knobs) and who started it. */
-export type ReplicaMeta = Omit<ReplicaSpec, 'threads' | 'memoryLimitBytes' | 'slowdown' | 'runDir'> & {
+export type ReplicaMeta = Omit<ReplicaSpec, 'threads' | 'memoryLimitBytes' | 'slowdown' | 'runtime' | 'runDir'> & {
   pid: number;
   startedAt: string;
   controllerPid: number;
 };
 
 /** The runtime's arguments (after its script) for a replica; also the Pod's container args. */
-export function runtimeArgs(s: Pick<ReplicaSpec, 'modelName' | 'modelDir' | 'threads' | 'slowdown'>, readyFile: string): string[] {
-  const args = ['--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', readyFile, '--threads', String(s.threads)];
+export function runtimeArgs(s: Pick<ReplicaSpec, 'modelName' | 'modelDir' | 'threads' | 'slowdown'> & Partial<Pick<ReplicaSpec, 'runtime'>>, readyFile: string): string[] {
+  const args = ['--runtime', s.runtime ?? 'python', '--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', readyFile, '--threads', String(s.threads)];
   if (s.slowdown > 1) args.push('--slowdown', String(s.slowdown));
   return args;
 }
@@ -201,7 +203,7 @@ export class Replica extends EventEmitter {
     this.status = { ...this.status, state: 'running', waitingReason: undefined, waitingMessage: undefined, ready: false, started: true, startedAt, port: undefined, pid: child.pid };
     if (child.pid) {
       writeFileSync(this.files.pid, `${child.pid}\n`);
-      const { threads: _threads, memoryLimitBytes: _memory, slowdown: _slowdown, runDir: _runDir, ...identity } = s;
+      const { threads: _threads, memoryLimitBytes: _memory, slowdown: _slowdown, runtime: _runtime, runDir: _runDir, ...identity } = s;
       const meta: ReplicaMeta = { pid: child.pid, ...identity, startedAt, controllerPid: process.pid };
       writeFileSync(this.files.meta, JSON.stringify(meta, null, 2) + '\n');
     }

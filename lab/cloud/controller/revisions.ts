@@ -33,6 +33,7 @@ export function createRevision(c: ControllerHost, st: IsvcState, gen: number, sp
     resources: spec.resources,
     ...replicaSizing(spec.resources),
     slowdown: spec.slowdown ?? 1,
+    runtimeFlavor: spec.runtime?.flavor,
   };
   st.revisions.set(gen, rev);
   st.latest = gen;
@@ -94,6 +95,7 @@ function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: st
       threads: rev.threads,
       memoryLimitBytes: rev.memoryLimitBytes,
       slowdown: rev.slowdown ?? 1,
+      runtime: rev.runtimeFlavor ?? 'python',
       logPath: join(c.opts.stateDir, 'logs', st.namespace, `${podName}.log`),
       runDir: c.runDir,
     },

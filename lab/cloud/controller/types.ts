@@ -54,6 +54,8 @@ export interface Revision {
   memoryLimitBytes?: number;
   /** lab fault knob: the runtimes' --slowdown, from the annotation lab.mlv.io/slowdown; absent = 1 (none) */
   slowdown?: number;
+  /** the lab runtime process (runtime/main.ts --runtime); absent = python */
+  runtimeFlavor?: 'triton' | 'python';
 }
 
 export interface PredictorSpec {
@@ -62,6 +64,8 @@ export interface PredictorSpec {
   resources: Record<string, unknown>;
   /** lab fault knob (lab.mlv.io/slowdown), already validated; default 1 */
   slowdown?: number;
+  /** the selected ServingRuntime, the lab process that stands in for it, and the protocol the model gets */
+  runtime?: { name: string; flavor: 'triton' | 'python'; protocolVersion: string };
 }
 
 export interface IsvcState {

@@ -1,9 +1,15 @@
 /**
  * Lab model server (the "kserve-container" of a lab InferenceService).
  *
- *   node --import tsx lab/cloud/runtime/main.ts --model-name <n> --model-dir <dir|file.onnx>
- *        [--listen 127.0.0.1:0] [--ready-file <path>] [--threads 1] [--no-access-log]
- *        [--slowdown 1]
+ *   node --import tsx lab/cloud/runtime/main.ts [--runtime python|triton] --model-name <n>
+ *        --model-dir <dir|file.onnx|repository> [--listen 127.0.0.1:0] [--ready-file <path>]
+ *        [--threads 1] [--no-access-log] [--slowdown 1]
+ *
+ * --runtime python (default): a KServe Python model server-like one (./server.ts) serving the
+ * model as --model-name over V1 and V2; the model dir holds model.onnx (or one .onnx), or is a
+ * model repository with a single model. --runtime triton: a Triton-like one (./triton.ts)
+ * serving every model of the repository --model-dir under its directory's name, V2 only;
+ * --model-name is only logged.
  *
  * Listens first (liveness answers at once), then loads the model with
  * onnxruntime-node. When the model is loaded it prints "READY port=<p>" and
@@ -14,9 +20,12 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { LoadedModel } from './model.ts';
+import { effectiveMaxBatchSize, scanRepository } from './repository.ts';
 import { ModelServer } from './server.ts';
 import { parseSlowdown } from './slowdown.ts';
+import { TritonServer, type TritonModel } from './triton.ts';
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -40,6 +49,7 @@ async function main(): Promise<void> {
         threads: { type: 'string', default: '1' },
         'no-access-log': { type: 'boolean', default: false },
         slowdown: { type: 'string', default: '1' },
+        runtime: { type: 'string', default: 'python' },
       },
       strict: true,
     }).values;
@@ -54,13 +64,17 @@ async function main(): Promise<void> {
   const threads = Number(args.threads);
   if (!Number.isInteger(threads) || threads < 1) fatal(`--threads must be a positive integer`, 2);
 
+  const flavor = args.runtime!;
+  if (flavor !== 'python' && flavor !== 'triton') fatal(`--runtime must be python or triton, got ${flavor}`, 2);
+
   const slowdown = parseSlowdown(args.slowdown, '--slowdown');
   if (slowdown.warning) log(`WARNING: ${slowdown.warning}`);
 
-  const server = new ModelServer({ modelName: name, log: args['no-access-log'] ? null : undefined, slowdown: slowdown.factor });
+  const base = { log: args['no-access-log'] ? null : undefined, slowdown: slowdown.factor };
+  const server = flavor === 'triton' ? new TritonServer(base) : new ModelServer({ modelName: name, ...base });
   const addr = await server.listen(m[1]!, Number(m[2]));
   const slow = slowdown.factor > 1 ? ` slowdown=${slowdown.factor}` : '';
-  log(`listening on ${addr.address}:${addr.port} model=${name} dir=${dir} pid=${process.pid}${slow}`);
+  log(`listening on ${addr.address}:${addr.port} runtime=${flavor} model=${name} dir=${dir} pid=${process.pid}${slow}`);
 
   let stopping = false;
   const stop = (sig: string): void => {
@@ -76,23 +90,53 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   const t0 = performance.now();
-  let model: LoadedModel;
   try {
-    model = await LoadedModel.load(name, dir, { threads });
+    if (server instanceof TritonServer) server.setModels(await loadRepository(dir, threads, t0));
+    else server.setModel(await loadSingle(name, dir, threads, t0));
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     server.setFailed(msg);
     fatal(`failed to load model ${name} from ${dir}: ${msg}`);
   }
-  server.setModel(model);
-  const desc = (ts: typeof model.inputs) => ts.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
-  log(`loaded ${model.file} in ${(performance.now() - t0).toFixed(0)}ms inputs=${desc(model.inputs)} outputs=${desc(model.outputs)}`);
   if (args['ready-file']) {
     const tmp = `${args['ready-file']}.tmp.${process.pid}`;
     writeFileSync(tmp, `${addr.port}\n`);
     renameSync(tmp, args['ready-file']);
   }
   log(`READY port=${addr.port}`);
+}
+
+const desc = (ts: LoadedModel['inputs']) => ts.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
+
+/** The python runtime's model: the dir's own .onnx, else the only model of a repository. */
+async function loadSingle(name: string, dir: string, threads: number, t0: number): Promise<LoadedModel> {
+  const own = !existsSync(dir) || statSync(dir).isFile() || readdirSync(dir).some((f) => f.endsWith('.onnx'));
+  let path = dir;
+  if (!own) {
+    const models = scanRepository(dir);
+    if (models.length !== 1) throw new Error(`model repository ${dir} holds ${models.length} models (${models.map((x) => x.name).join(', ')}); this server serves one`);
+    path = models[0]!.file;
+  }
+  const model = await LoadedModel.load(name, path, { threads });
+  log(`loaded ${model.file} in ${(performance.now() - t0).toFixed(0)}ms inputs=${desc(model.inputs)} outputs=${desc(model.outputs)}`);
+  return model;
+}
+
+/** Every model of the repository, each with its auto-completed max_batch_size. */
+async function loadRepository(dir: string, threads: number, t0: number): Promise<TritonModel[]> {
+  const out: TritonModel[] = [];
+  for (const rm of scanRepository(dir)) {
+    const model = await LoadedModel.load(rm.name, rm.file, { threads });
+    const maxBatchSize = effectiveMaxBatchSize(
+      rm,
+      [...model.inputs, ...model.outputs].map((t) => t.shape),
+    );
+    log(
+      `loaded ${rm.name} version ${rm.version} (${model.file}) in ${(performance.now() - t0).toFixed(0)}ms max_batch_size=${maxBatchSize} inputs=${desc(model.inputs)} outputs=${desc(model.outputs)}`,
+    );
+    out.push({ name: rm.name, version: rm.version, maxBatchSize, model });
+  }
+  return out;
 }
 
 process.on('uncaughtException', (e) => fatal(`uncaught: ${e.stack ?? e}`));
