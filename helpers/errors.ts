@@ -42,3 +42,20 @@ export class CapabilityError extends CleanError {
 
 /** The scheduler refused a job; the message is sbatch's own reason. */
 export class SubmitError extends CleanError {}
+
+/**
+ * SLURM ended or stalled a job for a reason of the cluster, not of the workload: a node
+ * failed under it (NODE_FAIL, BOOT_FAIL, a requeue), or it waits on something that cannot
+ * clear by itself (a down or drained node, a down partition). The job has been cancelled.
+ * `kind` lets a caller tell these apart (e.g. to retry a requeued job once).
+ */
+export class SchedulerFaultError extends CleanError {
+  constructor(
+    readonly kind: 'node-failure' | 'unrunnable',
+    readonly jobId: string,
+    readonly nodes: string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}

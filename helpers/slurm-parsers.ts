@@ -205,3 +205,86 @@ function lines(text: string): string[] {
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '');
 }
+
+/** `sinfo -h -N -o` format of node states and their reasons: name, long state, reason, reason time. */
+export const SINFO_REASON_FORMAT = '%N|%T|%E|%H';
+
+export interface NodeReason {
+  node: string;
+  /** e.g. `down*`, `drained`, `idle`. */
+  state: string;
+  /** The administrator's or slurmctld's reason (`none` when there is none). */
+  reason: string;
+  since: string;
+}
+
+export function parseSinfoReasons(text: string): NodeReason[] {
+  return lines(text).map((line) => {
+    const [node, state, reason, since] = line.split('|');
+    if (since === undefined) throw new Error(`unexpected sinfo line (want ${SINFO_REASON_FORMAT}): ${line}`);
+    return { node: node!, state: state!, reason: reason!, since: since! };
+  });
+}
+
+/** A node state in which nothing starts until an administrator or the node itself acts. */
+export const UNAVAILABLE_NODE = /^(down|drain|drained|draining|fail|failing|maint|inval|future|unknown|power_down|powered_down|powering_down|reboot_issued|reboot_requested)/i;
+
+/** `sacct --duplicates -X` fields: every run of a job, the requeued ones too. */
+export const SACCT_RUN_FIELDS = ['JobID', 'State', 'NodeList', 'Start', 'End'] as const;
+
+export interface JobRun {
+  jobId: string;
+  state: string;
+  nodes: string[];
+  start: string;
+  end: string;
+}
+
+export function parseSacctRuns(text: string): JobRun[] {
+  return lines(text).map((line) => {
+    const [jobId, state, nodes, start, end] = line.split('|');
+    if (end === undefined) throw new Error(`unexpected sacct line (want ${SACCT_RUN_FIELDS.join('|')}): ${line}`);
+    return { jobId: jobId!, state: state!.split(' ')[0]!.replace(/\+$/, ''), nodes: expandHostlist(nodes!), start: start!, end: end! };
+  });
+}
+
+/** The daemon a SLURM client command talks to. */
+export function daemonOf(command: string): 'slurmctld' | 'slurmdbd' {
+  return command === 'sacct' || command === 'sacctmgr' ? 'slurmdbd' : 'slurmctld';
+}
+
+/** SLURM's own message from a failed client call, on one line (`sacct: error: ` prefixes kept once). */
+export function slurmMessage(stderr: string, stdout = ''): string {
+  const text = (stderr.trim() || stdout.trim() || 'no output').split('\n').map((l) => l.trim());
+  return text.filter(Boolean).join('; ').slice(0, 400);
+}
+
+/** squeue's answer for a job id the controller no longer (or never) knew: not a failure. */
+export const UNKNOWN_JOB = /Invalid job id specified/;
+
+/** `scontrol ping`: `Slurmctld(primary) at vm is UP`, one line per controller. */
+export function parsePing(text: string): { role: string; host: string; up: boolean }[] {
+  return lines(text).flatMap((l) => {
+    const m = /^Slurmctld\((\w+)\) at (\S+) is (UP|DOWN)/.exec(l.trim());
+    return m ? [{ role: m[1]!, host: m[2]!, up: m[3] === 'UP' }] : [];
+  });
+}
+
+/**
+ * What a PENDING reason means for a wait: `queue` the cluster is busy (wait on), `stuck` it
+ * cannot clear by itself (cancel and report), `nodes` stuck if the named nodes are really
+ * down or drained (ask sinfo), `other` anything else (reported at the deadline).
+ * Reason names: src/common/slurm_protocol_defs.c job_state_reason_string(); the
+ * `ReqNodeNotAvail, …` texts: src/slurmctld/node_scheduler.c.
+ */
+export function pendingKind(reason: string): { kind: 'queue' | 'stuck' | 'other' } | { kind: 'nodes'; nodes: string[] } {
+  const unavailable = /^ReqNodeNotAvail, UnavailableNodes:(\S+)$/.exec(reason);
+  if (unavailable) return { kind: 'nodes', nodes: expandHostlist(unavailable[1]!) };
+  if (/^(PartitionDown|PartitionInactive|BadConstraints|NodeDown|DependencyNeverSatisfied|InvalidAccount|InvalidQOS)$/.test(reason)) return { kind: 'stuck' };
+  if (QUEUE_WAIT_REASONS.test(reason)) return { kind: 'queue' };
+  return { kind: 'other' };
+}
+
+/** Pending reasons that mean "the cluster is busy", not "the request is broken". */
+const QUEUE_WAIT_REASONS =
+  /^(Priority|Resources|QOS\w*Limit|AssocGrp\w*|AssocMax\w*|BeginTime|Dependency|JobHeldUser|ReqNodeNotAvail, Reserved for maintenance|ReqNodeNotAvail, May be reserved for other job|Reservation|Prolog|Licenses|None|)$/;
