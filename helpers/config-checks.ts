@@ -72,8 +72,8 @@ export function unknownKeyProblems(keys: { key: string; where: string }[]): stri
     .filter(({ key }) => !knownKey(key))
     .map(({ key, where }) => {
       const s = suggestKey(key);
-      const hint = s ? (s === key.toUpperCase() ? `did you mean ${s}? Setting names are upper case` : `did you mean ${s}?`) : 'it is not a setting of this suite';
-      return `${keyName(key)} (${where}) is not a known setting: ${hint}. Fix: rename or remove it (the settings are listed in .env.example).`;
+      const hint = s ? (s === key.toUpperCase() ? `did you mean ${s}? Setting names are upper case.` : `did you mean ${s}?`) : 'it is not a setting of this suite.';
+      return `${keyName(key)} (${where}) is not a known setting: ${hint} Fix: rename or remove it (the settings are listed in .env.example).`;
     });
 }
 

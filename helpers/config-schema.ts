@@ -20,6 +20,13 @@ export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PRE
 export const CLOUD_KEYS = /^MLV_(KUBE|INGRESS_URL$|INFERENCE_|PROMETHEUS_URL$|MNIST_MODEL_URI$|LLM_MODEL_URI$)/;
 
 export const FIXES: Record<string, string> = {
+  MLV_TARGET_NAME: 'use a short name of letters, digits, . _ - for the reports, e.g. my-cluster',
+  MLV_SSH_KEY_PASSPHRASE: 'set it to the passphrase of MLV_SSH_KEY on one line, or leave it empty for a key without one',
+  MLV_SSH_CONFIG: 'point it to a readable ssh config file, or leave it empty for ~/.ssh/config',
+  MLV_SLURM_ACCOUNT: 'set it to a SLURM account of yours (sacctmgr show assoc user=$USER), or leave it empty',
+  MLV_KUBE_CONTEXT: 'set it to a context name from `kubectl config get-contexts`, or leave it empty for the current one',
+  MLV_KUBE_NAMESPACE: 'set it to an existing namespace name (lower case, digits and -), or leave it empty',
+  MLV_INFERENCE_TOKEN: 'set it to the bearer token of the inference endpoints on one line, or leave it empty',
   MLV_SSH_HOST: 'set it to the login node name or IP, or a Host alias from ~/.ssh/config',
   MLV_SSH_PORT: 'set it to the login node SSH port (usually 22)',
   MLV_SSH_USER: 'set it to your cluster user name (or define User in the ~/.ssh/config Host entry)',
