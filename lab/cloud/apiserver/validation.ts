@@ -1,8 +1,9 @@
 // Object validation: names, labels, CRDs, custom resources against their structural schema,
 // and "strict" field validation (unknown fields), as requested by kubectl's fieldValidation.
 import type { StatusCause } from './errors.ts';
-import { asObject, type Json, type JsonObject, type KubeObject } from './json.ts';
+import { asObject, type Json, type KubeObject } from './json.ts';
 import type { ResourceType } from './registry.ts';
+import { META_FIELDS } from './schema.ts';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -92,23 +93,6 @@ export function checkMetadata(meta: unknown): StatusCause[] {
 
 // ---- strict (unknown field) checks ----
 
-const META_FIELDS = new Set([
-  'name',
-  'generateName',
-  'namespace',
-  'selfLink',
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'labels',
-  'annotations',
-  'ownerReferences',
-  'finalizers',
-  'managedFields',
-]);
 const COMMON = ['apiVersion', 'kind', 'metadata'];
 const TOP_FIELDS: Record<string, string[]> = {
   Namespace: ['spec', 'status'],
@@ -135,154 +119,9 @@ export function unknownBuiltinFields(t: ResourceType, obj: KubeObject): string[]
   return unknown;
 }
 
-// ---- structural schema validation for custom resources ----
+// ---- structural schema validation for custom resources: ./schema.ts ----
 
-/** A node of a CRD's openAPIV3Schema as validateSchema reads it (written by the CRD's author; only its presence is checked). */
-export interface SchemaNode extends JsonObject {
-  type?: string;
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  additionalProperties?: SchemaNode | boolean;
-  required?: string[];
-  enum?: Json[];
-  nullable?: boolean;
-  minimum?: number;
-  maximum?: number;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  'x-kubernetes-preserve-unknown-fields'?: boolean;
-  'x-kubernetes-int-or-string'?: boolean;
-}
-
-export interface SchemaResult {
-  errors: StatusCause[];
-  unknown: string[];
-}
-
-function typeOk(type: string, v: unknown): boolean {
-  switch (type) {
-    case 'object':
-      return v !== null && typeof v === 'object' && !Array.isArray(v);
-    case 'array':
-      return Array.isArray(v);
-    case 'string':
-      return typeof v === 'string';
-    case 'integer':
-      return typeof v === 'number' && Number.isInteger(v);
-    case 'number':
-      return typeof v === 'number';
-    case 'boolean':
-      return typeof v === 'boolean';
-    default:
-      return true;
-  }
-}
-
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
-
-/**
- * Validate `value` (mutating it: unknown fields are pruned unless preserved) against a CRD
- * openAPIV3Schema node. `path` is the dotted field path used in error messages.
- */
-export function validateSchema(value: Json | undefined, schema: SchemaNode | undefined, path: string, res: SchemaResult): Json | undefined {
-  if (!schema || typeof schema !== 'object') return value;
-  if (value === null) return schema.nullable ? null : undefined;
-  if (schema['x-kubernetes-int-or-string']) {
-    if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))) {
-      res.errors.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body must be of type int-or-string` });
-    }
-    return value;
-  }
-  if (schema.type && !typeOk(schema.type, value)) {
-    const got = Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
-    res.errors.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: "${got}": ${path} in body must be of type ${schema.type}: "${got}"` });
-    return value;
-  }
-  if (Array.isArray(schema.enum) && !schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(value))) {
-    res.errors.push({ reason: 'FieldValueNotSupported', field: path, message: `Unsupported value: ${show(value)}: supported values: ${schema.enum.map(show).join(', ')}` });
-  }
-  if (typeof value === 'number') {
-    if (typeof schema.minimum === 'number' && value < schema.minimum)
-      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be greater than or equal to ${schema.minimum}` });
-    if (typeof schema.maximum === 'number' && value > schema.maximum)
-      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${value}: ${path} in body should be less than or equal to ${schema.maximum}` });
-  }
-  if (typeof value === 'string') {
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value))
-      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should match '${schema.pattern}'` });
-    if (typeof schema.maxLength === 'number' && value.length > schema.maxLength)
-      res.errors.push({ reason: 'FieldValueTooLong', field: path, message: `Too long: may not be longer than ${schema.maxLength}` });
-    if (typeof schema.minLength === 'number' && value.length < schema.minLength)
-      res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(value)}: ${path} in body should be at least ${schema.minLength} chars long` });
-  }
-  if (Array.isArray(value)) {
-    if (schema.items) {
-      const out: Json[] = [];
-      value.forEach((item, i) => {
-        const v = validateSchema(item, schema.items, `${path}[${i}]`, res);
-        if (v !== undefined) out.push(v);
-      });
-      return out;
-    }
-    return value;
-  }
-  if (typeof value === 'object') {
-    const props: Record<string, SchemaNode> = schema.properties ?? {};
-    const preserve = !!schema['x-kubernetes-preserve-unknown-fields'];
-    const addl = schema.additionalProperties;
-    for (const req of schema.required ?? []) {
-      if (value[req] === undefined || value[req] === null) {
-        res.errors.push({ reason: 'FieldValueRequired', field: path ? `${path}.${req}` : req, message: 'Required value' });
-      }
-    }
-    for (const k of Object.keys(value)) {
-      const childPath = path ? `${path}.${k}` : k;
-      if (props[k]) {
-        const v = validateSchema(value[k], props[k], childPath, res);
-        if (v === undefined) delete value[k];
-        else value[k] = v;
-      } else if (addl && typeof addl === 'object') {
-        const v = validateSchema(value[k], addl, childPath, res);
-        if (v === undefined) delete value[k];
-        else value[k] = v;
-      } else if (!preserve && addl !== true) {
-        res.unknown.push(childPath);
-        delete value[k];
-      }
-    }
-  }
-  return value;
-}
-
-/** Validate a custom resource (everything but apiVersion/kind/metadata) against its schema. */
-export function validateCustomResource(t: ResourceType, obj: KubeObject): SchemaResult {
-  const res: SchemaResult = { errors: [], unknown: [] };
-  const schema = t.schema;
-  if (!schema) return res;
-  const props: Record<string, SchemaNode> = schema.properties ?? {};
-  const preserve = !!schema['x-kubernetes-preserve-unknown-fields'];
-  for (const req of schema.required ?? []) {
-    if (['apiVersion', 'kind', 'metadata'].includes(req)) continue;
-    if (obj[req] === undefined || obj[req] === null) res.errors.push({ reason: 'FieldValueRequired', field: req, message: 'Required value' });
-  }
-  for (const k of Object.keys(obj)) {
-    if (k === 'apiVersion' || k === 'kind') continue;
-    if (k === 'metadata') {
-      for (const mk of Object.keys(obj.metadata ?? {})) if (!META_FIELDS.has(mk)) res.unknown.push(`metadata.${mk}`);
-      continue;
-    }
-    if (props[k]) {
-      const v = validateSchema(obj[k], props[k], k, res);
-      if (v === undefined) delete obj[k];
-      else obj[k] = v;
-    } else if (!preserve) {
-      res.unknown.push(k);
-      delete obj[k];
-    }
-  }
-  return res;
-}
+export { validateCustomResource, validateSchema, type SchemaNode, type SchemaResult } from './schema.ts';
 
 // ---- CRD validation ----
 

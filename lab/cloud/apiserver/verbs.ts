@@ -138,8 +138,12 @@ function withNewStatus(t: ResourceType, name: string, cur: StoredObject, body: A
   if (body.status === undefined) delete next.status;
   else next.status = body.status;
   if (t.crd && t.schema?.properties?.status && next.status !== undefined) {
-    const r = validateCustomResource({ ...t, schema: { type: 'object', properties: { status: t.schema.properties.status } } }, { status: next.status });
+    // pruned, defaulted and validated as kube-apiserver does on PUT/PATCH .../status
+    const part: KubeObject = { status: next.status };
+    const r = validateCustomResource({ ...t, schema: { type: 'object', properties: { status: t.schema.properties.status } } }, part);
     if (r.errors.length) throw invalid(t.group, t.kind, name, r.errors);
+    if (part.status === undefined) delete next.status;
+    else next.status = part.status;
   }
   return next;
 }
