@@ -48,14 +48,14 @@ class CallError extends Error {
 }
 
 /** Run a SLURM client command; a non-zero exit (other than `ok`) or no answer is a CallError. */
-export async function slurmCall(conn: RemoteShell, argv: string[], ok: (stderr: string) => boolean = () => false): Promise<string> {
+export async function slurmCall(conn: RemoteShell, argv: string[], ok: (stderr: string) => boolean = () => false, timeoutMs = CALL_TIMEOUT_MS): Promise<string> {
   const command = argv[0]!;
   const fail = (message: string) => new CallError({ daemon: daemonOf(command), command: argv.slice(0, command === 'scontrol' ? 2 : 1).join(' '), message, at: Date.now() });
   let r;
   try {
-    r = await conn.exec(argv, { timeoutMs: CALL_TIMEOUT_MS });
+    r = await conn.exec(argv, { timeoutMs });
   } catch (e) {
-    throw fail(/timed out/.test((e as Error).message) ? `no answer within ${CALL_TIMEOUT_MS / 1000} s` : (e as Error).message.replace(/^INFRA: /, ''));
+    throw fail(/timed out/.test((e as Error).message) ? `no answer within ${timeoutMs / 1000} s` : (e as Error).message.replace(/^INFRA: /, ''));
   }
   if (r.code !== 0 && !ok(r.stderr)) throw fail(slurmMessage(r.stderr, r.stdout));
   return r.stdout;
