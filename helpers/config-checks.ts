@@ -55,8 +55,9 @@ export function suggestKey(key: string): string | undefined {
   const withPrefix = k.startsWith('MLV_') ? k : `MLV_${k}`;
   let best: { key: string; d: number } | undefined;
   for (const t of TARGET_KEYS) {
-    // A known name with something appended (MLV_PYTHONPATH, MLV_SSH_HOST_NAME) is one step away.
-    const d = withPrefix.startsWith(t) || k.startsWith(t) ? 1 : Math.min(distance(k, t), distance(withPrefix, t));
+    // A known name with something appended (MLV_PYTHONPATH) is close, but a one-letter slip is closer.
+    const edits = Math.min(distance(k, t), distance(withPrefix, t));
+    const d = withPrefix.startsWith(t) ? Math.min(edits, 1.5) : edits;
     if (!best || d < best.d) best = { key: t, d };
   }
   const allowed = Math.max(2, Math.floor(k.length / 6));

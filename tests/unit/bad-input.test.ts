@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTarget } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
+import { renderSbatch, type JobSpec, type RenderContext } from '../../helpers/sbatch.ts';
 import { AGENT_SOCKET } from './config-agent.ts';
 
 delete process.env.SSH_AUTH_SOCK;
@@ -219,3 +220,36 @@ test('the target file itself: a directory, or binary junk, is a ConfigError nami
     }
   }
 });
+
+/** The renderer's own bad input: what a workload or a fixture could hand it. Each throws naming the field, with no secret. */
+const RENDER_CTX = { runId: 'mlv-bad', partition: 'lab', jobDir: '/srv/jobs/mlv-bad', workDir: '/srv/jobs/mlv-bad', runtimePrefix: [] };
+const RENDER_CASES: { name: string; field: string; spec?: Partial<JobSpec>; ctx?: Partial<RenderContext> }[] = [
+  { name: 'cpus per task 0', field: 'JobSpec.cpusPerTask', spec: { cpusPerTask: 0 } },
+  { name: 'cpus per task 2^31', field: 'JobSpec.cpusPerTask', spec: { cpusPerTask: 2 ** 31 } },
+  { name: 'cpus per task 1.5', field: 'JobSpec.cpusPerTask', spec: { cpusPerTask: 1.5 } },
+  { name: 'nodes 1e+21', field: 'JobSpec.nodes', spec: { nodes: 1e21 } },
+  { name: 'nodes Infinity', field: 'JobSpec.nodes', spec: { nodes: Infinity } },
+  { name: 'tasks per node 513', field: 'JobSpec.ntasksPerNode', spec: { ntasksPerNode: 513 } },
+  { name: 'GPUs NaN', field: 'JobSpec.gpus', spec: { gpus: NaN } },
+  { name: 'memory 8GB', field: 'JobSpec.mem', spec: { mem: '8GB' } },
+  { name: 'memory of 13 digits', field: 'JobSpec.mem', spec: { mem: '1000000000000M' } },
+  { name: 'time 2.08e+303 s', field: 'time limit', spec: { timeLimitSeconds: 2.08e303 } },
+  { name: 'time Infinity', field: 'time limit', spec: { timeLimitSeconds: Infinity } },
+  { name: 'time NaN', field: 'time limit', spec: { timeLimitSeconds: NaN } },
+  { name: 'env name LD_PRELOAD', field: 'LD_PRELOAD', spec: { env: { LD_PRELOAD: '/tmp/x.so' } } },
+  { name: 'env name BASH_ENV', field: 'BASH_ENV', spec: { env: { BASH_ENV: '/tmp/x' } } },
+  { name: 'env name IFS', field: 'IFS', spec: { env: { IFS: '/' } } },
+  { name: 'env name PATH', field: 'PATH', spec: { env: { PATH: '/tmp' } } },
+  { name: 'output directory with %u', field: '--output', ctx: { jobDir: '/srv/%u/jobs' } },
+  { name: 'working directory with a space', field: '--chdir', ctx: { workDir: '/srv/a b' } },
+];
+
+for (const c of RENDER_CASES) {
+  test(`bad render input: ${c.name}`, () => {
+    const spec: JobSpec = { name: 'x', timeLimitSeconds: 60, steps: [{ argv: ['true'] }], env: { MLV_SECRETISH: TOKEN }, ...c.spec };
+    assert.throws(
+      () => renderSbatch(spec, { ...RENDER_CTX, ...c.ctx }),
+      (e: Error) => e.message.includes(c.field) && !e.message.includes(TOKEN) && !/\n/.test(e.message),
+    );
+  });
+}
