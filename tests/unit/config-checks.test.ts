@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { badCharacter, fileProblem, keyName, knownKey, readDotenv, show, showPath, suggestKey, unknownKeyProblems } from '../../helpers/config-checks.ts';
@@ -99,4 +99,13 @@ test('fileProblem: file, directory, socket, missing, and no raw Node error', () 
   assert.equal(fileProblem(f, 'socket'), 'which is not a socket');
   assert.equal(fileProblem(dir, 'socket'), 'which is a directory, not a socket');
   assert.match(fileProblem(`${'x'.repeat(5000)}/y`, 'file') ?? '', /^which (does not exist or is not readable|cannot be read \(ENAMETOOLONG\))$/);
+});
+
+test('.env.example: every key, set or commented out, is a known setting, none set twice', () => {
+  const text = readFileSync('.env.example', 'utf8');
+  const { vars, problems } = readDotenv(text);
+  assert.deepEqual(problems, []);
+  const commented = [...text.matchAll(/^# (MLV_[A-Z0-9_]+)=/gm)].map((m) => m[1]!);
+  assert.ok(commented.length > 5 && Object.keys(vars).length > 10);
+  assert.deepEqual(unknownKeyProblems([...Object.keys(vars), ...commented].map((key) => ({ key, where: '.env.example' }))), []);
 });
