@@ -52,7 +52,7 @@ type Isvc = {
     observedGeneration: number;
     conditions?: Condition[];
     annotations: Record<string, string>;
-    modelStatus: { states: { activeModelState: string }; transitionStatus: string; lastFailureInfo: { reason: string } };
+    modelStatus: { states: { activeModelState: string; targetModelState?: string }; transitionStatus: string; lastFailureInfo: { reason: string; message?: string } };
     components: { predictor: { latestReadyRevision: string; traffic: unknown } };
   };
 };
@@ -343,7 +343,8 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     );
     assert.ok(Date.now() - t0 < 10_000);
     assert.equal(o.status.modelStatus.transitionStatus, 'InvalidSpec');
-    assert.equal(cond(o, 'Ready')?.status, 'False');
+    // KServe stops before the predictor: a new service keeps InitializeConditions' Unknown
+    assert.equal(cond(o, 'Ready')?.status, 'Unknown');
     assert.equal((await pods('onnx-v1')).length, 0);
   });
 
@@ -356,21 +357,26 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     await create('corrupt', { model: { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: `file://${join(tmp, 'models', 'corrupt')}` } });
     await create('sk', { model: { modelFormat: { name: 'sklearn' }, storageUri: `file://${modelDir}` } });
 
-    const missing = await waitFor('missing not Ready', async () => {
+    // KServe: ModelLoadFailed only in lastFailureInfo; Knative keeps waiting for the revision (Unknown)
+    const missing = await waitFor('missing BlockedByFailedLoad', async () => {
       const o = await getIsvc('missing');
-      return cond(o, 'Ready')?.status === 'False' && o;
+      return o.status?.modelStatus?.transitionStatus === 'BlockedByFailedLoad' && o;
     });
-    assert.equal(cond(missing, 'PredictorReady')!.reason, 'ModelLoadFailed');
-    assert.match(cond(missing, 'Ready')!.message, /file:\/\/\/nonexistent\/lab\/model/);
+    assert.notEqual(cond(missing, 'Ready')!.status, 'True');
     assert.equal(missing.status.modelStatus.lastFailureInfo.reason, 'ModelLoadFailed');
+    assert.match(missing.status.modelStatus.lastFailureInfo.message ?? '', /file:\/\/\/nonexistent\/lab\/model/);
+    assert.deepEqual(missing.status.modelStatus.states, { activeModelState: '', targetModelState: 'FailedToLoad' });
+    assert.ok(!(missing.status.conditions ?? []).some((c) => c.reason === 'ModelLoadFailed'), 'ModelLoadFailed is no condition reason');
 
     const corrupt = await waitFor('corrupt FailedToLoad', async () => {
       const o = await getIsvc('corrupt');
-      return o.status?.modelStatus?.states?.activeModelState === 'FailedToLoad' && o;
+      return o.status?.modelStatus?.states?.targetModelState === 'FailedToLoad' && o;
     });
+    assert.equal(corrupt.status.modelStatus.states.activeModelState, '', 'a first revision never loaded');
     assert.equal(cond(corrupt, 'Ready')!.status, 'False');
-    assert.equal(cond(corrupt, 'PredictorReady')!.reason, 'ModelLoadFailed');
-    assert.match(cond(corrupt, 'PredictorReady')!.message, /Protobuf parsing failed|failed to load/);
+    assert.equal(cond(corrupt, 'PredictorReady')!.reason, 'RevisionMissing');
+    assert.equal(corrupt.status.modelStatus.lastFailureInfo.reason, 'ModelLoadFailed');
+    assert.match(corrupt.status.modelStatus.lastFailureInfo.message ?? '', /Protobuf parsing failed|failed to load/);
     const [cpod] = await pods('corrupt');
     assert.ok(cpod);
     const cs = cpod.status.containerStatuses[0];
@@ -381,9 +387,9 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     assert.ok(cs.state.waiting?.reason === 'CrashLoopBackOff' || cs.state.running || cs.state.terminated);
     assert.equal((await call('corrupt.default.lab.mlv.io', '/v1/models/corrupt')).status, 503);
 
-    const sk = await waitFor('sk not Ready', async () => {
+    const sk = await waitFor('sk InvalidSpec', async () => {
       const o = await getIsvc('sk');
-      return cond(o, 'Ready')?.status === 'False' && o;
+      return o.status?.modelStatus?.transitionStatus === 'InvalidSpec' && o;
     });
     assert.equal(sk.status.modelStatus.lastFailureInfo.reason, 'NoSupportingRuntime');
     assert.equal(sk.status.modelStatus.transitionStatus, 'InvalidSpec');

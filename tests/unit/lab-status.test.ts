@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { configFromIsvc } from '../../lab/cloud/controller/autoscaler.ts';
 import type { KObject } from '../../lab/cloud/controller/informer.ts';
 import type { Replica, ReplicaStatus } from '../../lab/cloud/controller/replica.ts';
-import { computeStatus, condition, modelState, readyCount } from '../../lab/cloud/controller/status.ts';
+import { FAILURE_REASONS, computeStatus, condition, failureReason, modelState, readyCount } from '../../lab/cloud/controller/status.ts';
 import type { Failure, IsvcState, Revision } from '../../lab/cloud/controller/types.ts';
 
 const URLS = { url: 'https://m.default.lab.mlv.io', predictorUrl: 'https://m-predictor.default.lab.mlv.io' };
@@ -62,23 +62,33 @@ function ticking(): () => string {
 const conds = (status: Record<string, unknown>) => Object.fromEntries((status.conditions as Record<string, string>[]).map((c) => [c.type, c]));
 const summary = (status: Record<string, unknown>) => (status.conditions as Record<string, string>[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`);
 // The parts of modelStatus and components.predictor these tests read.
-type ModelStatus = { states: { activeModelState: string; targetModelState: string }; transitionStatus: string; copies: { totalCopies: number; failedCopies: number }; lastFailureInfo?: unknown };
+type ModelStatus = { states: { activeModelState: string; targetModelState: string }; transitionStatus: string; copies?: { totalCopies: number; failedCopies: number }; lastFailureInfo?: unknown };
+type Condition = Record<string, string>;
 type PredictorComponent = { latestCreatedRevision?: string; traffic?: { revisionName: string; percent: number; latestRevision: boolean }[] };
 const model = (status: Record<string, unknown>) => status.modelStatus as ModelStatus;
 const predictor = (status: Record<string, unknown>) => (status.components as { predictor: PredictorComponent }).predictor;
+
+const ALL = ['IngressReady', 'LatestDeploymentReady', 'PredictorConfigurationReady', 'PredictorReady', 'PredictorRouteReady', 'Ready', 'RoutesReady', 'Stopped'];
+/** IngressReady, PredictorReady and Ready as type=status/reason. */
+const core = (status: Record<string, unknown>) => summary(status).filter((c) => /^(IngressReady|PredictorReady|Ready)=/.test(c));
+const WAITING = 'Configuration "m-predictor" is waiting for a Revision to become ready.';
+const NO_INGRESS = 'Predictor ingress not created';
 
 describe('InferenceService status', () => {
   it('is Ready when the active revision is the current generation and has a ready replica', () => {
     const rev = revision(1, [replica('m-predictor-aaaaa')]);
     const st = state(1, [rev], { active: 1, latest: 1 });
     const s = computeStatus(st, URLS, ticking());
-    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=True', 'Ready=True']);
+    assert.deepEqual(summary(s), [...ALL.slice(0, 7).map((t) => `${t}=True`), 'Stopped=False']);
+    assert.equal(conds(s).RoutesReady!.severity, 'Info');
+    assert.equal(conds(s).Ready!.severity, undefined);
     assert.equal(s.observedGeneration, 1);
+    assert.equal(s.deploymentMode, 'Serverless');
     assert.equal(s.url, URLS.url);
     assert.deepEqual(s.address, { url: URLS.url });
     assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loaded' });
     assert.equal(model(s).transitionStatus, 'UpToDate');
-    assert.deepEqual(model(s).copies, { totalCopies: 1, failedCopies: 0 });
+    assert.deepEqual(model(s).copies, { failedCopies: 0, totalCopies: 1 });
     assert.deepEqual(predictor(s), {
       url: URLS.predictorUrl,
       address: { url: URLS.predictorUrl },
@@ -95,37 +105,44 @@ describe('InferenceService status', () => {
     assert.equal(ann['autoscaling.lab.mlv.io/min-scale'], '1');
   });
 
-  it('is not Ready before any revision exists: Deploying, no ingress', () => {
+  it('is not Ready before any revision exists: Knative RevisionMissing, no ingress, activeModelState ""', () => {
     const s = computeStatus(state(1, []), URLS, ticking());
     const c = conds(s);
-    assert.deepEqual(summary(s), ['IngressReady=False/PredictorIngressNotCreated', 'PredictorReady=Unknown/Deploying', 'Ready=Unknown/Deploying']);
-    assert.equal(c.PredictorReady!.message, 'waiting for a revision');
-    assert.equal(c.Ready!.message, 'waiting for a revision');
+    assert.deepEqual(core(s), [`IngressReady=Unknown/${NO_INGRESS}`, 'PredictorReady=Unknown/RevisionMissing', `Ready=Unknown/${NO_INGRESS}`]);
+    assert.equal(c.PredictorReady!.message, WAITING);
+    assert.equal(c.PredictorConfigurationReady!.reason, undefined);
+    assert.equal(c.LatestDeploymentReady!.reason, 'PredictorConfigurationReady not ready');
+    assert.equal(c.RoutesReady!.reason, 'PredictorRouteReady not ready');
     assert.equal(model(s).transitionStatus, 'InProgress');
-    assert.deepEqual(model(s).states, { activeModelState: 'Pending', targetModelState: 'Pending' });
+    assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'Pending' });
     assert.equal(predictor(s).traffic, undefined);
   });
 
   it('is not Ready while the first revision stages or loads its model', () => {
     const staging = state(1, [revision(1, [], { staging: true, desired: 1 })], { latest: 1 });
-    assert.equal(conds(computeStatus(staging, URLS)).PredictorReady!.message, 'revision m-predictor-00001 is starting');
+    assert.equal(model(computeStatus(staging, URLS)).states.targetModelState, 'Pending');
     const loading = state(1, [revision(1, [replica('p', { ready: false })])], { latest: 1 });
     const s = computeStatus(loading, URLS);
-    assert.equal(conds(s).PredictorReady!.message, 'revision m-predictor-00001 is loading the model');
+    assert.equal(conds(s).PredictorReady!.message, WAITING);
     assert.equal(conds(s).Ready!.status, 'Unknown');
-    assert.equal(model(s).states.activeModelState, 'Loading');
+    assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'Loading' });
+    assert.equal(model(s).transitionStatus, 'InProgress');
   });
 
-  it('stays Ready while a serving replica restarts, but not when it crash-loops', () => {
+  it('stays Ready while a serving replica restarts, but not when it crash-loops (RevisionFailed, ModelLoadFailed)', () => {
     const restarting = state(1, [revision(1, [replica('p', { state: 'waiting', ready: false, waitingReason: 'ContainerCreating' })])], { active: 1, latest: 1 });
     assert.equal(conds(computeStatus(restarting, URLS)).Ready!.status, 'True');
 
-    const crashing = state(1, [revision(1, [replica('p', { state: 'waiting', ready: false, waitingReason: 'CrashLoopBackOff', restartCount: 3 })])], { active: 1, latest: 1 });
+    const crash: Failure = { reason: 'RuntimeUnhealthy', message: 'predictor pod p exited with code 1 (Error)', location: 'p', exitCode: 1, time: '2025-01-01T00:00:00Z' };
+    const crashing = state(1, [revision(1, [replica('p', { state: 'waiting', ready: false, waitingReason: 'CrashLoopBackOff', restartCount: 3 })])], { active: 1, latest: 1, lastFailure: crash });
     const s = computeStatus(crashing, URLS);
-    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=False/RuntimeUnhealthy', 'Ready=False/RuntimeUnhealthy']);
-    assert.equal(conds(s).Ready!.message, 'no ready replica of revision m-predictor-00001');
-    assert.deepEqual(model(s).copies, { totalCopies: 1, failedCopies: 1 });
-    assert.equal(model(s).transitionStatus, 'InProgress');
+    assert.deepEqual(core(s), [`IngressReady=False/${NO_INGRESS}`, 'PredictorReady=False/RevisionFailed', `Ready=False/${NO_INGRESS}`]);
+    assert.equal(conds(s).PredictorReady!.message, `Revision "m-predictor-00001" failed with message: Container failed with: ${crash.message}.`);
+    assert.equal(conds(s).PredictorRouteReady!.status, 'True');
+    assert.deepEqual(model(s).copies, { failedCopies: 0, totalCopies: 0 });
+    assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
+    assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'FailedToLoad' });
+    assert.deepEqual(model(s).lastFailureInfo, { reason: 'ModelLoadFailed', message: crash.message, time: crash.time, location: 'p', exitCode: 1 });
   });
 
   it('is Ready when scaled to zero', () => {
@@ -141,12 +158,14 @@ describe('InferenceService status', () => {
     const next = revision(2, [replica('new', { ready: false })]);
     const s = computeStatus(state(2, [old, next], { active: 1, latest: 2 }), URLS);
     const c = conds(s);
-    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=Unknown/RolloutInProgress', 'Ready=Unknown/RolloutInProgress']);
-    assert.equal(c.PredictorReady!.message, 'revision m-predictor-00002 is loading; m-predictor-00001 keeps serving');
+    assert.deepEqual(core(s), [`IngressReady=Unknown/${NO_INGRESS}`, 'PredictorReady=Unknown', `Ready=Unknown/${NO_INGRESS}`]);
+    assert.equal(c.PredictorRouteReady!.status, 'True');
+    assert.equal(c.PredictorConfigurationReady!.status, 'Unknown');
     assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loading' });
+    assert.equal(model(s).transitionStatus, 'InProgress');
     const pred = predictor(s);
     assert.equal(pred.latestCreatedRevision, 'm-predictor-00002');
-    assert.deepEqual(pred.traffic, [{ revisionName: 'm-predictor-00001', percent: 100, latestRevision: false }]);
+    assert.deepEqual(pred.traffic, [{ revisionName: 'm-predictor-00001', percent: 100, latestRevision: true }]);
     assert.equal(s.observedGeneration, 2);
   });
 
@@ -161,35 +180,96 @@ describe('InferenceService status', () => {
     const old = revision(1, [replica('old')]);
     const next = revision(2, [], { failure });
     const s = computeStatus(state(2, [old, next], { active: 1, latest: 2, lastFailure: failure }), URLS);
-    assert.deepEqual(summary(s), ['IngressReady=True', 'PredictorReady=False/ModelLoadFailed', 'Ready=False/ModelLoadFailed']);
-    assert.equal(conds(s).Ready!.message, failure.message);
+    assert.deepEqual(core(s), [`IngressReady=False/${NO_INGRESS}`, 'PredictorReady=False/RevisionFailed', `Ready=False/${NO_INGRESS}`]);
+    assert.equal(conds(s).PredictorReady!.message, `Revision "m-predictor-00002" failed with message: Container failed with: ${failure.message}.`);
     assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
     assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'FailedToLoad' });
     assert.deepEqual(model(s).lastFailureInfo, { reason: 'ModelLoadFailed', message: failure.message, time: failure.time, location: 'new', exitCode: 1 });
   });
 
-  it('an invalid spec is InvalidSpec; a storage problem BlockedByFailedLoad', () => {
-    const invalid = state(1, [], { specFailure: { reason: 'UnsupportedModelFormat', message: 'model format "sklearn" is not supported', time: 't', generation: 1 } });
-    const s = computeStatus(invalid, URLS);
-    assert.deepEqual(summary(s), ['IngressReady=False/PredictorIngressNotCreated', 'PredictorReady=False/UnsupportedModelFormat', 'Ready=False/UnsupportedModelFormat']);
-    assert.equal(model(s).transitionStatus, 'InvalidSpec');
-    const storage = state(1, [], { specFailure: { reason: 'StorageNotFound', message: 'no such path', time: 't', generation: 1 } });
-    assert.equal(model(computeStatus(storage, URLS)).transitionStatus, 'BlockedByFailedLoad');
+  it('a first revision that failed to load: RevisionMissing, activeModelState "", FailedToLoad', () => {
+    const failure: Failure = { reason: 'OOMKilled', message: 'predictor pod p of revision m-predictor-00001 exited with code 137 (OOMKilled)', exitCode: 137, time: '2025-01-01T00:00:00Z' };
+    const s = computeStatus(state(1, [revision(1, [], { failure })], { latest: 1, lastFailure: failure }), URLS);
+    assert.deepEqual(core(s), [`IngressReady=False/${NO_INGRESS}`, 'PredictorReady=False/RevisionMissing', `Ready=False/${NO_INGRESS}`]);
+    assert.equal(conds(s).PredictorReady!.message, 'Configuration "m-predictor" does not have any ready Revision.');
+    assert.equal(conds(s).PredictorConfigurationReady!.reason, 'RevisionFailed');
+    assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' });
+    assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
+    assert.equal((model(s).lastFailureInfo as { reason: string }).reason, 'ModelLoadFailed');
   });
 
-  it('a condition keeps its lastTransitionTime until its status changes', () => {
+  it('a spec failure: InvalidSpec with KServe reasons only, conditions as KServe leaves them', () => {
+    for (const [lab, kserve] of [
+      ['NoSupportingRuntime', 'NoSupportingRuntime'],
+      ['UnsupportedModelFormat', 'NoSupportingRuntime'],
+      ['RuntimeNotRecognized', 'RuntimeNotRecognized'],
+      ['RuntimeDisabled', 'RuntimeDisabled'],
+      ['InvalidPredictorSpec', 'InvalidPredictorSpec'],
+      ['InvalidStorageUri', 'InvalidPredictorSpec'],
+    ]) {
+      const f = { reason: lab!, message: 'No runtime found to support specified framework/version', time: '2025-01-01T00:00:00Z' };
+      const s = computeStatus(state(1, [], { specFailure: { ...f, generation: 1 }, lastFailure: f }), URLS);
+      assert.deepEqual(summary(s), ['IngressReady=Unknown', 'PredictorReady=Unknown', 'Ready=Unknown'], lab);
+      assert.equal(model(s).transitionStatus, 'InvalidSpec', lab);
+      assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' }, lab);
+      assert.deepEqual(model(s).lastFailureInfo, { reason: kserve, message: f.message, time: f.time }, lab);
+      assert.equal(model(s).copies, undefined);
+    }
+    // a bad spec on a serving service: the old revision's conditions stay, the model status says why
+    const f = { reason: 'NoSupportingRuntime', message: 'No runtime found to support specified framework/version', time: 't', generation: 2 };
+    const s = computeStatus(state(2, [revision(1, [replica('old')])], { active: 1, latest: 1, specFailure: f, lastFailure: f }), URLS);
+    assert.equal(conds(s).Ready!.status, 'True');
+    assert.equal(model(s).transitionStatus, 'InvalidSpec');
+    assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'FailedToLoad' });
+  });
+
+  it('a storage failure (no revision made): BlockedByFailedLoad, ModelLoadFailed, Knative still waiting', () => {
+    const f = { reason: 'ModelLoadFailed', message: 'storageUri file:///nope: /nope does not exist', time: '2025-01-01T00:00:00Z' };
+    const s = computeStatus(state(1, [], { specFailure: { ...f, generation: 1 }, lastFailure: f }), URLS);
+    assert.deepEqual(core(s), [`IngressReady=Unknown/${NO_INGRESS}`, 'PredictorReady=Unknown/RevisionMissing', `Ready=Unknown/${NO_INGRESS}`]);
+    assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
+    assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' });
+    assert.equal((model(s).lastFailureInfo as { reason: string }).reason, 'ModelLoadFailed');
+  });
+
+  it('never writes ModelLoadFailed (or another FailureReason) as a condition reason', () => {
+    const f: Failure = { reason: 'ModelLoadFailed', message: 'x', time: 't' };
+    const states = [
+      state(1, [revision(1, [], { failure: f })], { latest: 1, lastFailure: f }),
+      state(1, [], { specFailure: { ...f, generation: 1 }, lastFailure: f }),
+      state(2, [revision(1, [replica('old')]), revision(2, [], { failure: f })], { active: 1, latest: 2, lastFailure: f }),
+    ];
+    for (const st of states) for (const c of computeStatus(st, URLS).conditions as Condition[]) assert.ok(!FAILURE_REASONS.includes(c.reason as never), `${c.type}: ${c.reason}`);
+  });
+
+  it("failureReason maps every lab reason into KServe's enum", () => {
+    for (const r of ['ModelLoadFailed', 'OOMKilled', 'RuntimeUnhealthy', 'StorageNotFound', 'Error']) assert.equal(failureReason(r), 'ModelLoadFailed', r);
+    assert.equal(failureReason('UnsupportedModelFormat'), 'NoSupportingRuntime');
+    assert.equal(failureReason('InvalidStorageUri'), 'InvalidPredictorSpec');
+    for (const r of ['NoSupportingRuntime', 'RuntimeNotRecognized', 'RuntimeDisabled', 'InvalidPredictorSpec']) assert.equal(failureReason(r), r);
+  });
+
+  it('a condition keeps its lastTransitionTime until its status, reason or message changes', () => {
     const clock = ticking();
     const rev = revision(1, [replica('p', { ready: false })]);
     const st = state(1, [rev], { latest: 1 });
     const first = conds(computeStatus(st, URLS, clock));
     const again = conds(computeStatus(st, URLS, clock));
     assert.equal(again.Ready!.lastTransitionTime, first.Ready!.lastTransitionTime);
+    assert.equal(again.Stopped!.lastTransitionTime, first.Stopped!.lastTransitionTime);
     rev.replicas.set('p', replica('p'));
     st.active = 1;
     const ready = conds(computeStatus(st, URLS, clock));
     assert.equal(ready.Ready!.status, 'True');
     assert.ok(ready.Ready!.lastTransitionTime! > first.Ready!.lastTransitionTime!, 'Ready changed, so did its time');
     assert.notEqual(ready.IngressReady!.lastTransitionTime, first.IngressReady!.lastTransitionTime);
+    assert.equal(ready.Stopped!.lastTransitionTime, first.Stopped!.lastTransitionTime);
+    const sameStatus = state(1, [], { specFailure: { reason: 'ModelLoadFailed', message: 'a', time: 't', generation: 1 } });
+    const t1 = conds(computeStatus(sameStatus, URLS, clock)).PredictorReady!.lastTransitionTime;
+    const t2 = conds(computeStatus(sameStatus, URLS, clock)).PredictorReady!.lastTransitionTime;
+    assert.equal(t1, t2);
+    condition(sameStatus, 'PredictorReady', 'Unknown', 'Other', 'reason changed', clock);
+    assert.notEqual(condition(sameStatus, 'PredictorReady', 'Unknown', 'RevisionMissing', WAITING, clock).lastTransitionTime, t1);
   });
 });
 

@@ -1,10 +1,14 @@
 /**
  * The InferenceService status, computed from the controller's state of one
- * InferenceService: KServe-shaped conditions (IngressReady, PredictorReady,
- * Ready), modelStatus, components.predictor (revisions, traffic), URLs and
- * the lab's replica and autoscaling annotations. No I/O; the only state it
- * touches is st.conditionTimes, where each condition's last transition time
- * is remembered.
+ * InferenceService, as KServe v0.20 in Serverless mode writes it (kserve/kserve
+ * aaac4e294dae: pkg/apis/serving/v1beta1/inference_service_status.go,
+ * pkg/controller/v1beta1/inferenceservice/{controller.go,components/predictor.go,
+ * reconcilers/ingress/ingress_reconciler.go}) over the Knative Service
+ * conditions it copies (knative/serving pkg/apis/serving/v1/*_lifecycle.go,
+ * knative/pkg apis/condition_set.go). Also components.predictor (revisions,
+ * traffic), URLs and the lab's replica and autoscaling annotations. No I/O;
+ * the only state it touches is st.conditionTimes, where each condition's last
+ * transition time is remembered.
  */
 import type { Replica } from './replica.ts';
 import { activeRevision, latestRevision, ts, type Failure, type IsvcState, type Revision } from './types.ts';
@@ -12,6 +16,33 @@ import { activeRevision, latestRevision, ts, type Failure, type IsvcState, type 
 type ConditionStatus = 'True' | 'False' | 'Unknown';
 type ModelState = 'Pending' | 'Loading' | 'Loaded' | 'FailedToLoad';
 type Condition = Record<string, string>;
+/** A condition before it gets its type and time. */
+interface Cond {
+  status: ConditionStatus;
+  reason?: string;
+  message?: string;
+}
+
+/** KServe's FailureReason enum (inference_service_status.go): the only values of modelStatus.lastFailureInfo.reason. */
+export const FAILURE_REASONS = ['ModelLoadFailed', 'RuntimeUnhealthy', 'RuntimeDisabled', 'NoSupportingRuntime', 'RuntimeNotRecognized', 'InvalidPredictorSpec'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** The reasons KServe's predictor reconciler reports with transitionStatus InvalidSpec (UpdateModelTransitionStatus). */
+const SPEC_REASONS = new Set<FailureReason>(['NoSupportingRuntime', 'RuntimeNotRecognized', 'RuntimeDisabled', 'InvalidPredictorSpec']);
+
+/**
+ * The FailureReason KServe reports for a failure the lab found. KServe's own spec reasons stay; a
+ * model format no runtime serves is NoSupportingRuntime; a storageUri KServe's webhook would refuse
+ * (the lab has no webhook) is InvalidPredictorSpec; everything found while loading (storage, a
+ * kserve-container that exits with Error, crash-loops or is OOMKilled) is ModelLoadFailed, the
+ * only reason PropagateModelStatus writes. KServe never writes RuntimeUnhealthy there.
+ */
+export function failureReason(reason: string): FailureReason {
+  if (SPEC_REASONS.has(reason as FailureReason)) return reason as FailureReason;
+  if (reason === 'UnsupportedModelFormat') return 'NoSupportingRuntime';
+  if (reason === 'InvalidStorageUri') return 'InvalidPredictorSpec';
+  return 'ModelLoadFailed';
+}
 
 /** The external URLs of an InferenceService (from the ingress router). */
 interface IsvcUrls {
@@ -33,17 +64,21 @@ export function modelState(rev: Revision | undefined): ModelState {
   return [...rev.replicas.values()].some((r) => r.status.state === 'running') ? 'Loading' : 'Pending';
 }
 
-/** A condition; its lastTransitionTime changes only when its status does. */
+/** Knative's severity: Error ("", omitted) for Ready and its dependents, Info for the others. */
+const INFO = new Set(['LatestDeploymentReady', 'PredictorConfigurationReady', 'PredictorRouteReady', 'RoutesReady', 'Stopped']);
+
+/** A condition; its lastTransitionTime changes only when its status, reason or message does (knative.dev/pkg SetCondition). */
 export function condition(st: IsvcState, type: string, status: ConditionStatus, reason?: string, message?: string, clock: () => string = ts): Condition {
   const prev = st.conditionTimes.get(type);
   let time = prev?.time;
-  if (!prev || prev.status !== status) {
+  if (!prev || prev.status !== status || prev.reason !== reason || prev.message !== message) {
     time = clock();
-    st.conditionTimes.set(type, { status, reason, time });
+    st.conditionTimes.set(type, { status, reason, message, time });
   }
   const c: Condition = { type, status, lastTransitionTime: time! };
   if (reason) c.reason = reason;
   if (message) c.message = message;
+  if (INFO.has(type)) c.severity = 'Info';
   return c;
 }
 
@@ -55,8 +90,12 @@ interface View {
   latest?: Revision;
   /** the serving revision stays Ready while at zero or while replicas (re)start, unless they crash */
   activeReady: boolean;
+  /** the predictor reflects the spec the conditions describe (for an invalid spec: the last valid one, which KServe leaves alone) */
   upToDate: boolean;
-  failure?: Failure;
+  /** a spec failure KServe reports as InvalidSpec */
+  invalidSpec?: Failure;
+  /** the revision whose containers failed: the latest, or the serving one when it has no ready replica */
+  failedRev?: Revision;
   clock: () => string;
 }
 
@@ -67,69 +106,99 @@ function view(st: IsvcState, clock: () => string): View {
   const active = activeRevision(st);
   const latest = latestRevision(st);
   const activeReady = !!active && (readyCount(active) > 0 || (!active.failure && !crashLooping(active)));
-  const upToDate = !!latest && latest === active && latest.generation === gen && !st.specFailure;
-  const failure: Failure | undefined = st.specFailure ?? latest?.failure ?? (active && !activeReady ? active.failure : undefined);
-  return { st, gen, active, latest, activeReady, upToDate, failure, clock };
+  const invalidSpec = st.specFailure && SPEC_REASONS.has(failureReason(st.specFailure.reason)) ? st.specFailure : undefined;
+  const upToDate = !!latest && latest === active && (!!invalidSpec || (latest.generation === gen && !st.specFailure));
+  const failedRev = latest?.failure ? latest : active && !activeReady ? active : undefined;
+  return { st, gen, active, latest, activeReady, upToDate, invalidSpec, failedRev, clock };
 }
 
 export function computeStatus(st: IsvcState, urls: IsvcUrls, clock: () => string = ts): Record<string, unknown> {
   const v = view(st, clock);
-  const pred = predictorCondition(v);
-  const ingress = v.active
-    ? condition(st, 'IngressReady', 'True', undefined, undefined, clock)
-    : condition(st, 'IngressReady', 'False', 'PredictorIngressNotCreated', 'no ready predictor revision to route to yet', clock);
-  const ready = readyCondition(v, pred, ingress);
   const serving = v.active ?? v.latest;
   const replicas = serving ? [...serving.replicas.values()].filter((r) => !r.isStopping) : [];
   const status: Record<string, unknown> = {
     observedGeneration: v.gen,
-    conditions: [ingress, pred, ready],
-    modelStatus: modelStatus(v, replicas),
+    conditions: conditions(v),
+    modelStatus: modelStatus(v, serving),
     components: { predictor: predictorComponent(v, urls.predictorUrl) },
     annotations: annotations(st, serving, replicas),
+    deploymentMode: 'Serverless',
   };
   status.url = urls.url;
   status.address = { url: urls.url };
   return status;
 }
 
-function predictorCondition(v: View): Condition {
-  const { st, active, latest, failure, clock } = v;
-  const cond = (status: ConditionStatus, reason?: string, message?: string) => condition(st, 'PredictorReady', status, reason, message, clock);
-  if (failure) return cond('False', failure.reason, failure.message);
-  if (v.activeReady && v.upToDate) return cond('True');
-  if (v.activeReady) return cond('Unknown', 'RolloutInProgress', `revision ${latest?.name ?? '?'} is loading; ${active!.name} keeps serving`);
-  if (active) return cond('False', 'RuntimeUnhealthy', `no ready replica of revision ${active.name}`);
-  return cond('Unknown', 'Deploying', latest ? `revision ${latest.name} is ${modelState(latest) === 'Pending' ? 'starting' : 'loading the model'}` : 'waiting for a revision');
+/**
+ * The Knative Service's ConfigurationsReady and RoutesReady, and its Ready from them as
+ * PropagateConfigurationStatus then PropagateRouteStatus leave it.
+ */
+function knativeService(v: View): { cfg: Cond; route: Cond; ready: Cond } {
+  const config = `${v.st.name}-predictor`;
+  let cfg: Cond;
+  if (v.upToDate && v.activeReady) cfg = { status: 'True' };
+  else if (v.failedRev) {
+    const msg = (v.failedRev.failure ?? v.st.lastFailure)?.message ?? 'container failed';
+    cfg = { status: 'False', reason: 'RevisionFailed', message: `Revision "${v.failedRev.name}" failed with message: Container failed with: ${msg}.` };
+  } else cfg = { status: 'Unknown' }; // SetLatestCreatedRevisionName: MarkUnknown(Ready, "", "")
+  let route: Cond;
+  if (v.active) route = { status: 'True' };
+  else if (cfg.status === 'False') route = { status: 'False', reason: 'RevisionMissing', message: `Configuration "${config}" does not have any ready Revision.` };
+  else route = { status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${config}" is waiting for a Revision to become ready.` };
+  const ready = [route, cfg].find((c) => c.status === 'False') ?? [route, cfg].find((c) => c.status === 'Unknown') ?? { status: 'True' };
+  return { cfg, route, ready };
 }
 
-/** Ready: True when both are; else the first not-True of PredictorReady and IngressReady. */
-function readyCondition(v: View, pred: Condition, ingress: Condition): Condition {
-  if (pred.status === 'True' && ingress.status === 'True') return condition(v.st, 'Ready', 'True', undefined, undefined, v.clock);
-  const cause = pred.status !== 'True' ? pred : ingress;
-  return condition(v.st, 'Ready', cause.status as 'False' | 'Unknown', cause.reason, cause.message, v.clock);
+/** KServe's conditions, sorted by type as Knative keeps them. */
+function conditions(v: View): Condition[] {
+  const c = (type: string, x: Cond) => condition(v.st, type, x.status, x.reason, x.message, v.clock);
+  // An invalid spec stops the reconcile before the predictor: a new service keeps InitializeConditions' Unknowns.
+  if (v.invalidSpec && !v.active) return ['IngressReady', 'PredictorReady', 'Ready'].map((t) => c(t, { status: 'Unknown' }));
+  const ksvc = knativeService(v);
+  const ingress: Cond = ksvc.ready.status === 'True' ? { status: 'True' } : { status: ksvc.ready.status, reason: 'Predictor ingress not created' };
+  const cross = (x: Cond, dep: string): Cond => (x.status === 'True' ? x : { status: x.status, reason: `${dep} not ready` });
+  return [
+    c('IngressReady', ingress),
+    c('LatestDeploymentReady', cross(ksvc.cfg, 'PredictorConfigurationReady')),
+    c('PredictorConfigurationReady', ksvc.cfg),
+    c('PredictorReady', ksvc.ready),
+    c('PredictorRouteReady', ksvc.route),
+    // Ready is set last from IngressReady (MarkFalse/MarkUnknown give it IngressReady's reason)
+    c('Ready', ingress),
+    c('RoutesReady', cross(ksvc.route, 'PredictorRouteReady')),
+    c('Stopped', { status: 'False' }),
+  ];
 }
 
-function transitionStatus(v: View): string {
-  const { st, latest } = v;
-  if (st.specFailure) return st.specFailure.reason === 'UnsupportedModelFormat' || st.specFailure.reason === 'InvalidPredictorSpec' ? 'InvalidSpec' : 'BlockedByFailedLoad';
-  if (latest?.failure) return 'BlockedByFailedLoad';
-  return v.upToDate && v.activeReady ? 'UpToDate' : 'InProgress';
+/**
+ * The target model's state and the transition: UpdateModelTransitionStatus(InvalidSpec) for a spec
+ * failure, else UpdateModelRevisionStates from PropagateModelStatus (Pending/Loading: InProgress,
+ * Loaded: UpToDate, FailedToLoad: BlockedByFailedLoad).
+ */
+function target(v: View): { state: ModelState; transition: string } {
+  if (v.invalidSpec) return { state: 'FailedToLoad', transition: 'InvalidSpec' };
+  if (v.st.specFailure || v.failedRev) return { state: 'FailedToLoad', transition: 'BlockedByFailedLoad' };
+  if (v.upToDate && v.activeReady) return { state: 'Loaded', transition: 'UpToDate' };
+  const s = v.latest && v.latest !== v.active ? modelState(v.latest) : 'Pending';
+  return { state: s === 'Loaded' ? 'Loading' : s, transition: 'InProgress' };
 }
 
-function modelStatus(v: View, replicas: Replica[]): Record<string, unknown> {
-  const { st, active, latest } = v;
-  const activeState = active ? (v.activeReady ? 'Loaded' : modelState(active)) : modelState(latest);
-  const targetState = latest && latest !== active ? modelState(latest) : activeState;
+function modelStatus(v: View, serving: Revision | undefined): Record<string, unknown> {
+  const { st } = v;
+  const t = target(v);
+  // activeModelState is set to Loaded only, when a model first loads, and never reset; "" before
   const out: Record<string, unknown> = {
-    states: { activeModelState: activeState, targetModelState: targetState },
-    transitionStatus: transitionStatus(v),
-    copies: { totalCopies: replicas.length, failedCopies: replicas.filter((r) => r.status.state !== 'running' && r.status.restartCount + (r.status.lastTermination ? 1 : 0) > 0).length },
+    transitionStatus: t.transition,
+    states: { activeModelState: v.active ? 'Loaded' : '', targetModelState: t.state },
   };
+  // PropagateModelStatus: totalCopies counts ready pods, failedCopies stays at its default 0 (the lab
+  // merge-patches status, so totalCopies 0 is written, not omitted as KServe's Update does)
+  if (!v.invalidSpec) out.copies = { failedCopies: 0, totalCopies: serving ? readyCount(serving) : 0 };
   if (st.lastFailure) {
-    const lf: Record<string, unknown> = { reason: st.lastFailure.reason, message: st.lastFailure.message, time: st.lastFailure.time };
-    if (st.lastFailure.location) lf.location = st.lastFailure.location;
-    if (st.lastFailure.exitCode !== undefined) lf.exitCode = st.lastFailure.exitCode;
+    const f = st.lastFailure;
+    const lf: Record<string, unknown> = { reason: failureReason(f.reason), message: f.message, time: f.time };
+    if (f.location) lf.location = f.location;
+    if (f.exitCode !== undefined) lf.exitCode = f.exitCode;
     out.lastFailureInfo = lf;
   }
   return out;
@@ -142,7 +211,8 @@ function predictorComponent(v: View, predUrl: string): Record<string, unknown> {
   if (active) {
     predictor.latestReadyRevision = active.name;
     predictor.latestRolledoutRevision = active.name;
-    predictor.traffic = [{ revisionName: active.name, percent: 100, latestRevision: active === latest }];
+    // the Knative Service's traffic: 100% to the latest ready revision (latestRevision: true follows it)
+    predictor.traffic = [{ revisionName: active.name, percent: 100, latestRevision: true }];
   }
   return predictor;
 }

@@ -84,7 +84,7 @@ export interface IsvcState {
   warnedGeneration?: number;
   nextOrdinal: number;
   lastStatusJson?: string;
-  conditionTimes: Map<string, { status: string; reason?: string; time: string }>;
+  conditionTimes: Map<string, { status: string; reason?: string; message?: string; time: string }>;
   readyAnnounced: boolean;
   lastScale?: string;
   adopted: boolean;
