@@ -77,6 +77,9 @@ const int = (min: number, max: number) =>
     .refine((n) => n >= min, { message: `must be at least ${min}` })
     .refine((n) => n <= max, { message: `must be at most ${max}` });
 
+/** A TCP port as text: a whole number from 1 to 65535. */
+export const validPort = (p: string) => /^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535;
+
 const optional = z
   .string()
   .trim()
@@ -136,7 +139,9 @@ export const RawSchema = z.object({
   MLV_SSH_KEY: filePath,
   MLV_SSH_KEY_PASSPHRASE: optional,
   MLV_SSH_AGENT: filePath,
-  MLV_SSH_JUMP: optional.refine((v) => !v || /^([A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(:\d+)?$/.test(v), { message: 'must look like [user@]host[:port]' }),
+  MLV_SSH_JUMP: optional
+    .refine((v) => !v || /^([A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(:\d+)?$/.test(v), { message: 'must look like [user@]host[:port]' })
+    .refine((v) => !v || validPort(v.split(':')[1] ?? '22'), { message: 'must have a port from 1 to 65535' }),
   MLV_SSH_KNOWN_HOSTS: filePath,
   MLV_SSH_HOST_KEY_CHECK: z.enum(['strict', 'accept-new', 'off']).default('strict'),
   MLV_SSH_CONFIG: filePath,

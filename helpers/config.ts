@@ -12,7 +12,7 @@ import { badCharacter, fileProblem, readDotenv, show, showPath, unknownKeyProble
 import { ConfigError } from './errors.ts';
 import { redact, redactWords } from './redact.ts';
 import { splitWords } from './shell.ts';
-import { CAPABILITIES, CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, MAX_VALUE_LENGTH, RawSchema, RUNNER_VARS, SECRET_FIELDS, type Capability, type Raw } from './config-schema.ts';
+import { CAPABILITIES, CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, MAX_VALUE_LENGTH, RawSchema, RUNNER_VARS, SECRET_FIELDS, validPort, type Capability, type Raw } from './config-schema.ts';
 
 export { CAPABILITIES, type Capability };
 export const LAB_TARGET_FILE = '/var/lib/mlops-lab/target.env';
@@ -147,6 +147,10 @@ function parseSsh(raw: Raw, problems: string[]): SshTarget {
     );
   }
   const port = raw.MLV_SSH_PORT ?? (alias.Port ? Number(alias.Port) : 22);
+  if (raw.MLV_SSH_PORT === undefined && alias.Port && !validPort(alias.Port))
+    problems.push(
+      `MLV_SSH_PORT is not set and the Port of this host in ${showPath(sshConfigPath)} is not from 1 to 65535 (got ${show(alias.Port)}). Fix: ${FIXES.MLV_SSH_PORT}, or correct the ssh config.`,
+    );
   const user = raw.MLV_SSH_USER ?? alias.User;
   if (!user && !problems.some((p) => p.startsWith('MLV_SSH_USER')))
     problems.push(`MLV_SSH_USER is required (it is missing and no User is set for this host in ${sshConfigPath}). Fix: ${FIXES.MLV_SSH_USER}.`);
@@ -167,7 +171,8 @@ function parseSsh(raw: Raw, problems: string[]): SshTarget {
   const jumpSpec = raw.MLV_SSH_JUMP ?? alias.ProxyJump;
   if (jumpSpec) {
     const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(jumpSpec);
-    if (!m?.[2]) problems.push(`MLV_SSH_JUMP must look like [user@]host[:port] (got ${show(jumpSpec)}). Fix: ${FIXES.MLV_SSH_JUMP}.`);
+    if (!m?.[2] || (m[3] !== undefined && !validPort(m[3])))
+      problems.push(`MLV_SSH_JUMP must look like [user@]host[:port] with a port from 1 to 65535 (got ${show(jumpSpec)}). Fix: ${FIXES.MLV_SSH_JUMP}.`);
     else {
       let jAlias: AliasInfo = {};
       try {

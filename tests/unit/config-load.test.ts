@@ -65,7 +65,7 @@ test('a jump host from the ssh config must look like [user@]host[:port]', () => 
   const cfg = join(dir, 'ssh_config');
   writeFileSync(cfg, 'Host login\n  ProxyJump bastion:22x\nHost other\n  ProxyJump me@gate:2200\n');
   const e = error(() => parse({ ...HPC, MLV_SSH_CONFIG: cfg }));
-  assert.deepEqual(e.problems, ['MLV_SSH_JUMP must look like [user@]host[:port] (got "bastion:22x"). Fix: use [user@]host[:port] of the jump host, or leave it empty.']);
+  assert.deepEqual(e.problems, ['MLV_SSH_JUMP must look like [user@]host[:port] with a port from 1 to 65535 (got "bastion:22x"). Fix: use [user@]host[:port] of the jump host, or leave it empty.']);
   assert.deepEqual(parse({ ...HPC, MLV_SSH_HOST: 'other', MLV_SSH_CONFIG: cfg }).hpc?.ssh.jump, { host: 'gate', port: 2200, user: 'me' });
 });
 
@@ -89,4 +89,21 @@ test('describeTarget: the cloud side and a jump host', () => {
   assert.equal(describeTarget(parse({ MLV_KUBE_CONTEXT: 'kind' })).kube, '(default kubeconfig)');
   assert.equal(describeTarget(parse({ MLV_KUBECONFIG: KUBECONFIG })).kube, KUBECONFIG);
   assert.equal(describeTarget(parse({ MLV_KUBE_CONTEXT: 'kind' })).inferenceToken, '(none)');
+});
+
+test('ports from the ssh config and of the jump host are 1 to 65535', () => {
+  const cfg = join(dir, 'ssh_config_ports');
+  writeFileSync(cfg, 'Host big\n  Port 70000\nHost jumpy\n  ProxyJump gate:0\nHost ok\n  Port 2200\n');
+  assert.match(
+    error(() => parse({ ...HPC, MLV_SSH_HOST: 'big', MLV_SSH_CONFIG: cfg })).problems[0]!,
+    /^MLV_SSH_PORT is not set and the Port of this host in \S+ is not from 1 to 65535 \(got "70000"\)\. Fix: /,
+  );
+  assert.equal(parse({ ...HPC, MLV_SSH_HOST: 'big', MLV_SSH_PORT: '22', MLV_SSH_CONFIG: cfg }).hpc?.ssh.port, 22, 'MLV_SSH_PORT wins over the ssh config');
+  assert.match(
+    error(() => parse({ ...HPC, MLV_SSH_HOST: 'jumpy', MLV_SSH_CONFIG: cfg })).problems[0]!,
+    /^MLV_SSH_JUMP must look like \[user@\]host\[:port\] with a port from 1 to 65535 \(got "gate:0"\)/,
+  );
+  assert.equal(parse({ ...HPC, MLV_SSH_HOST: 'ok', MLV_SSH_CONFIG: cfg }).hpc?.ssh.port, 2200);
+  for (const j of ['gate:65536', 'gate:0', 'gate:999999']) assert.match(error(() => parse({ ...HPC, MLV_SSH_JUMP: j })).problems[0]!, /^MLV_SSH_JUMP must have a port from 1 to 65535/, j);
+  assert.equal(parse({ ...HPC, MLV_SSH_JUMP: 'gate:65535' }).hpc?.ssh.jump?.port, 65535);
 });
