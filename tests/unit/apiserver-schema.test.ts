@@ -262,3 +262,42 @@ describe('ClusterServingRuntime', () => {
     ]);
   });
 });
+
+describe('validation ratcheting (Kubernetes 1.30+)', () => {
+  const W = { group: 'lab.example.com', version: 'v1', plural: 'widgets', namespace: 'default' };
+  const crd = (sizes?: string[]): k8s.V1CustomResourceDefinition => {
+    const size: k8s.V1JSONSchemaProps = sizes ? { type: 'string', _enum: sizes } : { type: 'string' };
+    const obj: k8s.V1JSONSchemaProps = { type: 'object', properties: { size, other: { type: 'string' } } };
+    return {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.lab.example.com' },
+      spec: {
+        group: 'lab.example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', properties: { spec: obj, status: obj } } } }],
+      },
+    };
+  };
+
+  test('a value made invalid by a CRD update does not block other changes; changing it to another invalid one is 422', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(srv.kubeconfigPath);
+    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    await ext.createCustomResourceDefinition({ body: crd() });
+    await co.createNamespacedCustomObject({ ...W, body: { apiVersion: 'lab.example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 'huge' } } });
+    await co.patchNamespacedCustomObjectStatus({ ...W, name: 'w', body: { status: { size: 'huge' } } }, MERGE);
+    const cur = await ext.readCustomResourceDefinition({ name: 'widgets.lab.example.com' });
+    await ext.replaceCustomResourceDefinition({ name: 'widgets.lab.example.com', body: { ...crd(['small', 'large']), metadata: cur.metadata } });
+    const patch = (body: unknown) => co.patchNamespacedCustomObject({ ...W, name: 'w', body }, MERGE);
+    const patchStatus = (body: unknown) => co.patchNamespacedCustomObjectStatus({ ...W, name: 'w', body }, MERGE);
+    assert.equal(((await patch({ spec: { other: 'x' } })) as Obj).spec.size, 'huge');
+    assert.equal(((await patchStatus({ status: { other: 'x' } })) as Obj).status!.size, 'huge');
+    for (const s of [await rejected(patch({ spec: { size: 'tiny' } })), await rejected(patchStatus({ status: { size: 'tiny' } }))]) {
+      assert.equal(s.code, 422);
+      assert.match(s.details.causes[0]!.message, /^Unsupported value: "tiny": supported values: "small", "large"$/);
+    }
+    assert.equal(((await patch({ spec: { size: 'small' } })) as Obj).spec.size, 'small');
+  });
+});

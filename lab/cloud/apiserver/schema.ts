@@ -202,3 +202,15 @@ export function validateCustomResource(t: ResourceType, obj: KubeObject): Schema
   validateObjectNode(obj as JsonObject, { ...schema, properties: props, required }, '', res);
   return res;
 }
+
+/**
+ * CRD validation ratcheting (KEP-4008, on by default since Kubernetes 1.30): an update is not refused
+ * for what the stored object already had wrong. An error the stored object gives too, for the same
+ * field with the same message (so the same value), is dropped. `t` is the schema the errors came from.
+ */
+export function ratchet(errors: StatusCause[], t: ResourceType, stored: KubeObject): StatusCause[] {
+  if (!errors.length) return errors;
+  const key = (c: StatusCause) => `${c.reason}\u0000${c.field}\u0000${c.message}`;
+  const before = new Set(validateCustomResource(t, structuredClone(stored)).errors.map(key));
+  return errors.filter((e) => !before.has(key(e)));
+}

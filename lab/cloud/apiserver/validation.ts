@@ -121,7 +121,7 @@ export function unknownBuiltinFields(t: ResourceType, obj: KubeObject): string[]
 
 // ---- structural schema validation for custom resources: ./schema.ts ----
 
-export { validateCustomResource, validateSchema, type SchemaNode, type SchemaResult } from './schema.ts';
+export { ratchet, validateCustomResource, validateSchema, type SchemaNode, type SchemaResult } from './schema.ts';
 
 // ---- CRD validation ----
 

@@ -6,7 +6,7 @@ import { asObject, isObject, type AdmittedObject, type Json, type JsonObject, ty
 import { jsonPatch, mergePatch, sortKeys, strategicMergePatch } from './patch.ts';
 import { grKey, typesFromCrd, type CustomResourceDefinition, type ResourceType } from './registry.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
-import { checkName, nameRuleFor, validateCustomResource } from './validation.ts';
+import { checkName, nameRuleFor, ratchet, validateCustomResource } from './validation.ts';
 import { checkTypeMeta, decodeBody, fieldValidation, prepareForCreate, prepareForUpdate, requireNamespaceForWrite, validateObject } from './admission.ts';
 import { finalizeNamespace, onRemoved, removeAndCollect, teardownCrd } from './cascade.ts';
 import { gr, later, now, present, type ApiContext, type WriteCtx } from './context.ts';
@@ -139,9 +139,10 @@ function withNewStatus(t: ResourceType, name: string, cur: StoredObject, body: A
   else next.status = body.status;
   if (t.crd && t.schema?.properties?.status && next.status !== undefined) {
     // pruned, defaulted and validated as kube-apiserver does on PUT/PATCH .../status
+    const statusOnly = { ...t, schema: { type: 'object', properties: { status: t.schema.properties.status } } };
     const part: KubeObject = { status: next.status };
-    const r = validateCustomResource({ ...t, schema: { type: 'object', properties: { status: t.schema.properties.status } } }, part);
-    if (r.errors.length) throw invalid(t.group, t.kind, name, r.errors);
+    const errors = ratchet(validateCustomResource(statusOnly, part).errors, statusOnly, { status: cur.status });
+    if (errors.length) throw invalid(t.group, t.kind, name, errors);
     if (part.status === undefined) delete next.status;
     else next.status = part.status;
   }
@@ -172,7 +173,8 @@ function replacement(t: ResourceType, ns: string | undefined, name: string, cur:
     else next.status = cur.status;
   }
   prepareForUpdate(t, next, cur);
-  const errs = [...validateObject(t, next), ...fieldValidation(t, next, ctx.validation, ctx.warnings)];
+  const schemaErrs = fieldValidation(t, next, ctx.validation, ctx.warnings);
+  const errs = [...validateObject(t, next), ...(t.crd ? ratchet(schemaErrs, t, cur) : schemaErrs)];
   if (errs.length) throw invalid(t.group, t.kind, name, errs);
   if (t.tracksGeneration && specPart(next) !== specPart(cur)) next.metadata.generation = (cur.metadata.generation ?? 0) + 1;
   return next;
