@@ -10,6 +10,8 @@ import type { KObject } from '../../lab/cloud/controller/informer.ts';
 import type { Replica, ReplicaStatus } from '../../lab/cloud/controller/replica.ts';
 import { FAILURE_REASONS, computeStatus, condition, failureReason, modelState, readyCount } from '../../lab/cloud/controller/status.ts';
 import type { Failure, IsvcState, Revision } from '../../lab/cloud/controller/types.ts';
+import type { JsonObject } from '../../lab/cloud/apiserver/json.ts';
+import { mergePatch } from '../../lab/cloud/apiserver/patch.ts';
 
 const URLS = { url: 'https://m.default.lab.mlv.io', predictorUrl: 'https://m-predictor.default.lab.mlv.io' };
 
@@ -212,7 +214,7 @@ describe('InferenceService status', () => {
       assert.deepEqual(summary(s), ['IngressReady=Unknown', 'PredictorReady=Unknown', 'Ready=Unknown'], lab);
       assert.equal(model(s).transitionStatus, 'InvalidSpec', lab);
       assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' }, lab);
-      assert.deepEqual(model(s).lastFailureInfo, { reason: kserve, message: f.message, time: f.time }, lab);
+      assert.deepEqual(model(s).lastFailureInfo, { reason: kserve, message: f.message, time: f.time, location: null, exitCode: null }, lab);
       assert.equal(model(s).copies, undefined);
     }
     // a bad spec on a serving service: the old revision's conditions stay, the model status says why
@@ -230,6 +232,15 @@ describe('InferenceService status', () => {
     assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
     assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' });
     assert.equal((model(s).lastFailureInfo as { reason: string }).reason, 'ModelLoadFailed');
+  });
+
+  it('a new lastFailureInfo merge-patched over an old one keeps none of the old exitCode or location', () => {
+    const oom: Failure = { reason: 'OOMKilled', message: 'exited with code 137', location: 'p', exitCode: 137, time: '2025-01-01T00:00:00Z' };
+    const old = computeStatus(state(1, [revision(1, [], { failure: oom })], { latest: 1, lastFailure: oom }), URLS);
+    const spec = { reason: 'NoSupportingRuntime', message: 'No runtime found to support specified framework/version', time: '2025-01-01T00:01:00Z' };
+    const next = computeStatus(state(2, [], { specFailure: { ...spec, generation: 2 }, lastFailure: spec }), URLS);
+    const merged = mergePatch(old as JsonObject, next as JsonObject) as { modelStatus: { lastFailureInfo: unknown } };
+    assert.deepEqual(merged.modelStatus.lastFailureInfo, { reason: 'NoSupportingRuntime', message: spec.message, time: spec.time });
   });
 
   it('never writes ModelLoadFailed (or another FailureReason) as a condition reason', () => {

@@ -196,10 +196,8 @@ function modelStatus(v: View, serving: Revision | undefined): Record<string, unk
   if (!v.invalidSpec) out.copies = { failedCopies: 0, totalCopies: serving ? readyCount(serving) : 0 };
   if (st.lastFailure) {
     const f = st.lastFailure;
-    const lf: Record<string, unknown> = { reason: failureReason(f.reason), message: f.message, time: f.time };
-    if (f.location) lf.location = f.location;
-    if (f.exitCode !== undefined) lf.exitCode = f.exitCode;
-    out.lastFailureInfo = lf;
+    // KServe replaces lastFailureInfo whole; the lab merge-patches status, so null clears what an earlier failure left
+    out.lastFailureInfo = { reason: failureReason(f.reason), message: f.message, time: f.time, location: f.location || null, exitCode: f.exitCode ?? null };
   }
   return out;
 }
