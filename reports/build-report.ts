@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { ALLURE_CATEGORIES } from '../helpers/allure-categories.ts';
 import type { Manifest } from '../helpers/manifest.ts';
 import type { Component } from '../helpers/tasks.ts';
+import { hostKeyWarnings } from '../helpers/known-hosts.ts';
 import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport } from '../helpers/matrix.ts';
 
 const OUT = resolve(process.env.MLV_REPORT_OUT ?? 'reports/out');
@@ -33,7 +34,9 @@ if (existsSync(manifestFile)) {
   else if (!m.compute.cudaAvailable) notExercised['GPU passthrough'] = 'not exercised: torch on the compute nodes sees no CUDA device';
 }
 const rows = buildMatrix(tests, notExercised);
+const hostKeys = hostKeyWarnings(md.hostKeyCheck as string | undefined, md.runId as string | undefined);
 const meta: Record<string, string> = {
+  ...(hostKeys.length && { 'host keys': hostKeys.join(' ') }),
   ...Object.fromEntries(Object.entries(notExercised).map(([c, why]) => [`${c}`, why!])),
   run: String(md.runId ?? '?'),
   target: String(md.target ?? '?'),

@@ -5,7 +5,7 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkHostKey, keyTypeOf, verifyHostKey } from '../../helpers/known-hosts.ts';
+import { checkHostKey, fingerprint, hostEntries, hostKeyAlgorithms, keyTypeOf, verifyHostKey } from '../../helpers/known-hosts.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlv-known-hosts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -234,4 +234,39 @@ test('verifyHostKey accept-new on a file without a final newline keeps both entr
   assert.deepEqual(verifyHostKey('accept-new', f, 'login', 22, KEY_A), { ok: true, how: 'added' });
   assert.deepEqual(verifyHostKey('strict', f, 'login', 22, KEY_A), { ok: true, how: 'known' });
   assert.deepEqual(verifyHostKey('strict', f, 'other', 22, KEY_B), { ok: true, how: 'known' });
+});
+
+const RSA_LINE = (patterns: string) => `${patterns} ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7`;
+
+test('a key of a type known_hosts does not hold for the host is other-type, not a mismatch; accept-new adds it', () => {
+  const kh = RSA_LINE('login');
+  assert.deepEqual(checkHostKey(kh, 'login', 22, KEY_A), { ok: false, reason: 'other-type' });
+  assert.deepEqual(checkHostKey(`${kh}\n${line('login', KEY_B)}`, 'login', 22, KEY_A), { ok: false, reason: 'mismatch' }, 'same type, other key');
+  const f = join(dir, 'other_type_known_hosts');
+  writeFileSync(f, kh + '\n');
+  assert.deepEqual(verifyHostKey('strict', f, 'login', 22, KEY_A), { ok: false, reason: 'other-type' });
+  assert.deepEqual(verifyHostKey('accept-new', f, 'login', 22, KEY_A), { ok: true, how: 'added' });
+  assert.deepEqual(verifyHostKey('strict', f, 'login', 22, KEY_A), { ok: true, how: 'known' });
+});
+
+test('hostEntries: the key types held for a host and its @cert-authority lines', () => {
+  const kh = [RSA_LINE('login'), line('login', KEY_A), line('login', KEY_B), line('*.example.org', KEY_A, '@cert-authority'), line('other', KEY_A)].join('\n');
+  assert.deepEqual(hostEntries(kh, 'login', 22), { types: ['ssh-rsa', 'ssh-ed25519'], certAuthority: 0 });
+  assert.deepEqual(hostEntries(kh, 'login.example.org', 22), { types: [], certAuthority: 1 });
+  assert.deepEqual(hostEntries(kh, 'login', 2222), { types: [], certAuthority: 0 });
+});
+
+test('hostKeyAlgorithms: the held types first (RSA as its SHA-2 signatures), then the rest of ssh2 defaults; none held: default', () => {
+  assert.deepEqual(hostKeyAlgorithms(['ssh-rsa']), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']);
+  assert.deepEqual(hostKeyAlgorithms(['ecdsa-sha2-nistp384', 'ssh-ed25519'])?.slice(0, 3), ['ecdsa-sha2-nistp384', 'ssh-ed25519', 'ecdsa-sha2-nistp256']);
+  assert.equal(hostKeyAlgorithms(['ssh-dss'])?.[0], 'ssh-dss');
+  assert.equal(hostKeyAlgorithms([]), undefined);
+  assert.equal(hostKeyAlgorithms(['ssh-ed25519-cert-v01@openssh.com']), undefined, 'certificate types are not offered');
+});
+
+test('fingerprint is OpenSSH SHA256 form', { skip: !haveSshKeygen && 'no ssh-keygen' }, () => {
+  const f = join(dir, 'fp_key');
+  assert.equal(ssh(['-q', '-t', 'ed25519', '-N', '', '-f', f]).status, 0);
+  const blob = Buffer.from(readFileSync(`${f}.pub`, 'utf8').split(/\s+/)[1]!, 'base64');
+  assert.equal(ssh(['-lf', `${f}.pub`]).stdout.split(/\s+/)[1], fingerprint(blob));
 });
