@@ -8,6 +8,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import type { IsvcSpec } from './isvc.ts';
 
 export const ThresholdSchema = z
   .object({
@@ -32,6 +33,32 @@ const TrainingWorkloadSchema = z.object({
   timeLimitSeconds: z.number().positive(),
 });
 
+const PROTOCOLS = ['v1', 'v2', 'grpc-v1', 'grpc-v2'] as const;
+/** The model formats helpers/isvc.ts builds (its ModelFormat; the compile-time check below keeps them in step). */
+const FORMATS = ['onnx', 'sklearn', 'pytorch', 'huggingface', 'xgboost', 'lightgbm', 'tensorflow', 'triton', 'mlflow'] as const;
+type IsvcFormat = NonNullable<IsvcSpec['model']>['format'];
+const formatsInStep: [(typeof FORMATS)[number]] extends [IsvcFormat] ? ([IsvcFormat] extends [(typeof FORMATS)[number]] ? true : never) : never = true;
+void formatsInStep;
+
+/**
+ * The model's format, protocol and runtime as the InferenceService asks for them. KServe
+ * defaults the protocol to v1, and its only stock ONNX runtime (kserve-tritonserver) speaks
+ * v2 and grpc-v2 only, so an ONNX model needs protocolVersion v2 on a stock cluster.
+ */
+const ServedModelSchema = z.object({
+  format: z.enum(FORMATS).default('onnx'),
+  /** spec.predictor.model.protocolVersion; unset = KServe's default (v1) */
+  protocolVersion: z.enum(PROTOCOLS).optional(),
+  /** spec.predictor.model.runtime: a ServingRuntime/ClusterServingRuntime name; unset = KServe selects one */
+  runtime: z.string().min(1).optional(),
+  /** the protocols that runtime speaks (its protocolVersions), named in the report where a check needs another */
+  runtimeProtocols: z.array(z.enum(PROTOCOLS)).default([]),
+  /** the name the runtime serves the model under; unset = the InferenceService's (Triton: the model repository's directory) */
+  name: z.string().min(1).optional(),
+  /** a V1-capable runtime to deploy the model on a second time for the V1 checks and V1/V2 agreement; unset = those are N/A */
+  v1Runtime: z.string().min(1).optional(),
+});
+
 /** Sizes of an inference deployment and its load test (MLOPS-4.x). */
 const InferenceWorkloadSchema = z.object({
   minReplicas: z.number().int().nonnegative().default(1),
@@ -50,6 +77,8 @@ const InferenceWorkloadSchema = z.object({
   totalRequests: z.number().int().positive().optional(),
   /** How long the test may wait for scale-down after the load; 0 = the target's window is too long to observe. */
   scaleDownBudgetSeconds: z.number().nonnegative().default(0),
+  /** MLOPS-4.1: how the target serves the model (KServe's spec.predictor.model and what its runtime speaks); default: ONNX over v2 on kserve-tritonserver. */
+  model: ServedModelSchema.default({ format: 'onnx', protocolVersion: 'v2', runtime: 'kserve-tritonserver', runtimeProtocols: ['v2', 'grpc-v2'] }),
   /** MLOPS-4.2: completions. */
   prompts: z.array(z.string()).default([]),
   maxTokens: z.number().int().positive().default(32),

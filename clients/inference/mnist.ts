@@ -1,13 +1,15 @@
 /**
  * The MNIST classifier behind KServe V1 and V2: labels predicted for a set of digits, in
- * batches. V2 request tensors are first checked against the model's own metadata.
+ * batches, and the one-digit V2 request of the load test. V2 request tensors are first
+ * checked against the model's own metadata. A V2 batch is 50 digits: a Triton model needs a
+ * max_batch_size of at least 50 in its config.pbtxt (Triton auto-completes 4 without one).
  */
 import { argmax, toFlat, toInstance, type Digit } from '../../helpers/mnist-samples.ts';
-import { logitRows } from '../../helpers/mnist-inference.ts';
+import { logitRows, type LoadRequest } from '../../helpers/mnist-inference.ts';
 import type { KServeV1Client } from './v1.ts';
 import { checkTensorsAgainstMetadata, type KServeV2Client } from './v2.ts';
 
-const BATCH = 50;
+export const BATCH = 50;
 
 /** Labels predicted through V1 `:predict`, in batches. */
 export async function predictV1(v1: KServeV1Client, model: string, digits: Digit[]): Promise<number[]> {
@@ -43,4 +45,16 @@ export async function predictV2(v2: KServeV2Client, model: string, digits: Digit
     for (let b = 0; b < batch.length; b++) labels.push(argmax(flat.slice(b * 10, b * 10 + 10)));
   }
   return { labels, tensorProblems: [], inputName: input.name };
+}
+
+/** One digit through V2 `/infer` on input `input`; a response must hold one row of 10 logits. */
+export function mnistV2Request(model: string, input: string, digit: Digit): LoadRequest {
+  return {
+    path: `/v2/models/${encodeURIComponent(model)}/infer`,
+    body: { inputs: [{ name: input, datatype: 'FP32', shape: [1, 1, 28, 28], data: toFlat(digit) }] },
+    validate: (body) => {
+      const out = (JSON.parse(body) as { outputs?: { data?: unknown[] }[] }).outputs?.[0];
+      return Array.isArray(out?.data) && out.data.length === 10 ? true : `expected outputs[0] with 10 logits, got ${body.slice(0, 120)}`;
+    },
+  };
 }

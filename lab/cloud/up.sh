@@ -44,6 +44,12 @@ log "ClusterServingRuntimes applied (kserve-tritonserver, lab-onnx-python)"
 if [[ ${MLV_CLOUD_SKIP_CONTROLLER:-0} == 1 ]]; then
   log "MLV_CLOUD_SKIP_CONTROLLER=1: controller not started"
 elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
+  # the controller's code (and the runtimes it spawns): a running controller older than it is restarted
+  code=$(cat "$CLOUD_DIR"/controller/*.ts "$CLOUD_DIR"/runtime/*.ts "$CLOUD_DIR"/http.ts | sha256sum | cut -d' ' -f1)
+  if pid_alive "$RUN_DIR/controller.pid" && [[ $(cat "$RUN_DIR/controller.code" 2>/dev/null) != "$code" ]]; then
+    log "controller code changed since it started; restarting it"
+    stop_pidfile controller 15
+  fi
   if pid_alive "$RUN_DIR/controller.pid"; then
     log "controller already up (pid $(<"$RUN_DIR/controller.pid"))"
   else
@@ -59,6 +65,7 @@ elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
       sleep 0.1
     done
     ingress_ok || { log "controller ingress $INGRESS_URL did not answer within 30 s"; tail -n 20 "$LOG_DIR/controller.log" >&2; exit 1; }
+    echo "$code" > "$RUN_DIR/controller.code"
     log "controller up (pid $(<"$RUN_DIR/controller.pid")), ingress $INGRESS_URL"
   fi
 else
@@ -72,14 +79,20 @@ if [[ ! -f $MODELS_DIR/mnist/model.onnx || ! -f $MODELS_DIR/mnist-wrong-labels/m
   /usr/bin/python3 "$CLOUD_DIR/make-models.py" /srv/mlops-lab/shared/datasets/mnist "$MODELS_DIR" > "$LOG_DIR/make-models.log" 2>&1 \
     || { log "model export failed:"; tail -n 20 "$LOG_DIR/make-models.log" >&2; exit 1; }
 fi
+# the same models as Triton model repositories (<repo>/mnist/config.pbtxt, <repo>/mnist/1/model.onnx)
+if [[ ! -f $MODELS_DIR/mnist-repository/mnist/1/model.onnx || ! -f $MODELS_DIR/mnist-wrong-labels-repository/mnist/1/model.onnx ]]; then
+  /usr/bin/python3 "$CLOUD_DIR/make-models.py" --repositories "$MODELS_DIR" >> "$LOG_DIR/make-models.log" 2>&1 \
+    || { log "staging the model repositories failed:"; tail -n 20 "$LOG_DIR/make-models.log" >&2; exit 1; }
+  log "MNIST model repositories staged in $MODELS_DIR"
+fi
 
 # ---- target file for the suite
 caps=$(sed -n 's/^MLV_CAPABILITIES=//p' "$TARGET_ENV" 2>/dev/null | tail -n 1)
 [[ ,$caps, == *,kserve,* ]] || caps="${caps:+$caps,}kserve"
 set_env_keys "$TARGET_ENV" \
   "MLV_CAPABILITIES=$caps" \
-  "MLV_MNIST_MODEL_URI=pvc://mlv-models/mnist" \
-  "MLV_CONTROL_WRONG_MODEL_URI=pvc://mlv-models/mnist-wrong-labels" \
+  "MLV_MNIST_MODEL_URI=pvc://mlv-models/mnist-repository" \
+  "MLV_CONTROL_WRONG_MODEL_URI=pvc://mlv-models/mnist-wrong-labels-repository" \
   "MLV_KUBECONFIG=$KUBECONFIG_FILE" \
   "MLV_KUBE_CONTEXT=mlv-lab" \
   "MLV_INGRESS_URL=$INGRESS_URL" \

@@ -1,36 +1,34 @@
 /**
  * MLOPS-4.1 CPU inference on KServe.
  * What runs: the MNIST classifier (the 1.1 workload's ONNX export, MLV_MNIST_MODEL_URI) as an
- * InferenceService on CPU with the task list's replicas and resources. Where: a namespace of
- * this run. Pass: Ready with its cold start recorded; valid predictions (accuracy on a fixed
- * labelled set) through V1 and V2, which must agree; under closed-loop load, P95, throughput
- * and zero errors against the references; scale-up to 2+ replicas within the reference time,
- * and back down after the load where the target's window fits the test's budget.
+ * InferenceService on CPU with the task list's replicas and resources, in the format, protocol
+ * and runtime the references give (default ONNX over v2 on kserve-tritonserver, as a stock
+ * KServe serves ONNX). Where: a namespace of this run. Pass: Ready with its cold start
+ * recorded; valid predictions (accuracy on a fixed labelled set) through V2; through V1 too,
+ * agreeing with V2, where a runtime speaks V1 (else N/A naming the runtime); under closed-loop
+ * load in the deployed protocol, P95, throughput and zero errors against the references;
+ * scale-up to 2+ replicas within the reference time, and back down after the load where the
+ * target's window fits the test's budget.
  */
 import { test } from '../../fixtures/index.ts';
 
 test.use({ requires: { claims: ['kserve'], models: ['mnist'] } });
 
 test('MLOPS-4.1 serves the MNIST classifier on CPU, valid under load, and autoscales @slow', async ({ serving, criteria, ref }) => {
-  const svc = await serving.deploy('mnist', { format: 'onnx', storageUri: serving.uri('mnist') });
+  const svc = await serving.deployMnist('mnist');
   await criteria.check('InferenceService Ready', svc.ready, `Ready=${svc.ready} in ${(svc.coldStartMs / 1000).toFixed(1)} s at ${svc.status.url}`);
   await criteria.threshold('cold_start_seconds', svc.coldStartMs / 1000);
 
   const digits = serving.digits();
-  const ready = await serving.modelReady(svc);
-  await criteria.check('V1 model ready', ready.ready, ready.detail);
-  const v1 = await serving.classify(svc, 'v1', digits);
-  await criteria.threshold('prediction_accuracy (V1)', v1.accuracy, 'prediction_accuracy');
   const v2 = await serving.classify(svc, 'v2', digits);
   await criteria.check('V2 request tensors match the model metadata', v2.tensorProblems.length === 0, v2.tensorProblems.join('; ') || `input "${v2.inputName}" FP32 [N,1,28,28]`);
   await criteria.threshold('prediction_accuracy (V2)', v2.accuracy, 'prediction_accuracy');
-  const agree = serving.agreement(v1.labels, v2.labels);
-  await criteria.check('V1 and V2 agree on every sample', agree === 1, `agreement ${(agree * 100).toFixed(1)}% on ${digits.length} digits`);
+  await serving.v1Checks(svc, digits, v2.labels);
 
   // Load, sampling the ready replicas every second throughout.
   const replicas = serving.sampleReplicas(svc);
   const loadStart = replicas.now();
-  const load = await serving.load(svc, serving.mnistRequest(svc, digits));
+  const load = await serving.load(svc, await serving.mnistRequest(svc, digits));
   const loadEnd = replicas.now();
   await criteria.loadSlo(load);
 

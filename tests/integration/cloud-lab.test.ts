@@ -72,7 +72,7 @@ test('controls: wrong labels fail validity; impossible P95 and maxReplicas 1 fai
   const wrong = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_MNIST_MODEL_URI: lab.MLV_CONTROL_WRONG_MODEL_URI!, MLV_REFERENCES: 'tests/recorded/references/cloud-quick.yaml' });
   const w = failedCriteria(wrong, /MLOPS-4\.1/);
   assert.equal(w.outcome, 'fail');
-  assert.deepEqual(w.failed, ['prediction_accuracy (V1)', 'prediction_accuracy (V2)']);
+  assert.deepEqual(w.failed, ['prediction_accuracy (V2)', 'prediction_accuracy (V1)']);
 
   const imp = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_REFERENCES: 'tests/recorded/references/cloud-impossible.yaml' });
   const i = failedCriteria(imp, /MLOPS-4\.1/);

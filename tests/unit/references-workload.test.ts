@@ -53,6 +53,7 @@ test('inferenceWorkload: defaults, and the serving part of the InferenceService 
     validationSamples: 200,
     concurrency: 10,
     scaleDownBudgetSeconds: 0,
+    model: { format: 'onnx', protocolVersion: 'v2', runtime: 'kserve-tritonserver', runtimeProtocols: ['v2', 'grpc-v2'] },
     prompts: [],
     maxTokens: 32,
   });
@@ -69,6 +70,17 @@ test('inferenceWorkload: defaults, and the serving part of the InferenceService 
     annotations: { 'autoscaling.knative.dev/window': '6s' },
     resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
   });
+});
+
+test("inferenceWorkload model: ONNX over v2 on kserve-tritonserver unless the target says otherwise; protocols and formats are KServe's", () => {
+  // a site serving MNIST through TorchServe over v1, named model, no second runtime
+  const ts = inferenceWorkload(task({ model: { format: 'pytorch', protocolVersion: 'v1', runtime: 'kserve-torchserve', runtimeProtocols: ['v1', 'v2'], name: 'mnist' } }));
+  assert.deepEqual(ts.model, { format: 'pytorch', protocolVersion: 'v1', runtime: 'kserve-torchserve', runtimeProtocols: ['v1', 'v2'], name: 'mnist' });
+  // a model section of its own keeps KServe's defaults: no protocol (v1), no runtime (auto-selected)
+  assert.deepEqual(inferenceWorkload(task({ model: {} })).model, { format: 'onnx', runtimeProtocols: [] });
+  assert.match(configProblems(() => inferenceWorkload(task({ model: { protocolVersion: 'v3' } }))).problems[0]!, /^workload\.model\.protocolVersion: /);
+  assert.match(configProblems(() => inferenceWorkload(task({ model: { format: 'caffe' } }))).problems[0]!, /^workload\.model\.format: /);
+  assert.match(configProblems(() => inferenceWorkload(task({ model: { runtimeProtocols: ['http'] } }))).problems[0]!, /^workload\.model\.runtimeProtocols\.0: /);
 });
 
 test('threshold: by name, or an error listing the known ones', () => {
