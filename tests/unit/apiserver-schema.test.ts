@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/server.ts';
 import { buildInferenceService } from '../../helpers/isvc.ts';
+import type { Json } from '../../lab/cloud/apiserver/json.ts';
+import { validateSchema, type SchemaNode } from '../../lab/cloud/apiserver/schema.ts';
 
 const CRDS = new URL('../../lab/cloud/manifests/kserve-crds.yaml', import.meta.url);
 const RUNTIMES = new URL('../../lab/cloud/manifests/serving-runtimes.yaml', import.meta.url);
@@ -299,5 +301,48 @@ describe('validation ratcheting (Kubernetes 1.30+)', () => {
       assert.match(s.details.causes[0]!.message, /^Unsupported value: "tiny": supported values: "small", "large"$/);
     }
     assert.equal(((await patch({ spec: { size: 'small' } })) as Obj).spec.size, 'small');
+  });
+});
+
+describe('validateSchema rules the KServe CRDs use little or not at all', () => {
+  const run = (value: Json, schema: SchemaNode) => {
+    const res = { errors: [] as Cause[], unknown: [] as string[] };
+    const out = validateSchema(value, schema, 'spec', res);
+    return { out, errors: res.errors.map((e) => `${e.reason} ${e.field}: ${e.message}`), unknown: res.unknown };
+  };
+
+  test('nullable keeps a null; a non-nullable null is dropped, or defaulted when there is a default; a null list item is a type error', () => {
+    const schema: SchemaNode = {
+      type: 'object',
+      properties: { a: { type: 'string', nullable: true }, b: { type: 'string' }, c: { type: 'string', default: 'd' }, l: { type: 'array', items: { type: 'string' } } },
+    };
+    const r = run({ a: null, b: null, c: null, l: ['x', null] }, schema);
+    assert.deepEqual(r.out, { a: null, c: 'd', l: ['x', null] });
+    assert.deepEqual(r.errors, ['FieldValueTypeInvalid spec.l[1]: Invalid value: "null": spec.l[1] in body must be of type string: "null"']);
+  });
+
+  test('x-kubernetes-list-type set, maxItems, minLength/maxLength, maximum', () => {
+    const schema: SchemaNode = {
+      type: 'object',
+      properties: {
+        s: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set', maxItems: 2 },
+        n: { type: 'string', minLength: 2, maxLength: 3 },
+        m: { type: 'integer', maximum: 100 },
+      },
+    };
+    assert.deepEqual(run({ s: ['a', 'b', 'a'], n: 'abcd', m: 101 }, schema).errors, [
+      'FieldValueTooMany spec.s: Too many: 3: must have at most 2 items',
+      'FieldValueDuplicate spec.s[2]: Duplicate value: "a"',
+      'FieldValueTooLong spec.n: Too long: may not be more than 3 bytes',
+      'FieldValueInvalid spec.m: Invalid value: 101: spec.m in body should be less than or equal to 100',
+    ]);
+    assert.deepEqual(run({ s: ['a'], n: 'a', m: 100 }, schema).errors, ['FieldValueInvalid spec.n: Invalid value: "a": spec.n in body should be at least 2 chars long']);
+  });
+
+  test('preserve-unknown-fields keeps unknown keys but still prunes inside listed properties', () => {
+    const schema: SchemaNode = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { known: { type: 'object', properties: { x: { type: 'integer' } } } } };
+    const r = run({ extra: { any: 1 }, known: { x: 1, y: 2 } }, schema);
+    assert.deepEqual(r.out, { extra: { any: 1 }, known: { x: 1 } });
+    assert.deepEqual(r.unknown, ['spec.known.y']);
   });
 });
