@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local lab for the validation suite: a real SLURM cluster (two slurmd nodes in network
 # namespaces, fake GPUs through GRES, slurmdbd accounting, sshd on 127.0.0.1:2222), plus
-# an optional cloud lab from lab/cloud/ when that exists. See lab/README.md.
+# an optional cloud lab from lab/cloud/ when that exists, then the tiny LLM (lab/llm/build.sh).
+# See lab/README.md.
 #
 #   bash lab/lab.sh up            bring everything up (idempotent; fast when already up)
 #   bash lab/lab.sh down [--purge] stop everything the lab started (--purge: also its data)
@@ -23,6 +24,7 @@ case $cmd in
   up)
     "$LAB/slurm/up.sh" "$@"
     cloud up "$@"
+    "$LAB/llm/build.sh" # the tiny causal LM + its venv on the shared path (lab/llm/)
     ;;
   down)
     "$LAB/slurm/down.sh" "$@"
