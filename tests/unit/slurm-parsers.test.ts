@@ -4,7 +4,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   ACTIVE_STATES,
+  daemonOf,
   expandHostlist,
+  parsePing,
+  parseSacctRuns,
+  parseSinfoReasons,
+  pendingKind,
+  slurmMessage,
+  UNAVAILABLE_NODE,
+  UNKNOWN_JOB,
   parseElapsed,
   parseGres,
   parseSacct,
@@ -324,4 +332,70 @@ test('expandHostlist: empty parts are dropped; the bracket group must close', ()
   assert.deepEqual(expandHostlist('x[1-2]'), ['x1', 'x2']);
   assert.deepEqual(expandHostlist('pre-x[1]y'), ['pre-x1y']);
   assert.deepEqual(expandHostlist('x[1-2'), ['x[1-2']);
+});
+
+test('sinfo node reasons (%N|%T|%E|%H): state, reason and since, as sinfo prints them', () => {
+  const rows = parseSinfoReasons('node1|idle|none|Unknown\nnode2|down*|Not responding|2026-12-02T01:52:38\nnode3|drained|disk replacement|2026-12-02T01:00:00\n');
+  assert.deepEqual(rows[1], { node: 'node2', state: 'down*', reason: 'Not responding', since: '2026-12-02T01:52:38' });
+  assert.deepEqual(
+    rows.filter((r) => UNAVAILABLE_NODE.test(r.state)).map((r) => r.node),
+    ['node2', 'node3'],
+  );
+  for (const s of ['idle', 'mixed', 'allocated', 'completing']) assert.equal(UNAVAILABLE_NODE.test(s), false, s);
+  for (const s of ['down', 'drain', 'draining', 'fail', 'maint', 'powered_down']) assert.equal(UNAVAILABLE_NODE.test(s), true, s);
+  assert.throws(() => parseSinfoReasons('node1|idle'), /unexpected sinfo line/);
+});
+
+test('sacct --duplicates runs: a requeued job shows its NODE_FAIL run and its new PENDING one', () => {
+  const runs = parseSacctRuns(
+    '12|NODE_FAIL|node[1-2]|2026-12-02T01:50:01|2026-12-02T01:52:40\n12|PENDING|None assigned|Unknown|Unknown\n13|CANCELLED by 1000|node1|2026-12-02T01:50:01|2026-12-02T01:51:00\n',
+  );
+  assert.deepEqual(runs[0], { jobId: '12', state: 'NODE_FAIL', nodes: ['node1', 'node2'], start: '2026-12-02T01:50:01', end: '2026-12-02T01:52:40' });
+  assert.deepEqual(runs[1]!.nodes, []);
+  assert.equal(runs[2]!.state, 'CANCELLED');
+  assert.throws(() => parseSacctRuns('12|PENDING'), /unexpected sacct line/);
+});
+
+test('scontrol ping: UP and DOWN, primary and backup; anything else is no answer', () => {
+  assert.deepEqual(parsePing('Slurmctld(primary) at vm is UP\n'), [{ role: 'primary', host: 'vm', up: true }]);
+  assert.deepEqual(parsePing('Slurmctld(primary) at ctl1 is DOWN\nSlurmctld(backup) at ctl2 is UP\n'), [
+    { role: 'primary', host: 'ctl1', up: false },
+    { role: 'backup', host: 'ctl2', up: true },
+  ]);
+  assert.deepEqual(parsePing('slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)\n'), []);
+});
+
+test('the daemon behind each client command, and SLURM message on one line', () => {
+  assert.equal(daemonOf('squeue'), 'slurmctld');
+  assert.equal(daemonOf('scontrol'), 'slurmctld');
+  assert.equal(daemonOf('scancel'), 'slurmctld');
+  assert.equal(daemonOf('sacct'), 'slurmdbd');
+  assert.equal(daemonOf('sacctmgr'), 'slurmdbd');
+  assert.equal(
+    slurmMessage('sacct: error: Sending PersistInit msg: Connection refused\nsacct: error: Problem talking to the database: Connection refused\n'),
+    'sacct: error: Sending PersistInit msg: Connection refused; sacct: error: Problem talking to the database: Connection refused',
+  );
+  assert.equal(slurmMessage('', 'Slurmctld(primary) at vm is DOWN\n'), 'Slurmctld(primary) at vm is DOWN');
+  assert.equal(slurmMessage('  \n'), 'no output');
+  assert.equal(slurmMessage('x'.repeat(1000)).length, 400);
+  assert.ok(UNKNOWN_JOB.test('slurm_load_jobs error: Invalid job id specified'));
+  assert.equal(UNKNOWN_JOB.test('slurm_load_jobs error: Unable to contact slurm controller (connect failure)'), false);
+});
+
+test('pending reasons: busy queue, cannot clear, nodes to check with sinfo, other', () => {
+  for (const r of [
+    'Priority',
+    'Resources',
+    'QOSMaxJobsPerUserLimit',
+    'AssocGrpGRES',
+    'BeginTime',
+    'Dependency',
+    'ReqNodeNotAvail, Reserved for maintenance',
+    'ReqNodeNotAvail, May be reserved for other job',
+    '',
+  ])
+    assert.deepEqual(pendingKind(r), { kind: 'queue' }, r);
+  for (const r of ['PartitionDown', 'PartitionInactive', 'BadConstraints', 'NodeDown', 'DependencyNeverSatisfied']) assert.deepEqual(pendingKind(r), { kind: 'stuck' }, r);
+  assert.deepEqual(pendingKind('ReqNodeNotAvail, UnavailableNodes:node[2-3]'), { kind: 'nodes', nodes: ['node2', 'node3'] });
+  for (const r of ['PartitionNodeLimit', 'JobHeldAdmin', 'launch failed requeued held', 'ReqNodeNotAvail']) assert.deepEqual(pendingKind(r), { kind: 'other' }, r);
 });

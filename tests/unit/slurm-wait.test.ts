@@ -6,7 +6,11 @@
  */
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { Job, SlurmSession } from '../../clients/slurm.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Job, notReleased, SlurmSession } from '../../clients/slurm.ts';
+import { Ledger, releaseJobs } from '../../fixtures/ledger.ts';
 import { FAILURE_LIMIT } from '../../clients/slurm-poller.ts';
 import { InfraError, SchedulerFaultError } from '../../helpers/errors.ts';
 import { FakeShell, SLURM, sacctLines, squeueLine, type Reply } from './fake-slurm.ts';
@@ -331,4 +335,40 @@ test('accounting: sacct failing past the limit is INFRA naming slurmdbd; a passi
   const a = await blip.job.accounting();
   assert.equal(a.job.state, 'COMPLETED');
   assert.equal(a.steps.length, 1);
+});
+
+test('cleanup by ledger: a job not confirmed gone stays outstanding for the next sweep; confirmed ones are marked removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlv-ledger-'));
+  try {
+    const ledger = new Ledger('mlv-test', process.pid, dir);
+    for (const id of ['11', '12', '13']) ledger.created('slurm-job', id);
+    const shell = new FakeShell().on('scancel', SLURM.scancelDown('12')).on('sacct', SLURM.dbdDown);
+    const { session } = jobOn(shell);
+    const stuck = await releaseJobs(ledger, session, [
+      { id: '11', active: false },
+      { id: '12', active: true },
+      { id: '13', active: true },
+    ]);
+    assert.deepEqual(
+      stuck.map((s) => s.id),
+      ['12', '13'],
+    );
+    assert.match(notReleased(stuck).message, /^INFRA: job\(s\) 12, 13 could not be confirmed cancelled or ended .* They stay in the ledger/);
+    assert.deepEqual(
+      ledger.outstanding().map((e) => e.id),
+      ['12', '13'],
+      'only the job seen ended is marked removed',
+    );
+    const back = jobOn(new FakeShell().on('scancel', SLURM.ok));
+    assert.deepEqual(
+      await releaseJobs(ledger, back.session, [
+        { id: '12', active: true },
+        { id: '13', active: true },
+      ]),
+      [],
+    );
+    assert.deepEqual(ledger.outstanding(), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
