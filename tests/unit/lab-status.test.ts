@@ -207,7 +207,6 @@ describe('InferenceService status', () => {
       ['RuntimeNotRecognized', 'RuntimeNotRecognized'],
       ['RuntimeDisabled', 'RuntimeDisabled'],
       ['InvalidPredictorSpec', 'InvalidPredictorSpec'],
-      ['InvalidStorageUri', 'InvalidPredictorSpec'],
     ]) {
       const f = { reason: lab!, message: 'No runtime found to support specified framework/version', time: '2025-01-01T00:00:00Z' };
       const s = computeStatus(state(1, [], { specFailure: { ...f, generation: 1 }, lastFailure: f }), URLS);
@@ -226,12 +225,14 @@ describe('InferenceService status', () => {
   });
 
   it('a storage failure (no revision made): BlockedByFailedLoad, ModelLoadFailed, Knative still waiting', () => {
-    const f = { reason: 'ModelLoadFailed', message: 'storageUri file:///nope: /nope does not exist', time: '2025-01-01T00:00:00Z' };
-    const s = computeStatus(state(1, [], { specFailure: { ...f, generation: 1 }, lastFailure: f }), URLS);
-    assert.deepEqual(core(s), [`IngressReady=Unknown/${NO_INGRESS}`, 'PredictorReady=Unknown/RevisionMissing', `Ready=Unknown/${NO_INGRESS}`]);
-    assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
-    assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' });
-    assert.equal((model(s).lastFailureInfo as { reason: string }).reason, 'ModelLoadFailed');
+    for (const reason of ['ModelLoadFailed', 'InvalidStorageUri']) {
+      const f = { reason, message: 'storageUri file:///nope: /nope does not exist', time: '2025-01-01T00:00:00Z' };
+      const s = computeStatus(state(1, [], { specFailure: { ...f, generation: 1 }, lastFailure: f }), URLS);
+      assert.deepEqual(core(s), [`IngressReady=Unknown/${NO_INGRESS}`, 'PredictorReady=Unknown/RevisionMissing', `Ready=Unknown/${NO_INGRESS}`]);
+      assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
+      assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' });
+      assert.equal((model(s).lastFailureInfo as { reason: string }).reason, 'ModelLoadFailed');
+    }
   });
 
   it('a new lastFailureInfo merge-patched over an old one keeps none of the old exitCode or location', () => {
@@ -254,9 +255,8 @@ describe('InferenceService status', () => {
   });
 
   it("failureReason maps every lab reason into KServe's enum", () => {
-    for (const r of ['ModelLoadFailed', 'OOMKilled', 'RuntimeUnhealthy', 'StorageNotFound', 'Error']) assert.equal(failureReason(r), 'ModelLoadFailed', r);
+    for (const r of ['ModelLoadFailed', 'OOMKilled', 'RuntimeUnhealthy', 'InvalidStorageUri', 'StorageNotFound', 'Error']) assert.equal(failureReason(r), 'ModelLoadFailed', r);
     assert.equal(failureReason('UnsupportedModelFormat'), 'NoSupportingRuntime');
-    assert.equal(failureReason('InvalidStorageUri'), 'InvalidPredictorSpec');
     for (const r of ['NoSupportingRuntime', 'RuntimeNotRecognized', 'RuntimeDisabled', 'InvalidPredictorSpec']) assert.equal(failureReason(r), r);
   });
 

@@ -32,15 +32,16 @@ const SPEC_REASONS = new Set<FailureReason>(['NoSupportingRuntime', 'RuntimeNotR
 
 /**
  * The FailureReason KServe reports for a failure the lab found. KServe's own spec reasons stay; a
- * model format no runtime serves is NoSupportingRuntime; a storageUri KServe's webhook would refuse
- * (the lab has no webhook) is InvalidPredictorSpec; everything found while loading (storage, a
- * kserve-container that exits with Error, crash-loops or is OOMKilled) is ModelLoadFailed, the
- * only reason PropagateModelStatus writes. KServe never writes RuntimeUnhealthy there.
+ * model format no runtime serves is NoSupportingRuntime; everything found while fetching or loading
+ * the model is ModelLoadFailed, the only reason PropagateModelStatus writes (the storage-initializer
+ * or kserve-container terminated with Error or in CrashLoopBackOff, OOMKilled included). That covers
+ * the lab's InvalidStorageUri: KServe passes a URI without a scheme or with a supported prefix
+ * (utils.ValidateStorageURI) and the storage-initializer fails on it. KServe never writes
+ * RuntimeUnhealthy there.
  */
 export function failureReason(reason: string): FailureReason {
   if (SPEC_REASONS.has(reason as FailureReason)) return reason as FailureReason;
   if (reason === 'UnsupportedModelFormat') return 'NoSupportingRuntime';
-  if (reason === 'InvalidStorageUri') return 'InvalidPredictorSpec';
   return 'ModelLoadFailed';
 }
 
