@@ -21,7 +21,6 @@
  * `deploymentMode: "RawDeployment"` + `autoscalerClass: "hpa"`, which are
  * written as the `serving.kserve.io/*` annotations, and cpu|memory metrics.
  */
-import { z } from 'zod';
 import { isStorageUri, STORAGE_SCHEMES } from './storage-uri.ts';
 import { parseQuantity } from './quantity.ts';
 
@@ -284,93 +283,5 @@ function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-// ---------------------------------------------------------------- status
-
-const IsvcConditionSchema = z.looseObject({
-  type: z.string(),
-  status: z.enum(['True', 'False', 'Unknown']),
-  reason: z.string().optional(),
-  message: z.string().optional(),
-  severity: z.string().optional(),
-  lastTransitionTime: z.string().optional(),
-});
-
-const Addressable = z.looseObject({ url: z.string().optional() });
-
-const IsvcStatusSchema = z.looseObject({
-  observedGeneration: z.number().int().optional(),
-  /** e.g. Ready, PredictorReady, IngressReady, LatestDeploymentReady. */
-  conditions: z.array(IsvcConditionSchema).default([]),
-  url: z.string().optional(),
-  address: Addressable.optional(),
-  modelStatus: z
-    .looseObject({
-      /** UpToDate | InProgress | BlockedByFailedLoad | InvalidSpec */
-      transitionStatus: z.string().optional(),
-      states: z
-        .looseObject({
-          /** "" | Pending | Standby | Loading | Loaded | FailedToLoad */
-          activeModelState: z.string(),
-          targetModelState: z.string().optional(),
-        })
-        .optional(),
-      lastFailureInfo: z
-        .looseObject({
-          location: z.string().optional(),
-          reason: z.string().optional(),
-          message: z.string().optional(),
-          modelRevisionName: z.string().optional(),
-          time: z.string().optional(),
-          exitCode: z.number().int().optional(),
-        })
-        .optional(),
-      copies: z.looseObject({ failedCopies: z.number().int().optional(), totalCopies: z.number().int().optional() }).optional(),
-    })
-    .optional(),
-  /** Per component (predictor, transformer, explainer). */
-  components: z
-    .record(
-      z.string(),
-      z.looseObject({
-        url: z.string().optional(),
-        address: Addressable.optional(),
-        latestReadyRevision: z.string().optional(),
-        latestCreatedRevision: z.string().optional(),
-        latestRolledoutRevision: z.string().optional(),
-        traffic: z.array(z.looseObject({ revisionName: z.string().optional(), percent: z.number().optional(), latestRevision: z.boolean().optional(), tag: z.string().optional() })).optional(),
-      }),
-    )
-    .optional(),
-});
-
-export type IsvcStatus = z.infer<typeof IsvcStatusSchema>;
-type IsvcCondition = z.infer<typeof IsvcConditionSchema>;
-
-/** Validate an InferenceService's status (pass the whole object or just `.status`). Missing status → empty status. */
-export function parseIsvcStatus(obj: unknown): IsvcStatus {
-  const raw = obj && typeof obj === 'object' && 'kind' in obj ? ((obj as { status?: unknown }).status ?? {}) : (obj ?? {});
-  const r = IsvcStatusSchema.safeParse(raw);
-  if (!r.success) {
-    throw new Error(`InferenceService status is malformed: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  return r.data;
-}
-
-export function getCondition(status: IsvcStatus, type: string): IsvcCondition | undefined {
-  return status.conditions.find((c) => c.type === type);
-}
-
-/** True when the `Ready` condition is True. */
-export function isReady(status: IsvcStatus): boolean {
-  return getCondition(status, 'Ready')?.status === 'True';
-}
-
-/** One line explaining why the service is not ready: non-True conditions and the last model failure. */
-export function describeNotReady(status: IsvcStatus): string {
-  const parts = status.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`);
-  const f = status.modelStatus?.lastFailureInfo;
-  if (f) parts.push(`lastFailure: ${[f.reason, f.message].filter(Boolean).join(': ')}`);
-  const state = status.modelStatus?.states?.activeModelState;
-  if (state !== undefined) parts.push(`activeModelState=${state || '(empty)'}`);
-  return parts.length ? parts.join('; ') : 'no conditions reported yet';
-}
+// The status side (schema, Ready, why not, when to stop waiting) lives in ./isvc-status.ts.
+export * from './isvc-status.ts';

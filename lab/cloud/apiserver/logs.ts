@@ -40,19 +40,23 @@ export function podLog(api: ApiContext, req: IncomingMessage, res: ServerRespons
   follow(api, req, res, ns, name, file, content.length);
 }
 
-/** ?container=, else the only container, else the kubectl.kubernetes.io/default-container one. */
+/**
+ * ?container=, else the only app container, else 400 as kube-apiserver answers
+ * (pkg/registry/core/pod/strategy.go LogLocation: init containers are never picked by default;
+ * kubectl's default-container annotation is a client-side choice, not the server's).
+ */
 function pickContainer(pod: Pod, name: string, q: URLSearchParams): string {
-  const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c?.name).filter((n): n is string => Boolean(n));
-  let container = q.get('container') ?? '';
-  if (!container) {
-    const def = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
-    if (names.length === 1) container = names[0]!;
-    else if (def && names.includes(def)) container = def;
-    else if (names.length > 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
-  } else if (!names.includes(container)) {
-    throw badRequest(`container ${container} is not valid for pod ${name}`);
+  const names = (list: { name?: string }[] | undefined) => (list ?? []).map((c) => c?.name).filter((n): n is string => Boolean(n));
+  const app = names(pod.spec?.containers);
+  const init = names(pod.spec?.initContainers);
+  const container = q.get('container') ?? '';
+  if (container) {
+    if (!app.includes(container) && !init.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
+    return container;
   }
-  return container;
+  if (app.length === 1) return app[0]!;
+  if (app.length === 0) throw badRequest(`a container name must be specified for pod ${name}`);
+  throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${app.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`);
 }
 
 /** lab.mlv.io/log-path.<container>, else lab.mlv.io/log-path. */
