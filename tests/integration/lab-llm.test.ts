@@ -231,12 +231,17 @@ test('the three task-list prompts: 200, the real body, corpus-like non-degenerat
   console.log(lines.join('\n'));
 });
 
-test('max_tokens is honoured; a stop sequence ends the text with finish_reason "stop"', { skip }, async () => {
+test('max_tokens is honoured; a stop sequence ends the text with finish_reason "stop"; EOS ends it early', { skip }, async () => {
   const short = CompletionSchema.parse((await call('/openai/v1/completions', { model: NAME, prompt: PROMPTS[0], max_tokens: 3 })).json);
   assert.equal(short.usage.completion_tokens, 3);
   const stopped = CompletionSchema.parse((await call('/openai/v1/completions', { model: NAME, prompt: PROMPTS[2], max_tokens: MAX_TOKENS, stop: ['\n'] })).json);
   assert.equal(stopped.choices[0]!.finish_reason, 'stop');
   assert.ok(stopped.choices[0]!.text.endsWith('\n') && stopped.usage.completion_tokens < MAX_TOKENS, JSON.stringify(stopped));
+  // The end of a corpus paragraph: the model emits EOS and generation stops there (upstream still says "length").
+  const prompt = 'Create a haiku about nature.\nMoonlight on the lake,\na small boat rests by the shore,\nthe night';
+  const eos = CompletionSchema.parse((await call('/openai/v1/completions', { model: NAME, prompt, max_tokens: MAX_TOKENS })).json);
+  assert.ok(eos.usage.completion_tokens < MAX_TOKENS && eos.choices[0]!.text.trim().length > 0, JSON.stringify(eos));
+  assert.equal(eos.choices[0]!.finish_reason, 'length');
 });
 
 test('controls: an unknown model is 404 ModelNotFound; max_tokens 0 or negative is the real 500; no prompt is 422', { skip }, async () => {
