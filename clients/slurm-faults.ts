@@ -54,7 +54,7 @@ const showNode = (n: NodeReason) => `${n.node} is ${n.state}${n.reason && n.reas
 async function cancelled(conn: RemoteShell, id: string): Promise<string> {
   try {
     await slurmCall(conn, ['scancel', id]);
-    return `${id} was cancelled`;
+    return `Job ${id} was cancelled`;
   } catch (e) {
     return `cancelling it failed (${failureOf(e)?.message ?? (e as Error).message}); it stays in the ledger`;
   }
@@ -74,7 +74,7 @@ async function nodeFailure(conn: RemoteShell, job: WaitedJob, s: JobState): Prom
     /* accounting down: fall back to what squeue showed */
   }
   const failedRun = runs.filter((r) => NODE_FAILURES.has(r.state) || r.state === 'REQUEUED' || r.state === 'PREEMPTED').at(-1);
-  const ran = [...job.history].reverse().find((h) => STARTED.has(h.state));
+  const ran = [...job.history].reverse().find((h) => h.state === 'RUNNING') ?? [...job.history].reverse().find((h) => STARTED.has(h.state));
   const nodes = failedRun?.nodes.length ? failedRun.nodes : s.nodes.length ? s.nodes : (ran?.nodes ?? []);
   const reasons = await nodeReasons(conn, nodes);
   const bad = reasons.filter((n) => UNAVAILABLE_NODE.test(n.state));
@@ -84,18 +84,14 @@ async function nodeFailure(conn: RemoteShell, job: WaitedJob, s: JobState): Prom
   const story = ran && s.state === 'PENDING' ? `was requeued by SLURM (${describeState(ran)} at ${clock(ran.at)}, then ${describeState(s)} at ${clock(s.at)})` : `ended ${describeState(s)}`;
   const nodeText = bad.length ? bad.map(showNode).join('; ') : reasons.length ? reasons.map(showNode).join('; ') : `node(s) ${nodes.join(',') || '?'}`;
   const cancel = ACTIVE_STATES.has(s.state) ? ` ${await cancelled(conn, job.id)}.` : '';
-  const cause =
+  const nodeList = nodes.join(',') || '<node>';
+  const [cause, fix] =
     failedRun?.state === 'PREEMPTED'
-      ? 'The job was preempted'
+      ? ['The job was preempted', 'run it where it cannot be preempted (partition or QOS), or retry']
       : (failedRun && NODE_FAILURES.has(failedRun.state)) || NODE_FAILURES.has(s.state) || bad.length
-        ? 'A node failed under the job: not a fault of the workload'
-        : 'SLURM requeued the job';
-  return new SchedulerFaultError(
-    'node-failure',
-    job.id,
-    nodes,
-    `${where(job)} ${story}: ${what}; ${nodeText}.${cancel} ${cause}. Fix: check the node (scontrol show node ${nodes.join(',') || '<node>'}) and resume it once healthy.`,
-  );
+        ? ['A node failed under the job: not a fault of the workload', `check the node (scontrol show node ${nodeList}) and resume it once healthy`]
+        : ['SLURM requeued the job (scontrol requeue, or a failed prolog/launch)', `look for job ${job.id} in slurmctld's log and check scontrol show node ${nodeList}`];
+  return new SchedulerFaultError('node-failure', job.id, nodes, `${where(job)} ${story}: ${what}; ${nodeText}.${cancel} ${cause}. Fix: ${fix}.`);
 }
 
 /** A PENDING job that cannot start until someone acts: cancelled, with the reason and node states. */
@@ -116,7 +112,7 @@ async function unrunnable(conn: RemoteShell, job: WaitedJob, s: JobState): Promi
     'unrunnable',
     job.id,
     nodes,
-    `${where(job)} cannot start: PENDING (${s.reason})${detail}. This reason does not clear by itself; ${cancel}. Fix: an administrator resumes the node(s) or partition (scontrol update), or the request changes.`,
+    `${where(job)} cannot start: PENDING (${s.reason})${detail}. This reason does not clear by itself. ${cancel}. Fix: an administrator resumes the node(s) or partition (scontrol update), or the request changes.`,
   );
 }
 

@@ -172,7 +172,7 @@ test('a requeue (RUNNING -> PENDING) ends the wait at once, names NODE_FAIL, the
   assert.match(m, /sacct records NODE_FAIL on node1,node2 at 2026-12-02T01:52:40/);
   assert.match(m, /node2 is down\* \(reason: "Not responding" since 2026-12-02T01:52:38\)/);
   assert.doesNotMatch(m, /node1 is idle/, 'only the failed node is blamed');
-  assert.match(m, /12 was cancelled\. A node failed under the job/);
+  assert.match(m, /Job 12 was cancelled\. A node failed under the job/);
   assert.deepEqual(shell.callsOf('scancel'), [['scancel', '12']]);
   assert.deepEqual(shell.callsOf('sacct')[0], ['sacct', '-j', '12', '--duplicates', '-X', '--parsable2', '--noheader', '-o', 'JobID,State,NodeList,Start,End']);
   assert.ok(r.ms < 2000, `${r.ms} ms`);
@@ -237,7 +237,7 @@ for (const reason of ['PartitionDown', 'PartitionInactive', 'BadConstraints', 'N
     session.close();
     assert.ok(r.error instanceof SchedulerFaultError, String(r.error));
     assert.equal(r.error.kind, 'unrunnable');
-    assert.match(r.error.message, new RegExp(`job 12 \\(mlv-test-job\\) cannot start: PENDING \\(${reason}\\)\\. This reason does not clear by itself; 12 was cancelled`));
+    assert.match(r.error.message, new RegExp(`job 12 \\(mlv-test-job\\) cannot start: PENDING \\(${reason}\\)\\. This reason does not clear by itself\\. Job 12 was cancelled`));
     assert.deepEqual(shell.callsOf('scancel'), [['scancel', '12']]);
     assert.ok(r.ms < 2000);
   });
@@ -371,4 +371,21 @@ test('cleanup by ledger: a job not confirmed gone stays outstanding for the next
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a requeue with no failed node (scontrol requeue) says so and names the RUNNING state it left, not a node failure', async () => {
+  const shell = new FakeShell()
+    .on('squeue', sq('RUNNING', 'None', 'node1'), sq('COMPLETING', 'None', 'node1'), sq('PENDING', 'BeginTime'))
+    .on('sacct', { stdout: '12|REQUEUED|node1|2026-12-02T01:38:50|2026-12-02T01:38:54\n12|PENDING|None assigned|Unknown|Unknown\n' })
+    .on('sinfo', { stdout: 'node1|idle|none|Unknown\n' })
+    .on('scancel', SLURM.ok);
+  const { job, session } = jobOn(shell);
+  const r = await waitFor(job);
+  session.close();
+  assert.ok(r.error instanceof SchedulerFaultError);
+  assert.match(
+    r.error.message,
+    /was requeued by SLURM \(RUNNING on node1 at .*, then PENDING \(BeginTime\) at .*\): sacct records REQUEUED on node1 at 2026-12-02T01:38:54; node1 is idle\. Job 12 was cancelled\. SLURM requeued the job \(scontrol requeue, or a failed prolog\/launch\)\. Fix: look for job 12 in slurmctld's log/,
+  );
+  assert.doesNotMatch(r.error.message, /A node failed/);
 });
