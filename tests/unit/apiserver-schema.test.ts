@@ -346,3 +346,34 @@ describe('validateSchema rules the KServe CRDs use little or not at all', () => 
     assert.deepEqual(r.unknown, ['spec.known.y']);
   });
 });
+
+describe('CRD schemas must be structural', () => {
+  test('a node without a type, an array without items, additionalProperties at the root are 422', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(srv.kubeconfigPath);
+    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    const openAPIV3Schema = {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      properties: { spec: { type: 'object', properties: { size: { description: 'no type' }, list: { type: 'array' }, q: { x_kubernetes_int_or_string: true } } } },
+    } as k8s.V1JSONSchemaProps;
+    const body: k8s.V1CustomResourceDefinition = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.lab.example.com' },
+      spec: { group: 'lab.example.com', scope: 'Namespaced', names: { plural: 'gadgets', kind: 'Gadget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema } }] },
+    };
+    const s = await rejected(ext.createCustomResourceDefinition({ body }));
+    assert.equal(s.code, 422);
+    const at = 'spec.versions[0].schema.openAPIV3Schema';
+    assert.deepEqual(
+      s.details.causes.map((c) => `${c.field}: ${c.message}`),
+      [
+        `${at}.properties[spec].properties[size].type: Required value: must not be empty for specified object fields`,
+        `${at}.properties[spec].properties[list].items: Required value: must be specified`,
+        `${at}.additionalProperties: Forbidden: must not be used at the root`,
+        `${at}.additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive`,
+      ],
+    );
+  });
+});

@@ -1,7 +1,7 @@
 // Object validation: names, labels, CRDs, custom resources against their structural schema,
 // and "strict" field validation (unknown fields), as requested by kubectl's fieldValidation.
 import type { StatusCause } from './errors.ts';
-import { asObject, type Json, type KubeObject } from './json.ts';
+import { asObject, type Json, type JsonObject, type KubeObject } from './json.ts';
 import type { ResourceType } from './registry.ts';
 import { META_FIELDS } from './schema.ts';
 
@@ -168,12 +168,40 @@ export function validateCrd(crd: KubeObject): StatusCause[] {
   versions.forEach((v, i) => {
     const { name, schema } = asObject(v);
     if (!name) req(`spec.versions[${i}].name`);
-    if (!asObject(schema).openAPIV3Schema) {
+    const openAPI = asObject(schema).openAPIV3Schema;
+    if (!openAPI) {
       errs.push({ reason: 'FieldValueRequired', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: 'Required value: schemas are required' });
-    }
+    } else errs.push(...structuralErrors(asObject(openAPI), 'root', `spec.versions[${i}].schema.openAPIV3Schema`));
   });
   if (spec.group && names.plural && crd.metadata?.name !== `${names.plural}.${spec.group}`) {
     errs.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${crd.metadata?.name}": must be spec.names.plural+"."+spec.group` });
   }
+  return errs;
+}
+
+/**
+ * The structural-schema rules a v1 CRD's schema must keep (apiextensions-apiserver
+ * pkg/apiserver/schema/validation.go validateStructuralInvariants), the ones this lab's CRDs meet:
+ * a type on every node unless it is int-or-string or preserves unknown fields, items for arrays,
+ * an object at the root with no additionalProperties there, not both properties and additionalProperties.
+ */
+function structuralErrors(s: JsonObject, level: 'root' | 'item' | 'field', path: string): StatusCause[] {
+  const errs: StatusCause[] = [];
+  const { type, items, properties, additionalProperties: addl } = s;
+  if (type === 'array' && items === undefined) errs.push({ reason: 'FieldValueRequired', field: `${path}.items`, message: 'Required value: must be specified' });
+  if (items && typeof items === 'object' && !Array.isArray(items)) errs.push(...structuralErrors(items, 'item', `${path}.items`));
+  if (properties && typeof properties === 'object' && !Array.isArray(properties)) {
+    for (const [k, v] of Object.entries(properties)) errs.push(...structuralErrors(asObject(v), 'field', `${path}.properties[${k}]`));
+  }
+  if (addl !== undefined && addl !== null) {
+    if (level === 'root') errs.push({ reason: 'FieldValueForbidden', field: `${path}.additionalProperties`, message: 'Forbidden: must not be used at the root' });
+    if (properties !== undefined) errs.push({ reason: 'FieldValueForbidden', field: `${path}.additionalProperties`, message: 'Forbidden: additionalProperties and properties are mutual exclusive' });
+    if (typeof addl === 'object') errs.push(...structuralErrors(asObject(addl), 'field', `${path}.additionalProperties`));
+  }
+  if (!type && !s['x-kubernetes-int-or-string'] && !s['x-kubernetes-preserve-unknown-fields']) {
+    const where = { root: 'at the root', item: 'for specified array items', field: 'for specified object fields' }[level];
+    errs.push({ reason: 'FieldValueRequired', field: `${path}.type`, message: `Required value: must not be empty ${where}` });
+  }
+  if (level === 'root' && type && type !== 'object') errs.push({ reason: 'FieldValueInvalid', field: `${path}.type`, message: `Invalid value: "${type}": must be object at the root` });
   return errs;
 }
