@@ -1,12 +1,13 @@
 /**
  * The MNIST classifier behind KServe V1 and V2: labels predicted for a set of digits, in
  * batches, and the one-digit V2 request of the load test. V2 request tensors are first
- * checked against the model's own metadata. A V2 batch is 50 digits: a Triton model needs a
- * max_batch_size of at least 50 in its config.pbtxt (Triton auto-completes 4 without one).
+ * checked against the model's own metadata. A V2 batch is 50 digits, or the max_batch_size a
+ * Triton server refuses it with (4 where the model has no config.pbtxt).
  */
 import { argmax, toFlat, toInstance, type Digit } from '../../helpers/mnist-samples.ts';
 import { logitRows, type LoadRequest } from '../../helpers/mnist-inference.ts';
 import type { KServeV1Client } from './v1.ts';
+import { InferenceHttpError } from './http.ts';
 import { checkTensorsAgainstMetadata, type KServeV2Client } from './v2.ts';
 
 export const BATCH = 50;
@@ -27,24 +28,48 @@ export async function predictV1(v1: KServeV1Client, model: string, digits: Digit
   return out;
 }
 
-/** Labels predicted through V2 `/infer`; tensor mismatches with the metadata are returned, not sent. */
-export async function predictV2(v2: KServeV2Client, model: string, digits: Digit[]): Promise<{ labels: number[]; tensorProblems: string[]; inputName: string }> {
+/** Triton refuses a batch over the model's max_batch_size so (core src/infer_request.cc): HTTP 400. */
+const BATCH_LIMIT = /inference request batch-size must be <= (\d+)/;
+
+/** The max_batch_size a V2 server refused a batch with, if that is what the error is. */
+export function refusedBatchLimit(e: unknown): number | undefined {
+  if (!(e instanceof InferenceHttpError) || e.status !== 400) return undefined;
+  const n = Number(BATCH_LIMIT.exec(e.body)?.[1]);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+/**
+ * Labels predicted through V2 `/infer`; tensor mismatches with the metadata are returned, not sent.
+ * Batches are 50 digits, smaller where the server refuses that many (Triton without a config.pbtxt
+ * allows 4); `batchSize` is what was used.
+ */
+export async function predictV2(v2: KServeV2Client, model: string, digits: Digit[]): Promise<{ labels: number[]; tensorProblems: string[]; inputName: string; batchSize: number }> {
   const meta = await v2.modelMetadata(model);
   const input = meta.inputs[0];
   if (!input) throw new Error(`V2 metadata of ${model} declares no inputs`);
   const labels: number[] = [];
-  for (let i = 0; i < digits.length; i += BATCH) {
-    const batch = digits.slice(i, i + BATCH);
+  let size = BATCH;
+  for (let i = 0; i < digits.length;) {
+    const batch = digits.slice(i, i + size);
     const tensor = { name: input.name, datatype: 'FP32' as const, shape: [batch.length, 1, 28, 28], data: batch.flatMap(toFlat) };
     const problems = checkTensorsAgainstMetadata([tensor], meta);
-    if (problems.length) return { labels, tensorProblems: problems, inputName: input.name };
-    const r = await v2.infer(model, [tensor]);
+    if (problems.length) return { labels, tensorProblems: problems, inputName: input.name, batchSize: size };
+    let r;
+    try {
+      r = await v2.infer(model, [tensor]);
+    } catch (e) {
+      const limit = refusedBatchLimit(e);
+      if (limit === undefined || limit >= batch.length) throw e;
+      size = limit;
+      continue;
+    }
     const out = r.outputs[0];
     if (!out || out.data.length !== batch.length * 10) throw new Error(`V2 output ${out?.name} has ${out?.data.length} values for ${batch.length}x10 logits`);
     const flat = out.data as number[];
     for (let b = 0; b < batch.length; b++) labels.push(argmax(flat.slice(b * 10, b * 10 + 10)));
+    i += batch.length;
   }
-  return { labels, tensorProblems: [], inputName: input.name };
+  return { labels, tensorProblems: [], inputName: input.name, batchSize: size };
 }
 
 /** One digit through V2 `/infer` on input `input`; a response must hold one row of 10 logits. */

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeTinyAffine } from '../../lab/cloud/models/make-test-models.ts';
+import { predictV2, refusedBatchLimit } from '../../clients/inference/mnist.ts';
+import { InferenceHttpError } from '../../clients/inference/http.ts';
+import { KServeV2Client } from '../../clients/inference/v2.ts';
+import { writeMnistLinear, writeTinyAffine } from '../../lab/cloud/models/make-test-models.ts';
+import { mnistSplit } from '../../helpers/mnist-samples.ts';
 import { effectiveMaxBatchSize, parseConfigPbtxt, scanRepository, TRITON_DEFAULT_MAX_BATCH_SIZE } from '../../lab/cloud/runtime/repository.ts';
 import { checkBatch } from '../../lab/cloud/runtime/triton.ts';
 
@@ -18,7 +22,7 @@ const RUNTIME = join(import.meta.dirname, '../../lab/cloud/runtime/main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-triton-'));
 
 function start(repo: string): Promise<{ proc: ChildProcess; base: string }> {
-  const ready = join(tmp, 'ready');
+  const ready = join(tmp, `ready-${Math.random().toString(36).slice(2)}`);
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', RUNTIME, '--runtime', 'triton', '--model-name', 'my-isvc', '--model-dir', repo, '--listen', '127.0.0.1:0', '--ready-file', ready, '--no-access-log'],
@@ -119,6 +123,36 @@ describe('Triton-like runtime over a model repository', () => {
     assert.equal((await req(`${rt.base}/v2/models/big/infer`, batch(16))).status, 200);
     const r = await req(`${rt.base}/v2/models/big/infer`, batch(17));
     assert.deepEqual([r.status, r.json], [400, { error: "[request id: <id_unknown>] inference request batch-size must be <= 16 for 'big'" }]);
+  });
+});
+
+describe("the suite's V2 client on a Triton model without a config.pbtxt (max_batch_size 4)", () => {
+  let rt: { proc: ChildProcess; base: string };
+  before(async () => {
+    writeMnistLinear(join(tmp, 'mnist-repo', 'mnist', '1'));
+    rt = await start(join(tmp, 'mnist-repo'));
+  });
+  after(() => {
+    rt?.proc.kill('SIGTERM');
+  });
+
+  it('predictV2 falls back to the batch size Triton names, and classifies every digit', async () => {
+    const digits = mnistSplit().test.slice(0, 10);
+    const v2 = new KServeV2Client({ baseUrl: rt.base });
+    const r = await predictV2(v2, 'mnist', digits);
+    assert.equal(r.batchSize, 4);
+    const one: number[] = [];
+    for (const d of digits) one.push(...(await predictV2(v2, 'mnist', [d])).labels);
+    assert.deepEqual(r.labels, one, 'the same labels as one digit at a time');
+  });
+
+  it("refusedBatchLimit reads only a 400 with Triton's batch message", () => {
+    const msg = (status: number, body: string) => new InferenceHttpError(status, 'POST', 'u', body);
+    assert.equal(refusedBatchLimit(msg(400, `{"error":"[request id: <id_unknown>] inference request batch-size must be <= 4 for 'mnist'"}`)), 4);
+    assert.equal(refusedBatchLimit(msg(500, 'inference request batch-size must be <= 4')), undefined);
+    assert.equal(refusedBatchLimit(msg(400, '{"error":"Not Found"}')), undefined);
+    assert.equal(refusedBatchLimit(msg(400, 'inference request batch-size must be <= 0')), undefined);
+    assert.equal(refusedBatchLimit(new Error('inference request batch-size must be <= 4')), undefined);
   });
 });
 
