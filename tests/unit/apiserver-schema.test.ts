@@ -154,6 +154,11 @@ describe('InferenceService spec', () => {
         field: 'spec.predictor.model.resources.limits.memory',
         message: 'Invalid value: "boolean": spec.predictor.model.resources.limits.memory in body must be of type integer,string: "boolean"',
       },
+      {
+        reason: 'FieldValueInvalid',
+        field: 'spec.predictor.model.resources.limits.memory',
+        message: 'Invalid value: "": "spec.predictor.model.resources.limits.memory" must validate at least one schema (anyOf)',
+      },
     ]);
     await invalidWith('no-format', { model: { modelFormat: {}, storageUri: 's3://b/m' }, name: 'Bad_Name' }, [
       { reason: 'FieldValueRequired', field: 'spec.predictor.model.modelFormat.name', message: 'Required value' },

@@ -3,8 +3,8 @@
 // schema/defaulting/{algorithm,prunenulls}.go, pkg/apiserver/validation/validation.go; error texts from
 // k8s.io/kube-openapi pkg/validation/errors/schema.go): unknown fields are pruned unless
 // x-kubernetes-preserve-unknown-fields, non-nullable nulls are dropped (or defaulted), defaults are
-// applied, then the value is validated (type, int-or-string, enum, pattern, format date-time, lengths,
-// bounds, items counts, required, x-kubernetes-list-type set/map uniqueness). One pass does all three.
+// applied, then the value is validated (type, int-or-string, anyOf, enum, pattern, format date-time,
+// lengths, bounds, items counts, required, x-kubernetes-list-type set/map uniqueness). One pass does all three.
 import type { StatusCause } from './errors.ts';
 import type { Json, JsonObject, KubeObject } from './json.ts';
 import type { ResourceType } from './registry.ts';
@@ -27,6 +27,7 @@ export interface SchemaNode extends JsonObject {
   maxLength?: number;
   minItems?: number;
   maxItems?: number;
+  anyOf?: SchemaNode[];
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-list-type'?: string;
@@ -173,6 +174,13 @@ function validateObjectNode(value: JsonObject, schema: SchemaNode, path: string,
   }
 }
 
+/** Whether `value` passes an anyOf branch (checked on a copy: a branch neither prunes nor defaults). */
+function branchAccepts(value: Json, branch: SchemaNode): boolean {
+  const res: SchemaResult = { errors: [], unknown: [] };
+  validateSchema(structuredClone(value), branch, '', res);
+  return res.errors.length === 0;
+}
+
 /**
  * Prune, default and validate `value` (mutating it) against a CRD openAPIV3Schema node.
  * `path` is the dotted field path used in error messages.
@@ -180,7 +188,12 @@ function validateObjectNode(value: JsonObject, schema: SchemaNode, path: string,
 export function validateSchema(value: Json | undefined, schema: SchemaNode | undefined, path: string, res: SchemaResult): Json | undefined {
   if (!schema || typeof schema !== 'object' || value === undefined) return value;
   if (value === null && schema.nullable) return null;
-  if (!checkScalar(value, schema, path, res)) return value;
+  const typed = checkScalar(value, schema, path, res);
+  // anyOf: kube-openapi keeps none of the branches' own errors, only this one
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((b) => branchAccepts(value, b))) {
+    res.errors.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: "": "${path}" must validate at least one schema (anyOf)` });
+  }
+  if (!typed) return value;
   if (Array.isArray(value)) {
     checkList(value, schema, path, res);
     if (schema.items) value.forEach((item, i) => (value[i] = validateSchema(item, schema.items, `${path}[${i}]`, res) ?? null));
