@@ -348,6 +348,24 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     assert.equal((await pods('onnx-v1')).length, 0);
   });
 
+  it('a named runtime that does not exist is RuntimeNotRecognized until it is created, then the model loads on it', async (t) => {
+    const CSR = { group: 'serving.kserve.io', version: 'v1alpha1', plural: 'clusterservingruntimes' };
+    t.after(async () => {
+      await custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name: 'late' }).catch(() => {});
+      await custom.deleteClusterCustomObject({ ...CSR, name: 'lab-late' }).catch(() => {});
+    });
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc('late', { model: { modelFormat: { name: 'onnx' }, runtime: 'lab-late', storageUri: `file://${modelDir}` } }) });
+    await waitFor('late RuntimeNotRecognized', async () => (await getIsvc('late')).status?.modelStatus?.lastFailureInfo?.reason === 'RuntimeNotRecognized', 10_000);
+    const spec = {
+      supportedModelFormats: [{ name: 'onnx', version: '1', autoSelect: false }],
+      protocolVersions: ['v1', 'v2'],
+      containers: [{ name: 'kserve-container', image: 'lab.mlv.io/x:local' }],
+    };
+    await custom.createClusterCustomObject({ ...CSR, body: { apiVersion: 'serving.kserve.io/v1alpha1', kind: 'ClusterServingRuntime', metadata: { name: 'lab-late' }, spec } });
+    await waitFor('late Ready', async () => cond(await getIsvc('late'), 'Ready')?.status === 'True');
+    assert.equal((await call('late.default.lab.mlv.io', '/v1/models/late')).status, 200, 'no lab.mlv.io/runtime annotation, no tritonserver type: a KServe Python-like server');
+  });
+
   it('reports failures: missing storageUri path, corrupt model, no runtime for sklearn', async (t) => {
     const create = (name: string, predictor: Record<string, unknown>) => custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc(name, predictor) });
     t.after(async () => {
