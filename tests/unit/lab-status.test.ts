@@ -200,6 +200,16 @@ describe('InferenceService status', () => {
     assert.equal((model(s).lastFailureInfo as { reason: string }).reason, 'ModelLoadFailed');
   });
 
+  it('a first revision whose model could not be staged (storage-initializer, no exit code): Knative still waiting, BlockedByFailedLoad', () => {
+    const failure: Failure = { reason: 'ModelLoadFailed', message: 'storageUri pvc://models/nope: /pvc/models/nope does not exist', time: '2025-01-01T00:00:00Z' };
+    const s = computeStatus(state(1, [revision(1, [], { failure, desired: 1 })], { latest: 1, lastFailure: failure }), URLS);
+    assert.deepEqual(core(s), [`IngressReady=Unknown/${NO_INGRESS}`, 'PredictorReady=Unknown/RevisionMissing', `Ready=Unknown/${NO_INGRESS}`]);
+    assert.equal(conds(s).PredictorReady!.message, WAITING);
+    assert.equal(model(s).transitionStatus, 'BlockedByFailedLoad');
+    assert.deepEqual(model(s).states, { activeModelState: '', targetModelState: 'FailedToLoad' });
+    assert.deepEqual(model(s).lastFailureInfo, { reason: 'ModelLoadFailed', message: failure.message, time: failure.time, location: null, exitCode: null });
+  });
+
   it('a spec failure: InvalidSpec with KServe reasons only, conditions as KServe leaves them', () => {
     for (const [lab, kserve] of [
       ['NoSupportingRuntime', 'NoSupportingRuntime'],

@@ -95,7 +95,14 @@ interface View {
   upToDate: boolean;
   /** a spec failure KServe reports as InvalidSpec */
   invalidSpec?: Failure;
-  /** the revision whose containers failed: the latest, or the serving one when it has no ready replica */
+  /** the target model failed to load: the latest revision failed, or the serving one has no ready replica */
+  loadFailed: boolean;
+  /**
+   * The revision whose kserve-container failed (Knative marks it failed): the latest one when its
+   * failure is a container exit, or the serving one when it has no ready replica. A failure without
+   * an exit code is the storage-initializer's: the main container never starts, so Knative keeps
+   * waiting (until its progress deadline) and only KServe's modelStatus says it failed.
+   */
   failedRev?: Revision;
   clock: () => string;
 }
@@ -109,8 +116,9 @@ function view(st: IsvcState, clock: () => string): View {
   const activeReady = !!active && (readyCount(active) > 0 || (!active.failure && !crashLooping(active)));
   const invalidSpec = st.specFailure && SPEC_REASONS.has(failureReason(st.specFailure.reason)) ? st.specFailure : undefined;
   const upToDate = !!latest && latest === active && (!!invalidSpec || (latest.generation === gen && !st.specFailure));
-  const failedRev = latest?.failure ? latest : active && !activeReady ? active : undefined;
-  return { st, gen, active, latest, activeReady, upToDate, invalidSpec, failedRev, clock };
+  const failedRev = latest?.failure?.exitCode !== undefined ? latest : active && !activeReady ? active : undefined;
+  const loadFailed = !!latest?.failure || (!!active && !activeReady);
+  return { st, gen, active, latest, activeReady, upToDate, invalidSpec, loadFailed, failedRev, clock };
 }
 
 export function computeStatus(st: IsvcState, urls: IsvcUrls, clock: () => string = ts): Record<string, unknown> {
@@ -178,7 +186,7 @@ function conditions(v: View): Condition[] {
  */
 function target(v: View): { state: ModelState; transition: string } {
   if (v.invalidSpec) return { state: 'FailedToLoad', transition: 'InvalidSpec' };
-  if (v.st.specFailure || v.failedRev) return { state: 'FailedToLoad', transition: 'BlockedByFailedLoad' };
+  if (v.st.specFailure || v.loadFailed) return { state: 'FailedToLoad', transition: 'BlockedByFailedLoad' };
   if (v.upToDate && v.activeReady) return { state: 'Loaded', transition: 'UpToDate' };
   const s = v.latest && v.latest !== v.active ? modelState(v.latest) : 'Pending';
   return { state: s === 'Loaded' ? 'Loading' : s, transition: 'InProgress' };

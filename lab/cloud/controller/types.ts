@@ -32,9 +32,11 @@ export interface ControllerOptions {
 }
 
 export interface Failure {
+  /** the lab's reason (events use it); status.ts maps it to KServe's FailureReason */
   reason: string;
   message: string;
   location?: string;
+  /** a container's exit code; a revision failure without one is a model that could not be staged (storage-initializer) */
   exitCode?: number;
   time: string;
 }
