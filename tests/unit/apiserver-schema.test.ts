@@ -164,6 +164,10 @@ describe('InferenceService spec', () => {
       { reason: 'FieldValueRequired', field: 'spec.predictor.model.modelFormat.name', message: 'Required value' },
       { reason: 'FieldValueInvalid', field: 'spec.predictor.name', message: `Invalid value: "Bad_Name": spec.predictor.name in body should match '^[a-z]([-a-z0-9]*[a-z0-9])?$'` },
     ]);
+    // the second port's protocol defaults to TCP before the list-map keys are compared
+    await invalidWith('dup-port', predictor({}, { ports: [{ containerPort: 80, protocol: 'TCP' }, { containerPort: 80 }] }), [
+      { reason: 'FieldValueDuplicate', field: 'spec.predictor.model.ports[1]', message: 'Duplicate value: {"containerPort":80,"protocol":"TCP"}' },
+    ]);
     await invalidWith(
       'dup-env',
       predictor(

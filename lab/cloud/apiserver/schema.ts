@@ -195,8 +195,8 @@ export function validateSchema(value: Json | undefined, schema: SchemaNode | und
   }
   if (!typed) return value;
   if (Array.isArray(value)) {
-    checkList(value, schema, path, res);
     if (schema.items) value.forEach((item, i) => (value[i] = validateSchema(item, schema.items, `${path}[${i}]`, res) ?? null));
+    checkList(value, schema, path, res); // after the items' defaults, as list-map keys may be defaulted
     return value;
   }
   if (value !== null && typeof value === 'object') validateObjectNode(value, schema, path, res);
