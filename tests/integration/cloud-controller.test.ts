@@ -17,6 +17,7 @@ import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYam
 import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { mnistDigits, writeCorrupt, writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
+import { IsvcNotReadyError, KubeClient } from '../../clients/kube.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const G = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
@@ -226,7 +227,7 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     const logPath = pod.metadata.annotations['lab.mlv.io/log-path'];
     assert.match(readFileSync(logPath, 'utf8'), /READY port=\d+/);
     // the API server serves it as the pod log
-    const log = await core.readNamespacedPodLog({ namespace: NS, name: pod.metadata.name });
+    const log = await core.readNamespacedPodLog({ namespace: NS, name: pod.metadata.name, container: 'kserve-container' });
     assert.match(String(log), /loaded .*model\.onnx/);
     const pidFiles = readdirSync(runDir).filter((f) => /^runtime-default-mnist-\d+\.pid$/.test(f));
     assert.equal(pidFiles.length, 1);
@@ -346,6 +347,29 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     // KServe stops before the predictor: a new service keeps InitializeConditions' Unknown
     assert.equal(cond(o, 'Ready')?.status, 'Unknown');
     assert.equal((await pods('onnx-v1')).length, 0);
+  });
+
+  it("a bad storageUri gives lastFailureInfo ModelLoadFailed with the storage-initializer's log line in the failure text", async (t) => {
+    t.after(() => custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name: 'bad-uri' }).catch(() => {}));
+    await custom.createNamespacedCustomObject({
+      ...G,
+      namespace: NS,
+      body: isvc('bad-uri', { model: { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: 'pvc://models/no-such-model' } }),
+    });
+    const kube = await KubeClient.create({ kubeconfig: api.kubeconfigPath });
+    const e = await kube.waitReady('bad-uri', NS, 60_000, undefined, { blockedGraceMs: 1000 }).then(
+      () => assert.fail('became Ready'),
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof IsvcNotReadyError, String(e));
+    assert.match(e.headline, /^InferenceService default\/bad-uri cannot become Ready: transitionStatus BlockedByFailedLoad, lastFailureInfo ModelLoadFailed: .*pvc:\/\/models\/no-such-model/);
+    // the pod's storage-initializer failed, and its log (read by container name) ends with the error
+    assert.match(e.details, /init storage-initializer: terminated \(Error, exit code 1: .*RuntimeError: storageUri pvc:\/\/models\/no-such-model/);
+    assert.match(
+      e.details,
+      /log tail of bad-uri-predictor-\d+-deployment-storage\/storage-initializer \(init container\):\n(.*\n)*.*Copying contents of pvc:\/\/models\/no-such-model to local\n(.*\n)* {2}RuntimeError: storageUri pvc:\/\/models\/no-such-model: .* does not exist/,
+    );
+    assert.doesNotMatch(e.details, /container name must be specified/);
   });
 
   it('a named runtime that does not exist is RuntimeNotRecognized until it is created, then the model loads on it', async (t) => {

@@ -30,7 +30,7 @@ import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
 import { computeStatus, readyCount } from './status.ts';
-import { StorageError, resolveStorage } from './storage.ts';
+import { StorageError, localPathFor } from './storage.ts';
 import { activeRevision, latestRevision, ts, type ControllerHost, type ControllerOptions, type EventKind, type Failure, type IsvcState } from './types.ts';
 
 export class Controller {
@@ -319,7 +319,8 @@ export class Controller {
       this.setSpecFailure(st, gen, spec);
     } else if (st.latest === undefined || gen > st.latest) {
       try {
-        resolveStorage(spec.storageUri, { stateDir: this.opts.stateDir, s3Root: this.opts.s3Root });
+        // the URI's form only (KServe's webhook); a missing model is the storage-initializer's error (./init-failure.ts)
+        localPathFor(spec.storageUri, { stateDir: this.opts.stateDir, s3Root: this.opts.s3Root });
         if (st.specFailure) st.specFailure = undefined;
         createRevision(this.host, st, gen, spec);
       } catch (e) {

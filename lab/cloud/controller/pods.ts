@@ -2,32 +2,74 @@
  * The Pod objects that mirror predictor replicas: the Pod the controller
  * creates for a replica, the Pod status from the replica's process state,
  * and the coalescing writer that keeps that status current in the API.
+ *
+ * Shaped like a KServe predictor pod in Knative mode: app containers
+ * kserve-container and queue-proxy, init container storage-initializer
+ * (pkg/constants StorageInitializerContainerName, InferenceServiceContainerName),
+ * each with its own log (lab.mlv.io/log-path.<container>), so a log read
+ * without a container name gets kube-apiserver's 400. The storage-initializer's
+ * log is the revision's staging log (./storage.ts); queue-proxy's is a line
+ * saying the lab's ingress router stands in for it.
  */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { COMPONENT, ISVC_API_VERSION, describeError, httpCode, type Kube } from './kube.ts';
 import { REPO_ROOT, RUNTIME_MAIN, runtimeArgs, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
+import { storageLogFile } from './storage.ts';
 import { IMAGE, LOG_PATH_ANNOTATION, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
+
+export const STORAGE_INITIALIZER = 'storage-initializer';
+export const QUEUE_PROXY = 'queue-proxy';
+export const STORAGE_IMAGE = 'lab.mlv.io/storage-initializer:local';
+export const QUEUE_IMAGE = 'lab.mlv.io/queue-proxy:local';
+
+/** The labels KServe and Knative put on a predictor pod of revision `rev`. */
+export function podLabels(st: IsvcState, rev: Revision): Record<string, string> {
+  return {
+    'serving.kserve.io/inferenceservice': st.name,
+    component: 'predictor',
+    app: rev.name,
+    'serving.knative.dev/service': `${st.name}-predictor`,
+    'serving.knative.dev/configuration': `${st.name}-predictor`,
+    'serving.knative.dev/revision': rev.name,
+    'serving.knative.dev/configurationGeneration': String(rev.generation),
+  };
+}
+
+/** The log files of a replica's pod, by container. */
+export function podLogFiles(r: Replica): Record<string, string> {
+  return {
+    [STORAGE_INITIALIZER]: storageLogFile(r.spec.modelDir),
+    'kserve-container': r.spec.logPath,
+    [QUEUE_PROXY]: r.spec.logPath.replace(/\.log$/, '') + `.${QUEUE_PROXY}.log`,
+  };
+}
+
+/** queue-proxy's log: the lab has no such process, its ingress router proxies for the pod. */
+function writeQueueProxyLog(file: string): void {
+  if (existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `${JSON.stringify({ severity: 'INFO', timestamp: ts(), message: 'lab stand-in: the lab ingress router (lab/cloud/controller/router.ts) proxies for this pod; no queue-proxy process runs' })}\n`,
+  );
+}
 
 /** The Pod object of replica `r` of revision `rev`. */
 export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<string, unknown> {
   const s = r.spec;
+  const logs = podLogFiles(r);
+  writeQueueProxyLog(logs[QUEUE_PROXY]!);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: s.podName,
       namespace: st.namespace,
-      labels: {
-        'serving.kserve.io/inferenceservice': st.name,
-        component: 'predictor',
-        app: rev.name,
-        'serving.knative.dev/service': `${st.name}-predictor`,
-        'serving.knative.dev/configuration': `${st.name}-predictor`,
-        'serving.knative.dev/revision': rev.name,
-        'serving.knative.dev/configurationGeneration': String(rev.generation),
-        'app.kubernetes.io/managed-by': COMPONENT,
-      },
+      labels: { ...podLabels(st, rev), 'app.kubernetes.io/managed-by': COMPONENT },
       annotations: {
         [LOG_PATH_ANNOTATION]: s.logPath,
+        ...Object.fromEntries(Object.entries(logs).map(([c, f]) => [`${LOG_PATH_ANNOTATION}.${c}`, f])),
         'lab.mlv.io/pid-file': r.files.pid,
         'lab.mlv.io/model-dir': s.modelDir,
         'internal.serving.kserve.io/storage-initializer-sourceuri': rev.storageUri,
@@ -39,6 +81,15 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
       nodeName: NODE_NAME,
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 5,
+      initContainers: [
+        {
+          name: STORAGE_INITIALIZER,
+          image: STORAGE_IMAGE,
+          args: [rev.storageUri, '/mnt/models'],
+          terminationMessagePolicy: 'FallbackToLogsOnError',
+          volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }],
+        },
+      ],
       containers: [
         {
           name: 'kserve-container',
@@ -52,8 +103,16 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
           ],
           resources: rev.resources,
           readinessProbe: { httpGet: { path: '/v2/health/ready', port: 0 }, periodSeconds: 1, failureThreshold: 3 },
+          volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models', readOnly: true }],
+        },
+        {
+          name: QUEUE_PROXY,
+          image: QUEUE_IMAGE,
+          ports: [{ name: 'http1', containerPort: 8012, protocol: 'TCP' }],
+          readinessProbe: { httpGet: { path: '/', port: 8012 }, periodSeconds: 1 },
         },
       ],
+      volumes: [{ name: 'kserve-provision-location', emptyDir: {} }],
     },
   };
 }
@@ -74,8 +133,35 @@ function podStatus(r: Replica, podCondition: PodConditionFn): Record<string, unk
     podIP: '127.0.0.1',
     podIPs: [{ ip: '127.0.0.1' }],
     startTime: s.startedAt ?? ts(),
-    containerStatuses: [containerStatus(s, name)],
+    // the model was staged before the replica was made: the storage-initializer has completed
+    initContainerStatuses: [initStatus(s)],
+    containerStatuses: [containerStatus(s, name), queueProxyStatus(s)],
   };
+}
+
+function initStatus(s: ReplicaStatus): Record<string, unknown> {
+  const at = s.startedAt ?? ts();
+  return {
+    name: STORAGE_INITIALIZER,
+    image: STORAGE_IMAGE,
+    imageID: '',
+    ready: true,
+    started: false,
+    restartCount: 0,
+    state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: at, finishedAt: at } },
+    lastState: {},
+  };
+}
+
+/** queue-proxy runs while the pod runs, ready with the model server (its readiness probes the user container). */
+function queueProxyStatus(s: ReplicaStatus): Record<string, unknown> {
+  const running = s.state === 'running';
+  const state = running
+    ? { running: { startedAt: s.startedAt } }
+    : s.state === 'terminated'
+      ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: s.startedAt ?? ts(), finishedAt: ts() } }
+      : { waiting: { reason: 'PodInitializing' } };
+  return { name: QUEUE_PROXY, image: QUEUE_IMAGE, imageID: '', ready: s.ready, started: running, restartCount: 0, state, lastState: {} };
 }
 
 function containerStatus(s: ReplicaStatus, name: string): Record<string, unknown> {

@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { claimOrphans } from './adoption.ts';
 import { describeError, httpCode } from './kube.ts';
+import { createFailedStoragePod, deleteFailedStoragePod } from './init-failure.ts';
 import { podObject } from './pods.ts';
 import { replicaSizing } from './predictor.ts';
 import { Replica, type ReplicaMeta, type Termination } from './replica.ts';
@@ -75,7 +76,7 @@ function stage(c: ControllerHost, st: IsvcState, rev: Revision): void {
       rev.failure = { reason: e instanceof StorageError ? e.reason : 'ModelLoadFailed', message: (e as Error).message, time: ts() };
       st.lastFailure = rev.failure;
       void c.event(st, 'Warning', rev.failure.reason, rev.failure.message);
-      c.enqueue(st.key);
+      void createFailedStoragePod(c, st, rev, dest).then(() => c.enqueue(st.key));
     },
   );
 }
@@ -196,5 +197,6 @@ async function stopReplica(c: ControllerHost, st: IsvcState, rev: Revision, r: R
 export async function teardownRevision(c: ControllerHost, st: IsvcState, rev: Revision): Promise<void> {
   st.revisions.delete(rev.generation);
   await Promise.all([...rev.replicas.values()].map((r) => stopReplica(c, st, rev, r)));
+  if (rev.failure) await deleteFailedStoragePod(c, st, rev);
   if (rev.modelDir && rev.modelDir.startsWith(join(c.opts.stateDir, 'models'))) await rm(rev.modelDir, { recursive: true, force: true });
 }

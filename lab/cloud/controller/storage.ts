@@ -7,10 +7,15 @@
  *   file:///abs/path        the path itself (file or directory)
  *   pvc://<claim>/<path>    <state-dir>/pvc/<claim>/<path>
  *   s3://<bucket>/<key>     <s3-root>/<bucket>/<key>   (needs --s3-root / LAB_S3_ROOT)
+ *
+ * Staging writes the storage-initializer's log (storageLogFile), as KServe's initializer logs
+ * (python/storage-initializer/scripts/initializer-entrypoint, python/storage/kserve_storage/
+ * kserve_storage.py): the pods' storage-initializer container reads it, so a download error
+ * shows in that container's log as on a real cluster.
  */
 import { existsSync, statSync } from 'node:fs';
-import { cp, mkdir, rm } from 'node:fs/promises';
-import { basename, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { appendFile, cp, mkdir, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 
 export class StorageError extends Error {
   constructor(
@@ -70,11 +75,38 @@ export function resolveStorage(uri: string, roots: StorageRoots): { path: string
   return { path, isFile: statSync(path).isFile() };
 }
 
+/** The storage-initializer log of the revision staged into `dest` (next to it, removed with the model). */
+export function storageLogFile(dest: string): string {
+  return `${dest}.storage-initializer.log`;
+}
+
+/** KServe's initializer logs "<time> <logger> <level> <message>" lines (kserve.logging). */
+function logLine(level: 'INFO' | 'ERROR', message: string): string {
+  return `${new Date().toISOString().replace('T', ' ').replace('Z', '')} kserve.storage ${level} ${message}\n`;
+}
+
 /**
- * Copy the model into `dest` (created fresh). A file URI becomes dest/<file>,
- * a directory's contents are copied into dest. Returns dest.
+ * Copy the model into `dest` (created fresh), logging as the storage-initializer does into
+ * storageLogFile(dest). A file URI becomes dest/<file>, a directory's contents are copied into
+ * dest. Returns dest; on failure the log ends with the error (`RuntimeError: <message>`).
  */
 export async function stageModel(uri: string, roots: StorageRoots, dest: string): Promise<string> {
+  const log = storageLogFile(dest);
+  await mkdir(dirname(log), { recursive: true });
+  await rm(log, { force: true });
+  await appendFile(log, logLine('INFO', `Initializing, args: (src_uri, dest_path): [('${uri}', '/mnt/models')]`) + logLine('INFO', `Copying contents of ${uri} to local`));
+  try {
+    await copyModel(uri, roots, dest);
+  } catch (e) {
+    const reason = e instanceof StorageError ? e.reason : 'ModelLoadFailed';
+    await appendFile(log, logLine('ERROR', `Storage initialization failed (${reason})`) + `RuntimeError: ${(e as Error).message}\n`);
+    throw e;
+  }
+  await appendFile(log, logLine('INFO', `Successfully copied ${uri} to /mnt/models`));
+  return dest;
+}
+
+async function copyModel(uri: string, roots: StorageRoots, dest: string): Promise<void> {
   const { path, isFile } = resolveStorage(uri, roots);
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true });
@@ -84,5 +116,4 @@ export async function stageModel(uri: string, roots: StorageRoots, dest: string)
   } catch (e) {
     throw new StorageError('ModelLoadFailed', `storageUri ${uri}: copying ${path} failed: ${(e as Error).message}`);
   }
-  return dest;
 }
