@@ -12,6 +12,9 @@ import { FAILURE_REASONS, computeStatus, condition, failureReason, modelState, r
 import type { Failure, IsvcState, Revision } from '../../lab/cloud/controller/types.ts';
 import type { JsonObject } from '../../lab/cloud/apiserver/json.ts';
 import { mergePatch } from '../../lab/cloud/apiserver/patch.ts';
+import { validateSchema, type SchemaNode } from '../../lab/cloud/apiserver/schema.ts';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 
 const URLS = { url: 'https://m.default.lab.mlv.io', predictorUrl: 'https://m-predictor.default.lab.mlv.io' };
 
@@ -291,6 +294,41 @@ describe('InferenceService status', () => {
     assert.equal(t1, t2);
     condition(sameStatus, 'PredictorReady', 'Unknown', 'Other', 'reason changed', clock);
     assert.notEqual(condition(sameStatus, 'PredictorReady', 'Unknown', 'RevisionMissing', WAITING, clock).lastTransitionTime, t1);
+  });
+});
+
+describe('every status the controller writes passes the CRD status schema (lab/cloud/manifests/kserve-crds.yaml)', () => {
+  const crd = parseAllDocuments(readFileSync(new URL('../../lab/cloud/manifests/kserve-crds.yaml', import.meta.url), 'utf8'))[0]!.toJS() as {
+    spec: { versions: [{ schema: { openAPIV3Schema: { properties: { status: SchemaNode } } } }] };
+  };
+  const schema = crd.spec.versions[0].schema.openAPIV3Schema.properties.status;
+  const errorsOf = (status: Record<string, unknown>) => {
+    const res = { errors: [] as { field?: string; message: string }[], unknown: [] as string[] };
+    validateSchema(mergePatch({}, status as JsonObject) as JsonObject, schema, 'status', res);
+    return [...res.errors.map((e) => `${e.field}: ${e.message}`), ...res.unknown.map((u) => `pruned ${u}`)];
+  };
+
+  it('in each situation: serving, loading, rollout, crash, failed load, spec and storage failures, scaled to zero', () => {
+    const crash: Failure = { reason: 'OOMKilled', message: 'exited with code 137', location: 'p', exitCode: 137, time: '2025-01-01T00:00:00Z' };
+    const spec = { reason: 'UnsupportedModelFormat', message: 'sklearn', time: '2025-01-01T00:00:00Z', generation: 1 };
+    const storage = { reason: 'InvalidStorageUri', message: 'gs://', time: '2025-01-01T00:00:00Z', generation: 1 };
+    const situations: IsvcState[] = [
+      state(1, []),
+      state(1, [revision(1, [replica('a')])], { active: 1, latest: 1 }),
+      state(1, [revision(1, [replica('a', { ready: false })])], { latest: 1 }),
+      state(2, [revision(1, [replica('old')]), revision(2, [replica('new', { ready: false })])], { active: 1, latest: 2 }),
+      state(1, [revision(1, [replica('p', { state: 'waiting', ready: false, waitingReason: 'CrashLoopBackOff' })])], { active: 1, latest: 1, lastFailure: { ...crash, reason: 'RuntimeUnhealthy' } }),
+      state(1, [revision(1, [], { failure: crash })], { latest: 1, lastFailure: crash }),
+      state(1, [], { specFailure: spec, lastFailure: spec }),
+      state(1, [], { specFailure: storage, lastFailure: storage }),
+      state(1, [revision(1, [], { desired: 0 })], { active: 1, latest: 1 }),
+    ];
+    for (const [i, st] of situations.entries()) assert.deepEqual(errorsOf(computeStatus(st, URLS)), [], `situation ${i}`);
+  });
+
+  it('the check catches what the real schema rejects', () => {
+    const bad = { modelStatus: { transitionStatus: 'Failed', lastFailureInfo: { reason: 'OOMKilled' }, states: { activeModelState: 'Crashed' } }, conditions: [{ status: 'True' }] };
+    assert.equal(errorsOf(bad).length, 4);
   });
 });
 
