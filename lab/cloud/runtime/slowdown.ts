@@ -41,10 +41,11 @@ const processCpuUs = (): number => {
   return u.user + u.system;
 };
 
-/** Keep this thread busy until process.hrtime.bigint() reaches `deadline` (ns). */
-function burnUntil(deadline: bigint): void {
+/** Keep this thread busy until the process has spent `ms` more CPU (not wall time: on a loaded machine that takes longer). */
+function burnCpu(ms: number, cpuUs: () => number = processCpuUs): void {
+  const end = cpuUs() + ms * 1000;
   let x = 0;
-  while (process.hrtime.bigint() < deadline) x = Math.sqrt(x + 1);
+  while (cpuUs() < end) x = Math.sqrt(x + 1);
   if (Number.isNaN(x)) throw new Error('unreachable');
 }
 
@@ -84,7 +85,7 @@ export async function slowed<T>(factor: number, infer: () => Promise<T>, m: CpuM
   const inferenceMs = Number(t1 - t0) / 1e6;
   if (!(factor > 1)) return { value, inferenceMs, extraMs: 0 };
   const extraMs = (factor - 1) * (m.end() ?? inferenceMs);
-  burnUntil(t1 + BigInt(Math.ceil(extraMs * 1e6)));
+  burnCpu(extraMs);
   m.extra(extraMs);
   return { value, inferenceMs, extraMs };
 }
