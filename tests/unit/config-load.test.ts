@@ -107,3 +107,11 @@ test('ports from the ssh config and of the jump host are 1 to 65535', () => {
   for (const j of ['gate:65536', 'gate:0', 'gate:999999']) assert.match(error(() => parse({ ...HPC, MLV_SSH_JUMP: j })).problems[0]!, /^MLV_SSH_JUMP must have a port from 1 to 65535/, j);
   assert.equal(parse({ ...HPC, MLV_SSH_JUMP: 'gate:65535' }).hpc?.ssh.jump?.port, 65535);
 });
+
+test('describeTarget (the Allure environment and the manifest) hides runtime-prefix env values and secrets', () => {
+  const t = parse({ ...HPC, MLV_RUNTIME_PREFIX: 'apptainer exec --env HF_TOKEN=hf-secret-123 --env OMP_NUM_THREADS=4 -e FOO=bar /img.sif', MLV_SSH_KEY_PASSPHRASE: 'pass-phrase-xyz' });
+  assert.deepEqual(t.hpc?.runtimePrefix.slice(0, 4), ['apptainer', 'exec', '--env', 'HF_TOKEN=hf-secret-123'], 'the target keeps the real value');
+  const d = describeTarget(t);
+  assert.equal(d.runtimePrefix, 'apptainer exec --env HF_TOKEN=*** --env OMP_NUM_THREADS=4 -e FOO=*** /img.sif');
+  assert.ok(!JSON.stringify(d).includes('hf-secret-123') && !JSON.stringify(d).includes('pass-phrase-xyz'));
+});
