@@ -92,9 +92,10 @@ const HEALTHY: Record<string, string> = { Stopped: 'False' };
 
 /** One line explaining why the service is not ready: conditions not at their healthy value, and the last model failure. */
 export function describeNotReady(status: IsvcStatus): string {
-  const parts = status.conditions.filter((c) => c.status !== (HEALTHY[c.type] ?? 'True')).map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`);
+  // The model's last failure first: it says why; the conditions mostly say that the predictor is not ready.
   const f = status.modelStatus?.lastFailureInfo;
-  if (f) parts.push(`lastFailure: ${[f.reason, f.message && oneLine(f.message)].filter(Boolean).join(': ')}`);
+  const parts = f ? [`lastFailure: ${[f.reason, f.message && oneLine(f.message)].filter(Boolean).join(': ')}`] : [];
+  for (const c of status.conditions.filter((x) => x.status !== (HEALTHY[x.type] ?? 'True'))) parts.push(`${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`);
   const state = status.modelStatus?.states?.activeModelState;
   if (state !== undefined) parts.push(`activeModelState=${state || '(empty)'}`);
   return parts.length ? parts.join('; ') : 'no conditions reported yet';

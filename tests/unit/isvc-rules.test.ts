@@ -160,7 +160,7 @@ test('getCondition, isReady and describeNotReady', () => {
   assert.equal(getCondition(st, 'Nope'), undefined);
   assert.equal(isReady(st), false);
   assert.equal(isReady(parseIsvcStatus({ conditions: [{ type: 'PredictorReady', status: 'True' }] })), false);
-  assert.equal(describeNotReady(st), 'PredictorReady=False (Failed); Ready=Unknown: waiting; lastFailure: no such file; activeModelState=(empty)');
+  assert.equal(describeNotReady(st), 'lastFailure: no such file; PredictorReady=False (Failed); Ready=Unknown: waiting; activeModelState=(empty)');
   assert.equal(describeNotReady(parseIsvcStatus({ conditions: [{ type: 'Ready', status: 'True' }] })), 'no conditions reported yet');
   assert.equal(
     describeNotReady(parseIsvcStatus({ modelStatus: { states: { activeModelState: 'Loading' }, lastFailureInfo: { reason: 'OOM', message: 'killed' } } })),

@@ -198,7 +198,7 @@ test('status schema: a failed load is explained; missing status is empty; malfor
   assert.equal(isReady(s), false);
   assert.equal(
     describeNotReady(s),
-    'PredictorReady=False (ModelLoadFailed): failed to load model; Ready=False (ModelLoadFailed); lastFailure: ModelLoadFailed: Unable to load state_dict into TorchServe; activeModelState=(empty)',
+    'lastFailure: ModelLoadFailed: Unable to load state_dict into TorchServe; PredictorReady=False (ModelLoadFailed): failed to load model; Ready=False (ModelLoadFailed); activeModelState=(empty)',
   );
   const empty = parseIsvcStatus({ kind: 'InferenceService', metadata: { name: 'x' } });
   assert.deepEqual(empty.conditions, []);
