@@ -53,7 +53,8 @@ export const FIXES: Record<string, string> = {
   MLV_INGRESS_URL: 'use an absolute http(s) URL of the ingress gateway, or leave it empty to use status.url',
   MLV_INFERENCE_CA: 'point it to a readable PEM CA bundle, or leave it empty to use the system CAs',
   MLV_PROMETHEUS_URL: 'use an absolute http(s) URL, or leave it empty',
-  MLV_MNIST_MODEL_URI: 'point it to the ONNX export of the MNIST model on the cluster storage, e.g. s3://models/mnist/1',
+  MLV_MNIST_MODEL_URI:
+    'point it to the MNIST ONNX model on the cluster storage, staged as the runtime expects it (for Triton a model repository: <uri>/mnist/1/model.onnx), e.g. s3://models/mnist-repository',
   MLV_LLM_MODEL_URI: 'point it to a Hugging Face text-generation model on the cluster storage, e.g. s3://models/smollm-135m',
 };
 
