@@ -38,14 +38,14 @@ kubectl --kubeconfig "$KUBECONFIG_FILE" wait --for condition=established --timeo
 log "KServe CRDs applied"
 # ClusterServingRuntimes (before the controller, so its first selection sees them)
 kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f "$CLOUD_DIR/manifests/serving-runtimes.yaml" >/dev/null
-log "ClusterServingRuntimes applied (kserve-tritonserver, lab-onnx-python)"
+log "ClusterServingRuntimes applied (kserve-tritonserver, lab-onnx-python, kserve-huggingfaceserver)"
 
 # ---- controller (owned by lab/cloud/controller; started only when it exists)
 if [[ ${MLV_CLOUD_SKIP_CONTROLLER:-0} == 1 ]]; then
   log "MLV_CLOUD_SKIP_CONTROLLER=1: controller not started"
 elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
   # the controller's code (and the runtimes it spawns): a running controller older than it is restarted
-  code=$(cat "$CLOUD_DIR"/controller/*.ts "$CLOUD_DIR"/runtime/*.ts "$CLOUD_DIR"/http.ts | sha256sum | cut -d' ' -f1)
+  code=$(cat "$CLOUD_DIR"/controller/*.ts "$CLOUD_DIR"/runtime/*.ts "$CLOUD_DIR"/runtime-hf/*.py "$CLOUD_DIR"/http.ts | sha256sum | cut -d' ' -f1)
   if pid_alive "$RUN_DIR/controller.pid" && [[ $(cat "$RUN_DIR/controller.code" 2>/dev/null) != "$code" ]]; then
     log "controller code changed since it started; restarting it"
     stop_pidfile controller 15
@@ -86,6 +86,20 @@ if [[ ! -f $MODELS_DIR/mnist-repository/mnist/1/model.onnx || ! -f $MODELS_DIR/m
   log "MNIST model repositories staged in $MODELS_DIR"
 fi
 
+# the lab's tiny causal LM (lab/llm, built by `lab up`) where pvc://mlv-models/tiny-llm resolves, for 4.2
+LLM_SRC=${LAB_LLM_MODEL_DIR:-/srv/mlops-lab/shared/models/tiny-llm}
+llm_uri=""
+if [[ -f $LLM_SRC/config.json && -f $LLM_SRC/model.safetensors ]]; then
+  if ! cmp -s "$LLM_SRC/model.safetensors" "$MODELS_DIR/tiny-llm/model.safetensors"; then
+    rm -rf "$MODELS_DIR/tiny-llm.tmp" && cp -r "$LLM_SRC" "$MODELS_DIR/tiny-llm.tmp"
+    rm -rf "$MODELS_DIR/tiny-llm" && mv "$MODELS_DIR/tiny-llm.tmp" "$MODELS_DIR/tiny-llm"
+    log "tiny LLM staged in $MODELS_DIR/tiny-llm"
+  fi
+  llm_uri="pvc://mlv-models/tiny-llm"
+else
+  log "no tiny LLM at $LLM_SRC (lab/llm not built): MLV_LLM_MODEL_URI not written, 4.2 skips"
+fi
+
 # ---- target file for the suite
 caps=$(sed -n 's/^MLV_CAPABILITIES=//p' "$TARGET_ENV" 2>/dev/null | tail -n 1)
 [[ ,$caps, == *,kserve,* ]] || caps="${caps:+$caps,}kserve"
@@ -96,5 +110,6 @@ set_env_keys "$TARGET_ENV" \
   "MLV_KUBECONFIG=$KUBECONFIG_FILE" \
   "MLV_KUBE_CONTEXT=mlv-lab" \
   "MLV_INGRESS_URL=$INGRESS_URL" \
-  "MLV_INFERENCE_CA=$STATE_DIR/ca.crt"
+  "MLV_INFERENCE_CA=$STATE_DIR/ca.crt" \
+  ${llm_uri:+"MLV_LLM_MODEL_URI=$llm_uri"}
 log "wrote cloud keys to $TARGET_ENV"

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectRuntime, supportingRuntimes, supportsModel, type RuntimeObject, type RuntimeSpec } from '../../lab/cloud/controller/runtimes.ts';
 import { manifestRuntimes } from '../../lab/cloud/controller/runtime-catalog.ts';
+import { labFlavor } from '../../lab/cloud/controller/predictor.ts';
 
 const rt = (name: string, spec: RuntimeSpec, extra: Partial<RuntimeObject> = {}): RuntimeObject => ({ name, cluster: true, spec, ...extra });
 const onnx = (o: { autoSelect?: boolean; priority?: number; version?: string } = {}) => ({ name: 'onnx', version: o.version ?? '1', autoSelect: o.autoSelect ?? true, priority: o.priority });
@@ -94,11 +95,18 @@ describe("the lab's ClusterServingRuntimes (manifests/serving-runtimes.yaml)", (
   const lab = manifestRuntimes();
   it('are the stock Triton (onnx 1, v2 + grpc-v2, autoSelect, priority 1) and the custom lab-onnx-python (v1 + v2, autoSelect false)', () => {
     const byName = Object.fromEntries(lab.cluster.map((r) => [r.name, r.spec]));
-    assert.deepEqual(Object.keys(byName).sort(), ['kserve-tritonserver', 'lab-onnx-python']);
+    assert.deepEqual(Object.keys(byName).sort(), ['kserve-huggingfaceserver', 'kserve-tritonserver', 'lab-onnx-python']);
     assert.deepEqual(byName['kserve-tritonserver']!.supportedModelFormats, [{ name: 'onnx', version: '1', autoSelect: true, priority: 1 }]);
     assert.deepEqual(byName['kserve-tritonserver']!.protocolVersions, ['v2', 'grpc-v2']);
     assert.deepEqual(byName['lab-onnx-python']!.protocolVersions, ['v1', 'v2']);
     assert.equal(byName['lab-onnx-python']!.supportedModelFormats![0]!.autoSelect, false);
+  });
+  it('has the stock kserve-huggingfaceserver (huggingface 1, v2 + v1, autoSelect, priority 1), run by the lab as runtime-hf', () => {
+    const hf = lab.cluster.find((r) => r.name === 'kserve-huggingfaceserver')!;
+    assert.deepEqual(hf.spec.supportedModelFormats, [{ name: 'huggingface', version: '1', autoSelect: true, priority: 1 }]);
+    assert.deepEqual(hf.spec.protocolVersions, ['v2', 'v1']);
+    assert.equal(labFlavor(hf), 'huggingface');
+    assert.equal(pick(selectRuntime({ format: { name: 'huggingface' } }, [], lab.cluster)), 'kserve-huggingfaceserver v1');
   });
   it('select Triton for onnx/v2 and fail onnx/v1 as a stock KServe does', () => {
     assert.equal(pick(selectRuntime({ format: { name: 'onnx' }, protocolVersion: 'v2' }, [], lab.cluster)), 'kserve-tritonserver v2');

@@ -26,6 +26,7 @@ import { EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type In
 import { PodStatusWriter } from './pods.ts';
 import { predictorSpec, slowdownFromIsvc } from './predictor.ts';
 import type { Replica, ReplicaMeta } from './replica.ts';
+import { Scheduler } from './nodes.ts';
 import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
@@ -82,6 +83,7 @@ export class Controller {
       hasPod: (key) => this.podInformer.cache.has(key),
       syncPod: (st, r) => this.pods.sync(st, r),
       forgetPod: (key) => this.pods.forget(key),
+      scheduler: new Scheduler(),
     };
   }
 
@@ -92,6 +94,7 @@ export class Controller {
     mkdirSync(this.runDir, { recursive: true });
     await this.startIngress();
     scanPidFiles(this.host);
+    await this.host.scheduler.start(this.kube, this.log);
 
     this.podInformer = new Informer<KObject>({
       kc: this.kube.kc,

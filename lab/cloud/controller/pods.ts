@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { COMPONENT, ISVC_API_VERSION, describeError, httpCode, type Kube } from './kube.ts';
-import { REPO_ROOT, RUNTIME_MAIN, runtimeArgs, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
+import { REPO_ROOT, runtimeArgs, runtimeCommand, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
 import { storageLogFile } from './storage.ts';
 import { IMAGE, LOG_PATH_ANNOTATION, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
 
@@ -78,7 +78,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
       ownerReferences: [{ apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: st.name, uid: st.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
-      nodeName: NODE_NAME,
+      nodeName: s.nodeName ?? NODE_NAME,
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 5,
       initContainers: [
@@ -94,7 +94,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
         {
           name: 'kserve-container',
           image: IMAGE,
-          command: [process.execPath, '--import', 'tsx', RUNTIME_MAIN],
+          command: runtimeCommand(s.runtime),
           args: runtimeArgs(s, r.files.port),
           workingDir: REPO_ROOT,
           env: [

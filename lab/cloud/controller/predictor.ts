@@ -9,7 +9,7 @@ import { parseQuantity } from '../../../helpers/quantity.ts';
 import { SLOWDOWN_ANNOTATION, parseSlowdown, type SlowdownSetting } from '../runtime/slowdown.ts';
 import type { KObject } from './informer.ts';
 import { selectRuntime, type ModelRequest, type RuntimeObject } from './runtimes.ts';
-import { ts, type Failure, type PredictorSpec } from './types.ts';
+import { ts, type Failure, type PredictorSpec, type RuntimeFlavor } from './types.ts';
 
 /** A resource amount (cpu cores, memory bytes) from a Kubernetes quantity; undefined when absent, malformed or negative. */
 function resourceAmount(q: unknown): number | undefined {
@@ -51,10 +51,11 @@ export interface RuntimeCatalog {
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** The lab process a selected runtime runs: its lab.mlv.io/runtime annotation, else Triton for a tritonserver, else a KServe Python server. */
-export function labFlavor(r: RuntimeObject): 'triton' | 'python' {
+export function labFlavor(r: RuntimeObject): RuntimeFlavor {
   const a = r.annotations ?? {};
-  const flavor = a['lab.mlv.io/runtime'] ?? (a['serving.kserve.io/server-type'] === 'tritonserver' ? 'triton' : 'python');
-  return flavor === 'triton' ? 'triton' : 'python';
+  const types: Record<string, RuntimeFlavor> = { tritonserver: 'triton', huggingfaceserver: 'huggingface' };
+  const flavor = a['lab.mlv.io/runtime'] ?? types[a['serving.kserve.io/server-type'] ?? ''] ?? 'python';
+  return flavor === 'triton' || flavor === 'huggingface' ? flavor : 'python';
 }
 
 /**

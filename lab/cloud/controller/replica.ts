@@ -11,9 +11,13 @@ import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
+import type { RuntimeFlavor } from './types.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '../../..');
 export const RUNTIME_MAIN = join(REPO_ROOT, 'lab/cloud/runtime/main.ts');
+/** The Hugging Face-like runtime (lab/cloud/runtime-hf) and the lab LLM venv's python that runs it (lab/llm/build.sh). */
+export const HF_RUNTIME_MAIN = join(REPO_ROOT, 'lab/cloud/runtime-hf/main.py');
+export const HF_PYTHON = process.env.LAB_LLM_PYTHON ?? '/srv/mlops-lab/shared/venvs/llm/bin/python';
 /** like the kubelet's; the runtime leaves these out of its access log */
 const PROBE_UA = 'kube-probe/1.32';
 
@@ -25,14 +29,16 @@ interface ReplicaSpec {
   generation: number;
   ordinal: number;
   podName: string;
+  /** the node the scheduler placed it on (./nodes.ts); absent = lab-cloud-node */
+  nodeName?: string;
   modelName: string;
   modelDir: string;
   threads: number;
   memoryLimitBytes?: number;
   /** the runtime's --slowdown (lab fault knob; 1 = none) */
   slowdown: number;
-  /** the lab runtime process: triton (Triton-like) or python (KServe Python server-like) */
-  runtime: 'triton' | 'python';
+  /** the lab runtime process: triton (Triton-like), python (KServe Python server-like), huggingface (runtime-hf) */
+  runtime: RuntimeFlavor;
   logPath: string;
   runDir: string;
 }
@@ -71,9 +77,16 @@ export type ReplicaMeta = Omit<ReplicaSpec, 'threads' | 'memoryLimitBytes' | 'sl
 
 /** The runtime's arguments (after its script) for a replica; also the Pod's container args. */
 export function runtimeArgs(s: Pick<ReplicaSpec, 'modelName' | 'modelDir' | 'threads' | 'slowdown'> & Partial<Pick<ReplicaSpec, 'runtime'>>, readyFile: string): string[] {
+  // runtime-hf/main.py: the same ready file (the port, one line), a free port; no slowdown knob
+  if (s.runtime === 'huggingface') return ['--model-name', s.modelName, '--model-dir', s.modelDir, '--port', '0', '--ready-file', readyFile, '--threads', String(s.threads)];
   const args = ['--runtime', s.runtime ?? 'python', '--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', readyFile, '--threads', String(s.threads)];
   if (s.slowdown > 1) args.push('--slowdown', String(s.slowdown));
   return args;
+}
+
+/** The runtime's executable and the arguments before runtimeArgs (the Pod's container command). */
+export function runtimeCommand(runtime: RuntimeFlavor | undefined): string[] {
+  return runtime === 'huggingface' ? [HF_PYTHON, HF_RUNTIME_MAIN] : [process.execPath, '--import', 'tsx', RUNTIME_MAIN];
 }
 
 export function filesFor(runDir: string, namespace: string, isvc: string, ordinal: number): { pid: string; meta: string; port: string } {
@@ -90,7 +103,7 @@ export function isRuntimeProcess(pid: number): boolean {
   }
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('lab/cloud/runtime/main.ts');
+    return cmd.includes('lab/cloud/runtime/main.ts') || cmd.includes('lab/cloud/runtime-hf/main.py');
   } catch {
     return false;
   }
@@ -188,10 +201,11 @@ export class Replica extends EventEmitter {
     mkdirSync(s.runDir, { recursive: true });
     rmSync(this.files.port, { force: true });
     const out = openSync(s.logPath, 'a');
-    const args = ['--import', 'tsx', RUNTIME_MAIN, ...runtimeArgs(s, this.files.port)];
+    const [exe, ...pre] = runtimeCommand(s.runtime);
+    const args = [...pre, ...runtimeArgs(s, this.files.port)];
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', out, out], env: { ...process.env, LAB_POD_NAME: s.podName, LAB_POD_NAMESPACE: s.namespace } });
+      child = spawn(exe!, args, { cwd: REPO_ROOT, stdio: ['ignore', out, out], env: { ...process.env, LAB_POD_NAME: s.podName, LAB_POD_NAMESPACE: s.namespace } });
     } finally {
       closeSync(out);
     }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { claimOrphans } from './adoption.ts';
 import { describeError, httpCode } from './kube.ts';
 import { createFailedStoragePod, deleteFailedStoragePod } from './init-failure.ts';
-import { podObject } from './pods.ts';
+import { gpuRequest, unschedulablePod } from './nodes.ts';
+import { podLabels, podObject } from './pods.ts';
 import { replicaSizing } from './predictor.ts';
 import { Replica, type ReplicaMeta, type Termination } from './replica.ts';
 import { StorageError, stageModel } from './storage.ts';
@@ -51,7 +52,8 @@ function adopt(c: ControllerHost, st: IsvcState, rev: Revision, metas: ReplicaMe
   rev.modelDir = metas[0]!.modelDir;
   rev.staging = false;
   for (const m of metas) {
-    const r = newReplica(c, st, rev, m.podName, m.ordinal);
+    const placed = c.scheduler.place(`${st.namespace}/${m.podName}`, gpuRequest(rev.resources));
+    const r = newReplica(c, st, rev, m.podName, m.ordinal, 'node' in placed ? placed.node : undefined);
     r.adopt(m.pid, m.startedAt);
     st.nextOrdinal = Math.max(st.nextOrdinal, m.ordinal + 1);
     if (!c.hasPod(`${st.namespace}/${m.podName}`)) void createPodObject(c, st, rev, r);
@@ -81,7 +83,7 @@ function stage(c: ControllerHost, st: IsvcState, rev: Revision): void {
   );
 }
 
-function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: string, ordinal: number): Replica {
+function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: string, ordinal: number, nodeName?: string): Replica {
   const r = new Replica(
     {
       namespace: st.namespace,
@@ -91,6 +93,7 @@ function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: st
       generation: rev.generation,
       ordinal,
       podName,
+      nodeName,
       modelName: st.name,
       modelDir: rev.modelDir!,
       threads: rev.threads,
@@ -161,8 +164,13 @@ export async function ensureReplicas(c: ControllerHost, st: IsvcState, rev: Revi
   if (live.length < target) {
     for (let i = live.length; i < target; i++) {
       const podName = `${st.name}-predictor-${randomBytes(4).toString('hex').slice(0, 5)}`;
-      const r = newReplica(c, st, rev, podName, st.nextOrdinal++);
+      const placed = c.scheduler.place(`${st.namespace}/${podName}`, gpuRequest(rev.resources));
+      if ('message' in placed) return unschedulable(c, st, rev, placed.message);
+      if (rev.unschedulable) void c.kube.deletePod(st.namespace, rev.unschedulable.pod).catch(() => {});
+      rev.unschedulable = undefined;
+      const r = newReplica(c, st, rev, podName, st.nextOrdinal++, placed.node);
       if (!(await createPodObject(c, st, rev, r))) {
+        c.scheduler.release(`${st.namespace}/${podName}`);
         rev.replicas.delete(podName);
         setTimeout(() => c.enqueue(st.key), 2000).unref();
         return;
@@ -187,6 +195,7 @@ async function stopReplica(c: ControllerHost, st: IsvcState, rev: Revision, r: R
   while (c.router.upstreamInflight(st.namespace, st.name, r.spec.podName) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
   void c.podEvent(st, r.spec.podName, 'Normal', 'Killing', 'Stopping container kserve-container');
   await r.stop(5000);
+  c.scheduler.release(`${st.namespace}/${r.spec.podName}`);
   rev.replicas.delete(r.spec.podName);
   c.forgetPod(`${st.namespace}/${r.spec.podName}`);
   await c.kube.deletePod(st.namespace, r.spec.podName).catch((e) => c.log(`delete pod ${r.spec.podName}: ${describeError(e)}`));
@@ -198,5 +207,22 @@ export async function teardownRevision(c: ControllerHost, st: IsvcState, rev: Re
   st.revisions.delete(rev.generation);
   await Promise.all([...rev.replicas.values()].map((r) => stopReplica(c, st, rev, r)));
   if (rev.failure) await deleteFailedStoragePod(c, st, rev);
+  if (rev.unschedulable) await c.kube.deletePod(st.namespace, rev.unschedulable.pod).catch((e) => c.log(`delete pod ${rev.unschedulable?.pod}: ${describeError(e)}`));
   if (rev.modelDir && rev.modelDir.startsWith(join(c.opts.stateDir, 'models'))) await rm(rev.modelDir, { recursive: true, force: true });
+}
+
+/** No node can take another replica: one Pending pod (PodScheduled=False Unschedulable) stands for them, with a FailedScheduling event; retried later. */
+async function unschedulable(c: ControllerHost, st: IsvcState, rev: Revision, message: string): Promise<void> {
+  setTimeout(() => c.enqueue(st.key), 5000).unref();
+  if (rev.unschedulable) return;
+  const name = `${st.name}-predictor-${randomBytes(4).toString('hex').slice(0, 5)}`;
+  rev.unschedulable = { pod: name, message };
+  const { pod, status } = unschedulablePod(st, rev, name, podLabels(st, rev), message);
+  try {
+    await c.kube.createPod(st.namespace, pod);
+    await c.kube.patchPodStatus(st.namespace, name, status);
+  } catch (e) {
+    c.log(`pending pod ${st.namespace}/${name}: ${describeError(e)}`);
+  }
+  void c.podEvent(st, name, 'Warning', 'FailedScheduling', message);
 }

@@ -7,6 +7,7 @@ import type { ScalerConfig } from './autoscaler.ts';
 import type { KObject } from './informer.ts';
 import type { Kube } from './kube.ts';
 import type { Replica, ReplicaMeta } from './replica.ts';
+import type { Scheduler } from './nodes.ts';
 import type { IngressRouter } from './router.ts';
 
 export const NODE_NAME = 'lab-cloud-node';
@@ -56,9 +57,14 @@ export interface Revision {
   memoryLimitBytes?: number;
   /** lab fault knob: the runtimes' --slowdown, from the annotation lab.mlv.io/slowdown; absent = 1 (none) */
   slowdown?: number;
-  /** the lab runtime process (runtime/main.ts --runtime); absent = python */
-  runtimeFlavor?: 'triton' | 'python';
+  /** the lab runtime process (runtime/main.ts --runtime, or runtime-hf/main.py); absent = python */
+  runtimeFlavor?: RuntimeFlavor;
+  /** the Pending pod standing for replicas the scheduler could not place (./nodes.ts), with its message */
+  unschedulable?: { pod: string; message: string };
 }
+
+/** The lab process standing in for a ServingRuntime: Triton-like, KServe Python server-like (both runtime/main.ts), Hugging Face-like (runtime-hf/main.py). */
+export type RuntimeFlavor = 'triton' | 'python' | 'huggingface';
 
 export interface PredictorSpec {
   storageUri: string;
@@ -67,7 +73,7 @@ export interface PredictorSpec {
   /** lab fault knob (lab.mlv.io/slowdown), already validated; default 1 */
   slowdown?: number;
   /** the selected ServingRuntime, the lab process that stands in for it, and the protocol the model gets */
-  runtime?: { name: string; flavor: 'triton' | 'python'; protocolVersion: string };
+  runtime?: { name: string; flavor: RuntimeFlavor; protocolVersion: string };
 }
 
 export interface IsvcState {
@@ -113,6 +119,8 @@ export interface ControllerHost {
   syncPod(st: IsvcState, r: Replica): void;
   /** drop the pod status bookkeeping of <namespace>/<pod> */
   forgetPod(key: string): void;
+  /** places predictor pods on the lab's nodes by their nvidia.com/gpu requests (./nodes.ts) */
+  readonly scheduler: Scheduler;
 }
 
 export const ts = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
