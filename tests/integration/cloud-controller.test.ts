@@ -318,6 +318,36 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     assert.equal(readdirSync(runDir).filter((f) => /^runtime-default-mnist-\d+\.pid$/.test(f)).length, 1, 'pid files of stopped replicas removed');
   });
 
+  it("Knative's defaults (target 100 x 0.7): 10 concurrent requests keep 1 replica without scaleTarget; scaleTarget 2 scales", async (t) => {
+    const name = 'kpa-defaults';
+    t.after(async () => {
+      await custom.deleteNamespacedCustomObject({ ...G, namespace: NS, name }).catch(() => {});
+      await waitFor(`${name} pods gone`, async () => (await pods(name)).length === 0);
+    });
+    const model = { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: `file://${modelDir}` };
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc(name, { minReplicas: 1, maxReplicas: 3, scaleMetric: 'concurrency', model }, { 'autoscaling.knative.dev/window': '2s' }) });
+    await waitFor(`${name} Ready`, async () => cond(await getIsvc(name), 'Ready')?.status === 'True');
+    const body = { instances: [Array.from(digits[0]!.pixels)] };
+    let stop = false;
+    let ok = 0;
+    const worker = async () => {
+      while (!stop) if ((await call(`${name}.default.lab.mlv.io`, `/v1/models/${name}:predict`, body).catch(() => undefined))?.status === 200) ok++;
+    };
+    const workers = Array.from({ length: 10 }, worker);
+    const seen = new Set<string>();
+    for (const until = Date.now() + 6000; Date.now() < until; await sleep(250)) seen.add(String((await getIsvc(name)).status?.annotations?.['lab.mlv.io/replicas']));
+    assert.ok(ok > 50, `${ok} requests answered in 6 s`);
+    const o = await getIsvc(name);
+    assert.equal(o.status.annotations['autoscaling.lab.mlv.io/target'], '100');
+    assert.deepEqual([...seen], ['1'], `replicas seen during 6 s of 10 concurrent requests (${ok} ok)`);
+    assert.ok(!(await events(name)).some((e) => e.reason === 'ScaledUp'), 'no ScaledUp event');
+    // the same load with scaleTarget 2 (a new revision, as on Knative): ceil(~10 / 1.4) > 1
+    await custom.patchNamespacedCustomObject({ ...G, namespace: NS, name, body: [{ op: 'add', path: '/spec/predictor/scaleTarget', value: 2 }] });
+    await waitFor(`${name} 2+ ready replicas with scaleTarget 2`, async () => Number((await getIsvc(name)).status?.annotations?.['lab.mlv.io/ready-replicas']) >= 2, 20_000, 200);
+    stop = true;
+    await Promise.all(workers);
+  });
+
   it('pvc:// storageUri and the older predictor.onnx form: protocol v2 on the Triton-like runtime, the model named after its directory', async () => {
     await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc('mnist-pvc', { onnx: { storageUri: 'pvc://models/repo' } }) });
     await waitFor('mnist-pvc Ready', async () => cond(await getIsvc('mnist-pvc'), 'Ready')?.status === 'True');

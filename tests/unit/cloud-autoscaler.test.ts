@@ -1,12 +1,26 @@
 /**
  * The KPA-like scaling decision (lab/cloud/controller/autoscaler.ts) on
- * synthetic concurrency series.
+ * synthetic concurrency series (stable mode), and Knative's own arithmetic
+ * (./cloud-autoscaler-knative.test.ts).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFromIsvc, decide, emptyState, parseDuration, type ScalerConfig, type ScalerState } from '../../lab/cloud/controller/autoscaler.ts';
 
-const base: ScalerConfig = { metric: 'concurrency', target: 1, minReplicas: 1, maxReplicas: 3, stableWindowMs: 6000, scaleDownDelayMs: 15000 };
+// stable mode only (panic threshold out of reach), utilisation 1: target = pods per unit of concurrency
+const base: ScalerConfig = {
+  metric: 'concurrency',
+  target: 1,
+  utilization: 1,
+  minReplicas: 1,
+  maxReplicas: 3,
+  stableWindowMs: 6000,
+  panicWindowPercentage: 10,
+  panicThresholdPercentage: Infinity,
+  maxScaleUpRate: 1000,
+  maxScaleDownRate: 2,
+  scaleDownDelayMs: 15000,
+};
 
 /** Feed one sample per second; returns the replica count after each tick (applying each decision). */
 function run(series: number[], cfg: ScalerConfig, start = 1): number[] {
@@ -86,31 +100,75 @@ describe('KPA decision', () => {
 });
 
 describe('KPA config from an InferenceService', () => {
-  it('defaults: concurrency, target 1, min 1, lab cap, 6 s window, given delay', () => {
+  it("defaults are Knative's: concurrency, target 100 at 0.7, 60 s window, panic 10% / 200%, rates 1000 / 2, no delay", () => {
     const { config, warnings } = configFromIsvc({ spec: { predictor: {} } });
-    assert.deepEqual(config, { metric: 'concurrency', target: 1, minReplicas: 1, maxReplicas: 5, stableWindowMs: 6000, scaleDownDelayMs: 15000 });
+    assert.deepEqual(config, {
+      metric: 'concurrency',
+      target: 100,
+      utilization: 0.7,
+      minReplicas: 1,
+      maxReplicas: 5,
+      stableWindowMs: 60_000,
+      panicWindowPercentage: 10,
+      panicThresholdPercentage: 200,
+      maxScaleUpRate: 1000,
+      maxScaleDownRate: 2,
+      scaleDownDelayMs: 0,
+    });
     assert.deepEqual(warnings, []);
+    assert.equal(configFromIsvc({ spec: { predictor: { scaleMetric: 'rps' } } }).config.target, 200, 'requests-per-second-target-default');
   });
 
   it('reads spec fields and Knative annotations', () => {
     const { config } = configFromIsvc({
-      metadata: { annotations: { 'autoscaling.knative.dev/window': '10s', 'autoscaling.knative.dev/scale-down-delay': '1m30s' } },
+      metadata: {
+        annotations: {
+          'autoscaling.knative.dev/window': '10s',
+          'autoscaling.knative.dev/scale-down-delay': '1m30s',
+          'autoscaling.knative.dev/target-utilization-percentage': '50',
+          'autoscaling.knative.dev/panic-window-percentage': '20',
+          'autoscaling.knative.dev/panic-threshold-percentage': '150',
+        },
+      },
       spec: { predictor: { minReplicas: 1, maxReplicas: 3, scaleMetric: 'rps', scaleTarget: 50 } },
     });
-    assert.deepEqual(config, { metric: 'rps', target: 50, minReplicas: 1, maxReplicas: 3, stableWindowMs: 10000, scaleDownDelayMs: 90000 });
+    assert.deepEqual(
+      { ...config },
+      {
+        ...config,
+        metric: 'rps',
+        target: 50,
+        utilization: 0.5,
+        minReplicas: 1,
+        maxReplicas: 3,
+        stableWindowMs: 10000,
+        panicWindowPercentage: 20,
+        panicThresholdPercentage: 150,
+        scaleDownDelayMs: 90000,
+      },
+    );
+    assert.equal(configFromIsvc({ metadata: { annotations: { 'autoscaling.knative.dev/target': '7' } }, spec: { predictor: {} } }).config.target, 7);
   });
 
   it('warns on unsupported metrics and bad values', () => {
     const { config, warnings } = configFromIsvc({
-      metadata: { annotations: { 'autoscaling.knative.dev/window': 'soon' } },
+      metadata: { annotations: { 'autoscaling.knative.dev/window': 'soon', 'autoscaling.knative.dev/panic-threshold-percentage': '100' } },
       spec: { predictor: { minReplicas: 2, maxReplicas: 1, scaleMetric: 'cpu', scaleTarget: 0 } },
     });
     assert.equal(config.metric, 'concurrency');
-    assert.equal(config.target, 1);
+    assert.equal(config.target, 100);
     assert.equal(config.maxReplicas, 2);
-    assert.equal(config.stableWindowMs, 6000);
-    assert.equal(warnings.length, 4);
+    assert.equal(config.stableWindowMs, 60_000);
+    assert.equal(config.panicThresholdPercentage, 200, 'below Knative’s minimum 110%');
+    assert.equal(warnings.length, 5);
     assert.match(warnings.join('\n'), /cpu.*HPA/);
+  });
+
+  it('the lab minimum window is 1 s (Knative: 6 s)', () => {
+    const ann = (w: string) => configFromIsvc({ metadata: { annotations: { 'autoscaling.knative.dev/window': w } }, spec: { predictor: {} } });
+    assert.equal(ann('1s').config.stableWindowMs, 1000);
+    assert.equal(ann('500ms').config.stableWindowMs, 60_000);
+    assert.match(ann('500ms').warnings.join('\n'), /lab range 1s/);
   });
 
   it('parses Go-style durations', () => {
