@@ -325,7 +325,11 @@ describe('cloud controller (API server + controller + runtime + router)', { time
       await waitFor(`${name} pods gone`, async () => (await pods(name)).length === 0);
     });
     const model = { modelFormat: { name: 'onnx' }, runtime: 'lab-onnx-python', storageUri: `file://${modelDir}` };
-    await custom.createNamespacedCustomObject({ ...G, namespace: NS, body: isvc(name, { minReplicas: 1, maxReplicas: 3, scaleMetric: 'concurrency', model }, { 'autoscaling.knative.dev/window': '2s' }) });
+    await custom.createNamespacedCustomObject({
+      ...G,
+      namespace: NS,
+      body: isvc(name, { minReplicas: 1, maxReplicas: 3, scaleMetric: 'concurrency', model }, { 'autoscaling.knative.dev/window': '2s' }),
+    });
     await waitFor(`${name} Ready`, async () => cond(await getIsvc(name), 'Ready')?.status === 'True');
     const body = { instances: [Array.from(digits[0]!.pixels)] };
     let stop = false;
