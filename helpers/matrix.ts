@@ -17,6 +17,8 @@ export interface TestOutcome {
   reason: string;
   durationMs: number;
   criteria: { name: string; status: string; detail: string }[];
+  /** the test's `deployment-mode` annotation (the KServe mode it validated) */
+  deploymentMode?: string;
 }
 
 interface MatrixRow {
@@ -27,6 +29,8 @@ interface MatrixRow {
   reason: string;
   tests: TestOutcome[];
   components: Partial<Record<Component, Outcome>>;
+  /** the KServe deployment modes its tests validated */
+  modes: string[];
 }
 
 const COMPONENTS: Component[] = [
@@ -86,6 +90,10 @@ export interface PwReport {
 }
 
 const stripAnsi = (s: string) => stripVTControlCharacters(s);
+const modeAnnotation = (as: { type: string; description?: string }[]) => {
+  const m = as.find((a) => a.type === 'deployment-mode')?.description;
+  return m ? { deploymentMode: m } : {};
+};
 
 export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment) => string | undefined): TestOutcome[] {
   const out: TestOutcome[] = [];
@@ -138,6 +146,7 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
           reason,
           durationMs: r?.duration ?? 0,
           criteria,
+          ...modeAnnotation(annotations),
         });
       }
     }
@@ -158,22 +167,25 @@ export function buildMatrix(tests: TestOutcome[], notExercised: Partial<Record<C
     const reasons = mine.filter((x) => x.outcome === outcome && x.reason).map((x) => x.reason);
     const reason = mine.length === 0 ? 'no test selected or implemented for this task in this run' : [...new Set(reasons)].join(' / ');
     const components = Object.fromEntries(t.components.map((c) => [c, outcome === 'pass' && notExercised[c] ? 'skip' : outcome])) as Partial<Record<Component, Outcome>>;
-    return { task: t.id, title: t.title, tier: t.tier, outcome, reason, tests: mine, components };
+    const modes = [...new Set(mine.flatMap((x) => (x.deploymentMode ? [x.deploymentMode] : [])))];
+    return { task: t.id, title: t.title, tier: t.tier, outcome, reason, tests: mine, components, modes };
   });
 }
 
 const ICON: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', infra: 'INFRA', skip: 'SKIP', 'not run': '—' };
+const modeOf = (r: MatrixRow) => (r.modes.length ? ` (KServe ${r.modes.join(', ')})` : '');
+const testMode = (t: TestOutcome) => (t.deploymentMode ? ` [deployment mode: ${t.deploymentMode}]` : '');
 
 export function matrixMarkdown(rows: MatrixRow[], meta: Record<string, string>): string {
   const lines = [`# Validation matrix`, '', ...Object.entries(meta).map(([k, v]) => `- **${k}**: ${v}`), ''];
   lines.push(`| Task | Tier | Result | ${COMPONENTS.join(' | ')} |`, `|---|---|---|${COMPONENTS.map(() => '---').join('|')}|`);
-  for (const r of rows) lines.push(`| ${r.task} ${r.title} | ${r.tier} | ${ICON[r.outcome]} | ${COMPONENTS.map((c) => (r.components[c] ? ICON[r.components[c]!] : '')).join(' | ')} |`);
+  for (const r of rows) lines.push(`| ${r.task} ${r.title}${modeOf(r)} | ${r.tier} | ${ICON[r.outcome]} | ${COMPONENTS.map((c) => (r.components[c] ? ICON[r.components[c]!] : '')).join(' | ')} |`);
   lines.push('', '## Details', '');
   for (const r of rows) {
     lines.push(`### ${r.task} ${r.title}: ${ICON[r.outcome]}`, '');
     if (!r.tests.length) lines.push(`_${r.reason}_`, '');
     for (const t of r.tests) {
-      lines.push(`- **${ICON[t.outcome]}** ${t.title} (${(t.durationMs / 1000).toFixed(1)} s)${t.reason ? `: ${t.reason}` : ''}`);
+      lines.push(`- **${ICON[t.outcome]}** ${t.title} (${(t.durationMs / 1000).toFixed(1)} s)${testMode(t)}${t.reason ? `: ${t.reason}` : ''}`);
       for (const c of t.criteria) lines.push(`  - ${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'N/A'} ${c.name}: ${c.detail}`);
     }
     lines.push('');
@@ -188,12 +200,12 @@ export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>): str
   const cell = (o: Outcome | undefined, title = '') => (o ? `<td title="${esc(title)}" style="background:${COLOR[o]};color:#fff;text-align:center">${ICON[o]}</td>` : '<td></td>');
   const head = `<tr><th>Task</th><th>Tier</th><th>Result</th>${COMPONENTS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = rows
-    .map((r) => `<tr><td>${esc(`${r.task} ${r.title}`)}</td><td>${r.tier}</td>${cell(r.outcome, r.reason)}${COMPONENTS.map((c) => cell(r.components[c], r.reason)).join('')}</tr>`)
+    .map((r) => `<tr><td>${esc(`${r.task} ${r.title}${modeOf(r)}`)}</td><td>${r.tier}</td>${cell(r.outcome, r.reason)}${COMPONENTS.map((c) => cell(r.components[c], r.reason)).join('')}</tr>`)
     .join('\n');
   const details = rows
     .map(
       (r) =>
-        `<h3>${esc(r.task)} ${esc(r.title)}: ${ICON[r.outcome]}</h3>${r.tests.length ? '' : `<p><em>${esc(r.reason)}</em></p>`}<ul>${r.tests.map((t) => `<li><b>${ICON[t.outcome]}</b> ${esc(t.title)}${t.reason ? `: ${esc(t.reason)}` : ''}<ul>${t.criteria.map((c) => `<li>${c.status.toUpperCase()} ${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul></li>`).join('')}</ul>`,
+        `<h3>${esc(r.task)} ${esc(r.title)}: ${ICON[r.outcome]}</h3>${r.tests.length ? '' : `<p><em>${esc(r.reason)}</em></p>`}<ul>${r.tests.map((t) => `<li><b>${ICON[t.outcome]}</b> ${esc(t.title + testMode(t))}${t.reason ? `: ${esc(t.reason)}` : ''}<ul>${t.criteria.map((c) => `<li>${c.status.toUpperCase()} ${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul></li>`).join('')}</ul>`,
     )
     .join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Validation matrix</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}</style></head><body><h1>Validation matrix</h1><ul>${Object.entries(
