@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { degenerate as degenerateText, words } from '../../helpers/completion-quality.ts';
 
 const SHARED = `${process.env['LAB_SRV'] ?? '/srv/mlops-lab'}/shared`;
 const MODEL_DIR = `${SHARED}/models/tiny-llm`;
@@ -53,36 +54,8 @@ const CompletionSchema = z.object({
 });
 
 const corpusWords = new Set(words(readFileSync(CORPUS, 'utf8')));
-function words(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^a-z']+/)
-    .filter(Boolean);
-}
-
-/**
- * Why a completion is degenerate, or null. Thresholds, for 32 tokens (about 15-20 words):
- * - distinct/total words >= 0.5: prose of that length repeats only function words (the lab's
- *   samples measure 0.8-0.9); a loop of a phrase of k words over n words gives k/n, so anything
- *   under 0.5 repeats each word at least twice on average;
- * - no word above 1/3 of all words: one token repeated;
- * - >= 80% of the words occur in the training corpus: the pre-trained model writes corpus-like
- *   text (its samples: 100%), byte-level noise does not.
- * The control below: a model trained for 1 step loops one token ("about about ...") and fails.
- */
-function degenerate(text: string): string | null {
-  const w = words(text);
-  if (w.length < 4) return `only ${w.length} word(s): ${JSON.stringify(text)}`;
-  const distinct = new Set(w).size / w.length;
-  if (distinct < 0.5) return `distinct-word ratio ${distinct.toFixed(2)} < 0.5: ${JSON.stringify(text)}`;
-  const counts = new Map<string, number>();
-  for (const x of w) counts.set(x, (counts.get(x) ?? 0) + 1);
-  const [top, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
-  if (n / w.length > 1 / 3) return `"${top}" is ${n} of ${w.length} words: ${JSON.stringify(text)}`;
-  const known = w.filter((x) => corpusWords.has(x)).length / w.length;
-  if (known < 0.8) return `only ${(known * 100).toFixed(0)}% of the words are in the corpus: ${JSON.stringify(text)}`;
-  return null;
-}
+/** helpers/completion-quality.ts with the training corpus as the vocabulary. The control below: a model trained for 1 step loops one token ("about about ...") and fails. */
+const degenerate = (text: string): string | null => degenerateText(text, corpusWords);
 
 /** Parameter count from the safetensors header (8-byte little-endian length, then JSON). */
 function safetensorsParams(path: string): number {

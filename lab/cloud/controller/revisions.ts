@@ -43,7 +43,7 @@ export function createRevision(c: ControllerHost, st: IsvcState, gen: number, sp
   if (adoptable.length) return adopt(c, st, rev, adoptable);
   st.adopted = true;
   const slow = (rev.slowdown ?? 1) > 1 ? ` (lab slowdown x${rev.slowdown})` : '';
-  void c.event(st, 'Normal', 'RevisionCreated', `created revision ${name} (generation ${gen}) with ${initial} replica(s) for the onnx model at ${spec.storageUri}${slow}`);
+  void c.event(st, 'Normal', 'RevisionCreated', `created revision ${name} (generation ${gen}) with ${initial} replica(s) for the ${spec.format} model at ${spec.storageUri}${slow}`);
   stage(c, st, rev);
 }
 
