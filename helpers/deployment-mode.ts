@@ -79,12 +79,11 @@ export function detectDeploymentMode(i: ModeInputs): ModeFinding {
 
 /** The words the matrix and the report show. */
 export function modeLabel(f: ModeFinding): string {
-  const was = f.raw && f.raw !== f.mode ? `, "${f.raw}"` : '';
   switch (f.mode) {
     case 'Knative':
-      return `Serverless (Knative KPA${was})`;
+      return 'Serverless (Knative KPA)';
     case 'Standard':
-      return `RawDeployment (Standard, HPA${was})`;
+      return 'RawDeployment (Standard, HPA)';
     case 'ModelMesh':
       return 'ModelMesh';
     default:

@@ -13,7 +13,8 @@ describe('detectDeploymentMode', () => {
   it('status.deploymentMode wins over the annotation and the ConfigMap', () => {
     const f = detectDeploymentMode({ statusDeploymentMode: 'Serverless', annotations: { [ANN]: 'RawDeployment' }, configMap: cm('Standard') });
     assert.deepEqual(f, { mode: 'Knative', source: 'status.deploymentMode', raw: 'Serverless' });
-    assert.equal(modeLabel(f), 'Serverless (Knative KPA, "Serverless")');
+    assert.equal(modeLabel(f), 'Serverless (Knative KPA)');
+    assert.equal(modeLabel(detectDeploymentMode({ statusDeploymentMode: 'Standard' })), 'RawDeployment (Standard, HPA)');
   });
 
   it('then a known annotation value (legacy RawDeployment is Standard), an unknown one is skipped', () => {
