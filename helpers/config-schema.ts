@@ -52,6 +52,7 @@ export const FIXES: Record<string, string> = {
   MLV_KUBECONFIG: 'point it to a readable kubeconfig file (default: KUBECONFIG or ~/.kube/config)',
   MLV_INGRESS_URL: 'use an absolute http(s) URL of the ingress gateway, or leave it empty to use status.url',
   MLV_INFERENCE_CA: 'point it to a readable PEM CA bundle, or leave it empty to use the system CAs',
+  MLV_INFERENCE_TOKEN_OVER_HTTP: 'use yes to allow sending MLV_INFERENCE_TOKEN over plain http (a lab or a private network), or leave it empty',
   MLV_PROMETHEUS_URL: 'use an absolute http(s) URL, or leave it empty',
   MLV_MNIST_MODEL_URI:
     'point it to the MNIST ONNX model on the cluster storage, staged as the runtime expects it (for Triton a model repository: <uri>/mnist/1/model.onnx), e.g. s3://models/mnist-repository',
@@ -187,6 +188,7 @@ export const RawSchema = z.object({
   MLV_INGRESS_URL: url.optional(),
   MLV_INFERENCE_CA: filePath,
   MLV_INFERENCE_TOKEN: optional,
+  MLV_INFERENCE_TOKEN_OVER_HTTP: z.enum(['yes', 'no']).optional(),
   MLV_PROMETHEUS_URL: url.optional(),
   MLV_MNIST_MODEL_URI: storageUri.optional(),
   MLV_LLM_MODEL_URI: storageUri.optional(),

@@ -54,6 +54,8 @@ export interface CloudTarget {
   ingressUrl?: string;
   caPath?: string;
   token?: string;
+  /** MLV_INFERENCE_TOKEN_OVER_HTTP=yes: the token may go over plain http. */
+  tokenOverHttp?: boolean;
   prometheusUrl?: string;
   /** storageUri of the MNIST ONNX model (MLOPS-4.1). */
   mnistModelUri?: string;
@@ -241,6 +243,7 @@ function parseCloud(vars: Record<string, string | undefined>, raw: Raw, caps: Ca
     ingressUrl: raw.MLV_INGRESS_URL,
     caPath,
     token: raw.MLV_INFERENCE_TOKEN,
+    tokenOverHttp: raw.MLV_INFERENCE_TOKEN_OVER_HTTP === 'yes',
     prometheusUrl: raw.MLV_PROMETHEUS_URL,
     mnistModelUri: raw.MLV_MNIST_MODEL_URI,
     llmModelUri: raw.MLV_LLM_MODEL_URI,

@@ -4,6 +4,7 @@
  */
 import { stripVTControlCharacters } from 'node:util';
 import { INFRA_MARKER } from './errors.ts';
+import { redact } from './redact.ts';
 import { TASKS, taskFromFile, type Component } from './tasks.ts';
 
 type Outcome = 'pass' | 'fail' | 'infra' | 'skip' | 'not run';
@@ -126,7 +127,7 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
         let criteria: TestOutcome['criteria'] = [];
         if (critAtt) {
           try {
-            criteria = JSON.parse(readAttachment(critAtt) ?? '[]');
+            criteria = (JSON.parse(readAttachment(critAtt) ?? '[]') as TestOutcome['criteria']).map((c) => ({ ...c, detail: redact(String(c.detail)) }));
           } catch {
             criteria = [];
           }
@@ -143,7 +144,8 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
           title: [...titles, spec.title].filter(Boolean).join(' › '),
           task: taskFromFile(spec.file)?.id,
           outcome,
-          reason,
+          // Messages are redacted where they are made; this is the net for the matrix and report.
+          reason: redact(reason),
           durationMs: r?.duration ?? 0,
           criteria,
           ...modeAnnotation(annotations),

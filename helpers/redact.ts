@@ -44,7 +44,7 @@ function redactUrls(text: string): string {
       // userinfo: everything between "scheme://" and "@" before the host (no "/", "?", "#" or space in between)
       .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]+@/gi, `$1${MASK}@`)
       // query and fragment parameters
-      .replace(/([?&#;])([^=&\s#'"]+)=([^&\s#'"]*)/g, (m, sep: string, k: string, v: string) => (v && v !== MASK && (SECRET_PARAMS.test(k) || isSecretKey(k)) ? `${sep}${k}=${MASK}` : m))
+      .replace(/([?&#;])([^=&\s#'"]+)=([^&\s#'"]*)/g, (m, sep: string, k: string, v: string) => (v && !v.startsWith(MASK) && (SECRET_PARAMS.test(k) || isSecretKey(k)) ? `${sep}${k}=${MASK}` : m))
   );
 }
 
@@ -58,7 +58,7 @@ function redactAssignments(text: string): string {
       .replace(/("([A-Za-z_][\w.-]*)"\s*:\s*")((?:[^"\\]|\\.)*)"/g, (m, pre: string, k: string, v: string) => (v && isSecretKey(k) ? `${pre}${MASK}"` : m))
       .replace(/(^|[^\w.-])([A-Za-z_][\w.-]*)(=|: )("[^"]*"?|'[^']*'?|[^\s"',;&]+)/g, (m, pre: string, k: string, op: string, v: string) => {
         const q = /^["']/.test(v) ? v[0]! : '';
-        return isSecretKey(k) && v.length > 2 * q.length && v !== MASK && v !== `${q}${MASK}${q}` ? `${pre}${k}${op}${q}${MASK}${q}` : m;
+        return isSecretKey(k) && v.length > 2 * q.length && !v.startsWith(MASK) && !v.startsWith(`${q}${MASK}`) ? `${pre}${k}${op}${q}${MASK}${q}` : m;
       })
   );
 }
@@ -95,6 +95,61 @@ export function redactWords(words: readonly string[]): string[] {
     } else out.push(redact(w));
   }
   return out;
+}
+
+/** The values `redactWords` hides in a runtime prefix, to be hidden wherever they appear (a rendered script, job output). */
+export function hiddenValues(words: readonly string[]): string[] {
+  const shown = redactWords(words);
+  const out: string[] = [];
+  words.forEach((w, i) => {
+    const s = shown[i]!;
+    if (s === w) return;
+    const eq = w.indexOf('=');
+    const masked = s.lastIndexOf(MASK);
+    // the value after "K=" (or the whole word when its redaction is not a K=*** form)
+    if (eq > 0 && masked > 0 && s.slice(0, masked) === w.slice(0, masked)) out.push(w.slice(masked));
+    else out.push(w);
+  });
+  return out.filter((v) => v.length >= 4);
+}
+
+/** The part of a target that holds secrets (structural, so this file needs no config types). */
+interface SecretHolder {
+  hpc?: { ssh: { passphrase?: string }; runtimePrefix: readonly string[] };
+  cloud?: { token?: string; ingressUrl?: string; prometheusUrl?: string; mnistModelUri?: string; llmModelUri?: string };
+}
+
+/** The secret parts of a URL (userinfo, token-like query values), to be hidden even where a message wraps or re-encodes it. */
+export function urlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
+  const out = [...url.matchAll(/^[a-z][a-z0-9+.-]*:\/\/([^\s/?#@'"]+)@/gi)].flatMap((m) => [m[1]!, ...m[1]!.split(':')]);
+  for (const m of url.matchAll(/[?&#;]([^=&\s#'"]+)=([^&\s#'"]*)/g)) if (SECRET_PARAMS.test(m[1]!) || isSecretKey(m[1]!)) out.push(m[2]!, safeDecode(m[2]!));
+  return [...new Set(out)].filter((v) => v.length >= 4);
+}
+
+const safeDecode = (v: string) => {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+};
+
+/** Every exact secret value a target holds: the key passphrase, the inference token, the runtime prefix's hidden values, the URLs' credentials. */
+export function targetSecrets(t: SecretHolder): string[] {
+  const c = t.cloud;
+  const urls = [c?.ingressUrl, c?.prometheusUrl, c?.mnistModelUri, c?.llmModelUri].flatMap(urlSecrets);
+  return [t.hpc?.ssh.passphrase, c?.token, ...hiddenValues(t.hpc?.runtimePrefix ?? []), ...urls].filter((v): v is string => !!v);
+}
+
+/** Redact an error's message and stack in place (its class and fields stay: INFRA markers, instanceof checks). */
+export function redactError<E>(e: E, known: Iterable<string | undefined> = []): E {
+  if (e instanceof Error) {
+    const secrets = [...known];
+    e.message = redact(e.message, secrets);
+    if (e.stack) e.stack = redact(e.stack, secrets);
+  }
+  return e;
 }
 
 /** Redact a flat record for a report: secret-named keys are masked whole, every other value is redacted as text. */

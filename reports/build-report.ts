@@ -10,6 +10,7 @@ import { ALLURE_CATEGORIES } from '../helpers/allure-categories.ts';
 import type { Manifest } from '../helpers/manifest.ts';
 import type { Component } from '../helpers/tasks.ts';
 import { hostKeyWarnings } from '../helpers/known-hosts.ts';
+import { redactRecord } from '../helpers/redact.ts';
 import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport } from '../helpers/matrix.ts';
 
 const OUT = resolve(process.env.MLV_REPORT_OUT ?? 'reports/out');
@@ -35,7 +36,7 @@ if (existsSync(manifestFile)) {
 }
 const rows = buildMatrix(tests, notExercised);
 const hostKeys = hostKeyWarnings(md.hostKeyCheck as string | undefined, md.runId as string | undefined);
-const meta: Record<string, string> = {
+const meta: Record<string, string> = redactRecord({
   ...(hostKeys.length && { 'host keys': hostKeys.join(' ') }),
   ...Object.fromEntries(Object.entries(notExercised).map(([c, why]) => [`${c}`, why!])),
   run: String(md.runId ?? '?'),
@@ -46,7 +47,7 @@ const meta: Record<string, string> = {
   ...versions,
   started: String(report.stats?.startTime ?? '?'),
   'wall time': report.stats?.duration !== undefined ? `${(report.stats.duration / 1000).toFixed(1)} s` : '?',
-};
+});
 mkdirSync(OUT, { recursive: true });
 writeFileSync(resolve(OUT, 'validation-matrix.md'), matrixMarkdown(rows, meta));
 writeFileSync(resolve(OUT, 'validation-matrix.html'), matrixHtml(rows, meta));

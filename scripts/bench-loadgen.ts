@@ -25,6 +25,7 @@ import { parseArgs, promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import { runLoad } from '../clients/loadgen.ts';
+import { redact } from '../helpers/redact.ts';
 
 const run = promisify(execFile);
 
@@ -163,7 +164,7 @@ async function hey(t: Target): Promise<ToolResult> {
   for (const m of stdout.matchAll(/^\s+\[(\d+)\]\s+(?!\d+ responses)/gm)) bad += Number(m[1]);
   return {
     tool: 'hey',
-    command: `hey ${args.map((x) => (x.startsWith('Authorization') ? 'Authorization: Bearer ***' : x)).join(' ')}`,
+    command: redact(`hey ${args.join(' ')}`, [t.token]),
     rps: totalS > 0 ? ok / totalS : 0,
     successes: ok,
     errors: bad,

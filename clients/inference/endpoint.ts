@@ -12,6 +12,7 @@
  * Field names match `LoadOptions` in clients/loadgen.ts, so an Endpoint can be
  * spread into a load run: `runLoad({ ...ep, url: endpointUrl(ep, path), ... })`.
  */
+import { redact } from '../../helpers/redact.ts';
 
 export interface Endpoint {
   /** Base URL without trailing slash; request paths are appended to it. */
@@ -22,8 +23,10 @@ export interface Endpoint {
   servername?: string;
   /** PEM CA bundle; TLS verification is always on. */
   ca?: string | Buffer;
-  /** Sent as `Authorization: Bearer <token>`; never logged. */
+  /** Sent as `Authorization: Bearer <token>`, to this endpoint only (no redirects are followed); never logged. */
   bearerToken?: string;
+  /** The target opted in (MLV_INFERENCE_TOKEN_OVER_HTTP=yes) to sending the token over plain http. */
+  tokenOverHttp?: boolean;
 }
 
 /** The part of an InferenceService status needed to resolve its endpoint. */
@@ -36,18 +39,19 @@ interface ResolveOptions {
   ingressBaseUrl?: string;
   ca?: string | Buffer;
   bearerToken?: string;
+  tokenOverHttp?: boolean;
 }
 
 /** Resolve the endpoint of an InferenceService from its status. */
 export function resolveEndpoint(status: StatusUrls | undefined, o: ResolveOptions = {}): Endpoint {
-  const tls = compact({ ca: o.ca, bearerToken: o.bearerToken });
+  const tls = compact({ ca: o.ca, bearerToken: o.bearerToken, tokenOverHttp: o.tokenOverHttp || undefined });
   const statusUrl = status?.url;
   if (!statusUrl) throw new Error('InferenceService has no status.url yet (is it Ready?)');
   const u = parseHttpUrl(statusUrl, 'status.url');
-  if (!o.ingressBaseUrl) return { baseUrl: trimSlash(u.href), ...tls };
+  if (!o.ingressBaseUrl) return checkTokenTransport({ baseUrl: trimSlash(u.href), ...tls });
   const ingress = parseHttpUrl(o.ingressBaseUrl, 'ingressBaseUrl');
   const path = trimSlash(u.pathname);
-  return compact({
+  return checkTokenTransport({
     baseUrl: trimSlash(ingress.origin + trimSlash(ingress.pathname) + path),
     hostHeader: u.host,
     servername: ingress.protocol === 'https:' ? u.hostname : undefined,
@@ -55,24 +59,25 @@ export function resolveEndpoint(status: StatusUrls | undefined, o: ResolveOption
   });
 }
 
+/** A bearer token goes over https only, unless the target opted in; the refusal names the key and the opt-in. */
+export function checkTokenTransport(ep: Endpoint): Endpoint {
+  const e = compact(ep);
+  if (e.bearerToken && !e.baseUrl.startsWith('https:') && !e.tokenOverHttp) {
+    throw new Error(
+      `MLV_INFERENCE_TOKEN would be sent over plain http to ${redactUrl(e.baseUrl)}. Fix: use an https endpoint (MLV_INGRESS_URL=https://...), or set MLV_INFERENCE_TOKEN_OVER_HTTP=yes to allow it (a lab or a private network).`,
+    );
+  }
+  return e;
+}
+
 /** Join the endpoint base URL and a path starting with "/". */
 export function endpointUrl(ep: Endpoint, path: string): string {
   return ep.baseUrl + (path.startsWith('/') ? path : `/${path}`);
 }
 
-/** URL safe to log: no user-info, secret-looking query values masked. */
+/** URL safe to log: the one redaction (userinfo and token-like query values masked). */
 export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    u.username = '';
-    u.password = '';
-    for (const key of [...u.searchParams.keys()]) {
-      if (/token|key|secret|password|auth|sig/i.test(key)) u.searchParams.set(key, '***');
-    }
-    return u.href;
-  } catch {
-    return raw.replace(/\/\/[^/@]*@/, '//');
-  }
+  return redact(raw).replace(/^([a-z][a-z0-9+.-]*:\/\/)\*\*\*@/i, '$1');
 }
 
 function parseHttpUrl(raw: string, what: string): URL {

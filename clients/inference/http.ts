@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { z } from 'zod';
-import { endpointUrl, redactUrl, type Endpoint } from './endpoint.ts';
+import { checkTokenTransport, endpointUrl, redactUrl, type Endpoint } from './endpoint.ts';
 
 export interface ClientOptions {
   /** Whole-request timeout in ms (default 30 000). */
@@ -99,6 +99,7 @@ export class InferenceTransport {
     readonly endpoint: Endpoint,
     opts: ClientOptions = {},
   ) {
+    checkTokenTransport(endpoint);
     const isHttps = endpoint.baseUrl.startsWith('https:');
     this.agent = isHttps
       ? new https.Agent({

@@ -74,11 +74,12 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
     'MLV_INGRESS_URL',
     'MLV_INFERENCE_CA',
     'MLV_INFERENCE_TOKEN',
+    'MLV_INFERENCE_TOKEN_OVER_HTTP',
     'MLV_PROMETHEUS_URL',
     'MLV_MNIST_MODEL_URI',
     'MLV_LLM_MODEL_URI',
   ]);
-  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 13);
+  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 14);
   assert.ok(bySide.hpc?.includes('MLV_JOB_TIME_SCALE') && bySide.hpc.includes('MLV_POLL_MAX_MS') && bySide.hpc.includes('MLV_GPU_KIND'));
   const nearMisses = ['MLV_SHARED_ROOTS', 'MLV_DATASET_DIR2', 'MLV_RUNTIME_PREFIXES', 'MLV_PYTHONPATH', 'MLV_GPUS_PER_NODE_X', 'MLV_GPU_KINDS', 'MLV_NODE_COUNTS', 'MLV_JOB_TIME_SCALE_X'];
   for (const k of [...nearMisses, 'X_MLV_SSH_HOST', 'MLV_INGRESS_URLS', 'MLV_PROMETHEUS_URL2', 'MLV_MNIST_MODEL_URI_OLD', 'MLV_LLM_MODEL_URIS', 'X_MLV_KUBECONFIG']) assert.equal(side(k), '', k);

@@ -109,7 +109,7 @@ after(async () => {
   mock.server.closeAllConnections();
   await new Promise((r) => mock.server.close(r));
 });
-const ep: Endpoint = { baseUrl: base, hostHeader: 'iris.default.example.com', bearerToken: 'SECRET-TOKEN' };
+const ep: Endpoint = { baseUrl: base, hostHeader: 'iris.default.example.com', bearerToken: 'SECRET-TOKEN', tokenOverHttp: true };
 const fast = { retryBaseMs: 5, retryMaxMs: 20 };
 
 describe('endpoint resolution', () => {
@@ -117,8 +117,8 @@ describe('endpoint resolution', () => {
     assert.deepEqual(resolveEndpoint({ url: 'http://iris.default.example.com/' }), { baseUrl: 'http://iris.default.example.com' });
   });
   test('through an ingress base URL with the Host header from status.url', () => {
-    const e = resolveEndpoint({ url: 'http://iris.default.example.com' }, { ingressBaseUrl: 'http://127.0.0.1:31080/', bearerToken: 't' });
-    assert.deepEqual(e, { baseUrl: 'http://127.0.0.1:31080', hostHeader: 'iris.default.example.com', bearerToken: 't' });
+    const e = resolveEndpoint({ url: 'http://iris.default.example.com' }, { ingressBaseUrl: 'http://127.0.0.1:31080/', bearerToken: 't', tokenOverHttp: true });
+    assert.deepEqual(e, { baseUrl: 'http://127.0.0.1:31080', hostHeader: 'iris.default.example.com', bearerToken: 't', tokenOverHttp: true });
     const tls = resolveEndpoint({ url: 'https://iris.ns.example.com/serving/ns/iris' }, { ingressBaseUrl: 'https://10.0.0.5', ca: 'PEM' });
     assert.equal(tls.baseUrl, 'https://10.0.0.5/serving/ns/iris');
     assert.equal(tls.hostHeader, 'iris.ns.example.com');
@@ -216,7 +216,7 @@ describe('KServe V1', () => {
     const port = (dead.address() as AddressInfo).port;
     await new Promise((r) => dead.close(r));
     const t0 = Date.now();
-    const refused = new KServeV1Client({ baseUrl: `http://127.0.0.1:${port}`, bearerToken: 'SECRET-TOKEN' }, { ...fast, retries: 2 });
+    const refused = new KServeV1Client({ baseUrl: `http://127.0.0.1:${port}`, bearerToken: 'SECRET-TOKEN', tokenOverHttp: true }, { ...fast, retries: 2 });
     await assert.rejects(refused.predict('m', [1]), (e: unknown) => {
       assert.ok(e instanceof InferenceConnectionError);
       assert.equal(e.code, 'ECONNREFUSED');
