@@ -73,7 +73,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
         'lab.mlv.io/pid-file': r.files.pid,
         'lab.mlv.io/model-dir': s.modelDir,
         'internal.serving.kserve.io/storage-initializer-sourceuri': rev.storageUri,
-        'lab.mlv.io/note': 'lab stand-in: this pod is a local onnxruntime-node process managed by lab/cloud/controller; the image is not pulled',
+        'lab.mlv.io/note': `lab stand-in: this pod is a local ${s.runtime === 'huggingface' ? 'transformers (lab/cloud/runtime-hf)' : 'onnxruntime-node'} process managed by lab/cloud/controller; the image is not pulled`,
       },
       ownerReferences: [{ apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: st.name, uid: st.uid, controller: true, blockOwnerDeletion: true }],
     },
