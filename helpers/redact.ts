@@ -56,11 +56,18 @@ function redactAssignments(text: string): string {
       .replace(/\b(bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${MASK}`)
       // "KEY": "value" (JSON) and KEY=value / KEY: value
       .replace(/("([A-Za-z_][\w.-]*)"\s*:\s*")((?:[^"\\]|\\.)*)"/g, (m, pre: string, k: string, v: string) => (v && isSecretKey(k) ? `${pre}${MASK}"` : m))
-      .replace(/(^|[^\w.-])([A-Za-z_][\w.-]*)(=|: )("[^"]*"?|'[^']*'?|[^\s"',;&]+)/g, (m, pre: string, k: string, op: string, v: string) => {
-        const q = /^["']/.test(v) ? v[0]! : '';
-        return isSecretKey(k) && v.length > 2 * q.length && !v.startsWith(MASK) && !v.startsWith(`${q}${MASK}`) ? `${pre}${k}${op}${q}${MASK}${q}` : m;
-      })
+      .replace(KEY_VALUE, maskKeyValue)
   );
+}
+
+/** KEY=value and KEY: value, the value bare or quoted. */
+const KEY_VALUE = /(^|[^\w.-])([A-Za-z_][\w.-]*)(=|: )("[^"]*"?|'[^']*'?|[^\s"',;&]+)/g;
+
+function maskKeyValue(m: string, pre: string, k: string, op: string, v: string): string {
+  const q = /^["']/.test(v) ? v[0]! : '';
+  if (isSecretKey(k)) return v.length > 2 * q.length && !v.startsWith(MASK) && !v.startsWith(`${q}${MASK}`) ? `${pre}${k}${op}${q}${MASK}${q}` : m;
+  // Not secret: its value may itself hold one ("failed: HF_TOKEN=abc", "A=B_TOKEN=abc"), which this match consumed.
+  return `${pre}${k}${op}${v.replace(KEY_VALUE, maskKeyValue)}`;
 }
 
 /** Redact a text (message, attachment, URL). `known` are exact secret values to hide wherever they appear. */

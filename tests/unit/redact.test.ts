@@ -99,3 +99,10 @@ test('redactRecord: secret-named keys masked whole, other values redacted as tex
   assert.deepEqual(redactRecord({ token: 'abc', url: 'https://u:p@h/', note: 'plain', empty: '' }), { token: MASK, url: `https://${MASK}@h/`, note: 'plain', empty: '' });
   assert.deepEqual(redactRecord({ msg: 'has 123456-secret in it' }, ['123456-secret']), { msg: `has ${MASK} in it` });
 });
+
+test('a secret assignment inside a non-secret value is still masked (the outer match must not hide it)', () => {
+  assert.equal(redact('job failed: HF_TOKEN=abc123456 rejected'), `job failed: HF_TOKEN=${MASK} rejected`);
+  assert.equal(redact('OPTS=A_TOKEN=abc123456'), `OPTS=A_TOKEN=${MASK}`);
+  assert.equal(redact('reason: ok, status: done'), 'reason: ok, status: done');
+  assert.equal(redact(redact('x: y: S3_SECRET=zzz999')), `x: y: S3_SECRET=${MASK}`);
+});
