@@ -88,7 +88,7 @@ describe('InferenceService status', () => {
     assert.equal(conds(s).RoutesReady!.severity, 'Info');
     assert.equal(conds(s).Ready!.severity, undefined);
     assert.equal(s.observedGeneration, 1);
-    assert.equal(s.deploymentMode, 'Serverless');
+    assert.equal(s.deploymentMode, 'Knative');
     assert.equal(s.url, URLS.url);
     assert.deepEqual(s.address, { url: URLS.url });
     assert.deepEqual(model(s).states, { activeModelState: 'Loaded', targetModelState: 'Loaded' });

@@ -131,7 +131,7 @@ export function computeStatus(st: IsvcState, urls: IsvcUrls, clock: () => string
     modelStatus: modelStatus(v, serving),
     components: { predictor: predictorComponent(v, urls.predictorUrl) },
     annotations: annotations(st, serving, replicas),
-    deploymentMode: 'Serverless',
+    deploymentMode: 'Knative', // KServe v0.20 writes the normalised mode (constants.go: Serverless is the deprecated spelling)
   };
   status.url = urls.url;
   status.address = { url: urls.url };
