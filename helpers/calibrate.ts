@@ -17,6 +17,8 @@
  *   - plan: any other (the source starts with "plan", or there is none): the measured band,
  *     but never looser than the plan's threshold in references/default.yaml (a proposed max
  *     no higher than the plan's max, a proposed min no lower than the plan's min).
+ * A threshold may set its own spread `floor` (a fraction of |median|) instead of the run's, e.g. a
+ * seeded accuracy that never varies gets 2% where timings get 15%.
  * A threshold may also carry `limits: { min?, max? }`: edges no band passes, in any mode but fixed
  * (e.g. a speedup's min never below 1: under 1 two ranks are slower than one, healthy or not).
  * A calibrated threshold is written with its mode (`calibrate: plan` or `calibrate: free`), since
@@ -37,6 +39,8 @@ export interface RawThreshold {
   calibrate?: string;
   /** Edges no calibrated band goes past (the loader ignores this field). */
   limits?: { min?: number; max?: number };
+  /** This threshold's spread floor, a fraction of |median|, instead of the run's (e.g. a seeded accuracy that never varies). */
+  floor?: number;
 }
 /** The part of a references file calibration reads: each task's thresholds. */
 export interface RawReferences {
@@ -219,7 +223,7 @@ function withinLimits(b: Band, limits: RawThreshold['limits'], notes: string[]):
 function sourceText(s: Stats, b: Band, t: RawThreshold, mode: Mode, plan: RawThreshold | undefined, o: Options): string {
   const unit = t.unit ? ` ${t.unit}` : '';
   const sign = b.min !== undefined && b.max !== undefined ? '±' : b.max !== undefined ? '+' : '-';
-  const spread = `spread ${fmt(s.spread)}${s.floored ? ` (the ${fmt(o.floor * 100)}% floor)` : ''}`;
+  const spread = `spread ${fmt(s.spread)}${s.floored ? ` (the ${fmt((t.floor ?? o.floor) * 100)}% floor)` : ''}`;
   const values = s.n > s.runs ? ` (${s.n} values)` : '';
   const bound = mode === 'free' ? 'not bounded by the plan' : plan ? `never looser than the plan (${bandText(plan)})` : 'no plan threshold';
   return `${o.target} measured: median ${fmt(s.median)}${unit}, ${spread}, ${s.runs} run${s.runs === 1 ? '' : 's'}${values}, band median ${sign} ${o.k} x spread; ${bound}`;
@@ -231,7 +235,8 @@ export function propose(task: string, key: string, current: RawThreshold, plan: 
   const criteria = [...new Set(ms.map((m) => m.criterion))];
   const base = { task, key, mode, criteria, current };
   if (!ms.length) return { ...base, proposed: current, notes: ['no measurement: unchanged'] };
-  const s = stats(ms, o.floor);
+  if (current.floor !== undefined && !(current.floor >= 0)) throw new Error(`tasks.${task}.thresholds.${key}: floor is ${current.floor}; use a fraction >= 0`);
+  const s = stats(ms, current.floor ?? o.floor);
   if (mode === 'fixed') return { ...base, stats: s, proposed: current, notes: ['fixed: unchanged'] };
   const notes: string[] = [];
   let b: Band = {
@@ -251,6 +256,7 @@ export function propose(task: string, key: string, current: RawThreshold, plan: 
     source: sourceText(s, b, current, mode, plan, o),
     calibrate: mode,
     ...(current.limits ? { limits: current.limits } : {}),
+    ...(current.floor !== undefined ? { floor: current.floor } : {}),
   };
   for (const k of ['min', 'max'] as const) if (proposed[k] === undefined) delete proposed[k];
   return { ...base, stats: s, proposed, notes };

@@ -147,6 +147,17 @@ test('propose: limits bound the band in every mode but fixed, and are written ba
   assert.equal(fixed.proposed.max, 0);
 });
 
+test("propose: a threshold's own floor replaces the run's, is named in the source and written back", () => {
+  const acc = propose('T', 'acc', { min: 0.6, source: 'lab', floor: 0.02 }, undefined, ms([0.9435, 0.9435]), { ...O, floor: 0.15 });
+  assert.equal(acc.stats?.spread, 0.9435 * 0.02);
+  assert.equal(acc.proposed.min, 0.868);
+  assert.equal(acc.proposed.floor, 0.02);
+  assert.match(acc.proposed.source!, /spread 0\.01887 \(the 2% floor\)/);
+  const run = propose('T', 'acc', { min: 0.6, source: 'lab' }, undefined, ms([0.9435, 0.9435]), { ...O, floor: 0.15 });
+  assert.equal(run.proposed.min, 0.377);
+  assert.throws(() => propose('T', 'acc', { min: 0.6, floor: -1 }, undefined, ms([1]), O), /floor is -1; use a fraction >= 0/);
+});
+
 test('propose: fixed thresholds and thresholds without measurements stay as they are', () => {
   const errors = { max: 0 };
   const f = propose('T', 'errors', errors, { max: 0 }, ms([0, 3]), O);
