@@ -29,7 +29,8 @@ export interface FloatDigit {
   label: number;
 }
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small deterministic PRNG, floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

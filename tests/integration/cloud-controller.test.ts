@@ -18,6 +18,7 @@ import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.t
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { mnistDigits, writeCorrupt, writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { IsvcNotReadyError, KubeClient } from '../../clients/kube.ts';
+import { waitFor } from './wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const G = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
@@ -69,21 +70,6 @@ type Reply = { predictions: number[][]; outputs: [{ shape: number[] }]; inputs: 
 
 async function getIsvc(name: string): Promise<Isvc> {
   return custom.getNamespacedCustomObject({ ...G, namespace: NS, name });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 const cond = (isvc: Isvc, type: string) => (isvc?.status?.conditions ?? []).find((c) => c.type === type);

@@ -18,6 +18,7 @@ import { startController, type Controller } from '../../lab/cloud/controller/con
 import { writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { KubeClient } from '../../clients/kube.ts';
 import { degenerate } from '../../helpers/completion-quality.ts';
+import { waitFor as waitUntil } from './wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const G = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
@@ -36,21 +37,8 @@ let core: CoreV1Api;
 
 type Pod = { metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
+/** The shared wait, at this file's pace: up to 30 s, every 200 ms. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000) => waitUntil(what, fn, timeoutMs, 200);
 async function pods(name: string): Promise<Pod[]> {
   return JSON.parse(JSON.stringify((await core.listNamespacedPod({ namespace: NS, labelSelector: `serving.kserve.io/inferenceservice=${name}` })).items));
 }

@@ -9,24 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from '../../helpers/mnist-samples.ts';
 import { MARKERS } from '../../helpers/job-output.ts';
 import { renderSbatch, type JobSpec, type RenderContext } from '../../helpers/sbatch.ts';
 import { quote } from '../../helpers/shell.ts';
 
 const SEED = 0x5eed1234;
 const COUNT = 3000;
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'mlv-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,7 +101,7 @@ function hostile(rand: () => number): string {
   return s;
 }
 
-const rand = prng(SEED);
+const rand = mulberry32(SEED);
 const STRINGS = Array.from({ length: COUNT }, () => hostile(rand));
 
 function bash(script: string, cwd = dir): { stdout: string; stderr: string; status: number | null } {

@@ -9,7 +9,7 @@
  * with its revision (deleteFailedStoragePod from teardownRevision).
  */
 import { readFileSync } from 'node:fs';
-import { ISVC_API_VERSION, describeError, httpCode } from './kube.ts';
+import { isvcOwnerReference, describeError, httpCode } from './kube.ts';
 import { NODE_NAME, LOG_PATH_ANNOTATION, IMAGE, ts, type ControllerHost, type IsvcState, type Revision } from './types.ts';
 import { QUEUE_IMAGE, QUEUE_PROXY, STORAGE_IMAGE, STORAGE_INITIALIZER, podLabels } from './pods.ts';
 import { storageLogFile } from './storage.ts';
@@ -43,7 +43,7 @@ export function failedStoragePod(st: IsvcState, rev: Revision, dest: string): { 
       namespace: st.namespace,
       labels: podLabels(st, rev),
       annotations: { [`${LOG_PATH_ANNOTATION}.${STORAGE_INITIALIZER}`]: log, 'internal.serving.kserve.io/storage-initializer-sourceuri': rev.storageUri },
-      ownerReferences: [{ apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: st.name, uid: st.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [isvcOwnerReference(st)],
     },
     spec: {
       nodeName: NODE_NAME,

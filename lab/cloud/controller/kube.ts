@@ -11,6 +11,11 @@ const GROUP = 'serving.kserve.io';
 const VERSION = 'v1beta1';
 const PLURAL = 'inferenceservices';
 export const ISVC_API_VERSION = `${GROUP}/${VERSION}`;
+
+/** The controller owner reference of an object the InferenceService owns (garbage-collected with it). */
+export function isvcOwnerReference(isvc: { name: string; uid: string }): Record<string, unknown> {
+  return { apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: isvc.name, uid: isvc.uid, controller: true, blockOwnerDeletion: true };
+}
 export const COMPONENT = 'lab-kserve-controller';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -14,7 +14,7 @@
  * noderesources/fit.go "Insufficient <resource>", schedule_one.go FitError).
  */
 import { parseQuantity } from '../../../helpers/quantity.ts';
-import { ISVC_API_VERSION, describeError, httpCode, type Kube } from './kube.ts';
+import { isvcOwnerReference, describeError, httpCode, type Kube } from './kube.ts';
 import { IMAGE, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
 
 export const GPU = 'nvidia.com/gpu';
@@ -114,7 +114,7 @@ export function unschedulablePod(st: IsvcState, rev: Revision, name: string, lab
       name,
       namespace: st.namespace,
       labels,
-      ownerReferences: [{ apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: st.name, uid: st.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [isvcOwnerReference(st)],
     },
     spec: { restartPolicy: 'Always', containers: [{ name: 'kserve-container', image: IMAGE, resources: rev.resources }] },
   };

@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { COMPONENT, ISVC_API_VERSION, describeError, httpCode, type Kube } from './kube.ts';
+import { COMPONENT, isvcOwnerReference, describeError, httpCode, type Kube } from './kube.ts';
 import { REPO_ROOT, runtimeArgs, runtimeCommand, type Replica, type ReplicaStatus, type Termination } from './replica.ts';
 import { storageLogFile } from './storage.ts';
 import { IMAGE, LOG_PATH_ANNOTATION, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
@@ -75,7 +75,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
         'internal.serving.kserve.io/storage-initializer-sourceuri': rev.storageUri,
         'lab.mlv.io/note': `lab stand-in: this pod is a local ${s.runtime === 'huggingface' ? 'transformers (lab/cloud/runtime-hf)' : 'onnxruntime-node'} process managed by lab/cloud/controller; the image is not pulled`,
       },
-      ownerReferences: [{ apiVersion: ISVC_API_VERSION, kind: 'InferenceService', name: st.name, uid: st.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [isvcOwnerReference(st)],
     },
     spec: {
       nodeName: s.nodeName ?? NODE_NAME,
