@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type CoreV1Event, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
+import { createHostPathClaim } from '../../lab/cloud/controller/volumes.ts';
 import { mnistDigits, writeCorrupt, writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { IsvcNotReadyError, KubeClient } from '../../clients/kube.ts';
 import { waitFor } from './wait.ts';
@@ -131,6 +132,8 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     copyFileSync(join(modelDir, 'model.onnx'), join(stateDir, 'pvc', 'models', 'mnist', 'model.onnx'));
     mkdirSync(join(stateDir, 'pvc', 'models', 'repo', 'digits', '1'), { recursive: true });
     copyFileSync(join(modelDir, 'model.onnx'), join(stateDir, 'pvc', 'models', 'repo', 'digits', '1', 'model.onnx'));
+    // the claim pvc://models/... names, in the InferenceServices' namespace, bound to that folder
+    await createHostPathClaim(core, NS, 'models', join(stateDir, 'pvc', 'models'));
     writeCorrupt(join(tmp, 'models', 'corrupt'));
     controller = await startController({
       kubeconfig: api.kubeconfigPath,

@@ -3,6 +3,7 @@
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, forbidden, notFound, type StatusCause } from './errors.ts';
 import { decodeK8sProtobuf, isProtobufContentType } from './protobuf.ts';
+import { PV_KEY, PVC_KEY, prepareVolumeForCreate, validatePv, validatePvc } from './volumes.ts';
 import { asObject, isObject, type AdmittedObject, type Json, type JsonObject, type KubeObject } from './json.ts';
 import { apiVersionOf, grKey, type CrdNames, type CrdStatus, type CustomResourceDefinition, type ResourceType } from './registry.ts';
 import { checkMetadata, unknownBuiltinFields, validateCrd, validateCustomResource } from './validation.ts';
@@ -134,6 +135,8 @@ export function validateObject(t: ResourceType, obj: KubeObject): StatusCause[] 
     }
   }
   if (key === 'apiextensions.k8s.io/customresourcedefinitions') errs.push(...validateCrd(obj));
+  if (key === PVC_KEY) errs.push(...validatePvc(obj));
+  if (key === PV_KEY) errs.push(...validatePv(obj));
   return errs;
 }
 
@@ -188,6 +191,10 @@ export function prepareForCreate(api: ApiContext, t: ResourceType, obj: KubeObje
       break;
     case '/secrets':
       obj.type ??= 'Opaque';
+      break;
+    case PVC_KEY:
+    case PV_KEY:
+      prepareVolumeForCreate(key, obj);
       break;
     case 'apiextensions.k8s.io/customresourcedefinitions':
       defaultCrd(obj as CustomResourceDefinition);

@@ -2,6 +2,7 @@
 // Built-in kinds get the columns the real API server prints; custom resources get their
 // CRD's additionalPrinterColumns (evaluated with a small JSONPath subset).
 import type { Json, JsonObject, KubeObject } from './json.ts';
+import { PV_COLUMNS, PVC_COLUMNS } from './volumes.ts';
 
 export interface PrinterColumn extends JsonObject {
   name: string;
@@ -358,6 +359,8 @@ const BUILTIN_COLUMNS: Record<string, ColumnSpec[]> = {
   ],
   '/configmaps': [NAME_COL, col('Data', (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, 0, 'integer'), AGE_COL],
   '/secrets': [NAME_COL, col('Type', (o) => o.type ?? 'Opaque'), col('Data', (o) => Object.keys(o.data ?? {}).length, 0, 'integer'), AGE_COL],
+  '/persistentvolumeclaims': [NAME_COL, ...PVC_COLUMNS.map(([n, f, p]) => col(n, f, p)), AGE_COL],
+  '/persistentvolumes': [NAME_COL, ...PV_COLUMNS.map(([n, f, p]) => col(n, f, p)), AGE_COL],
   '/serviceaccounts': [NAME_COL, col('Secrets', (o) => (o.secrets ?? []).length, 0, 'integer'), AGE_COL],
   '/endpoints': [
     NAME_COL,

@@ -31,7 +31,7 @@ import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
 import { computeStatus, readyCount } from './status.ts';
-import { StorageError, localPathFor } from './storage.ts';
+import { StorageError, checkStorageUri } from './storage.ts';
 import { activeRevision, latestRevision, ts, type ControllerHost, type ControllerOptions, type EventKind, type Failure, type IsvcState } from './types.ts';
 
 export class Controller {
@@ -157,6 +157,7 @@ export class Controller {
     this.informer?.stop();
     this.podInformer?.stop();
     this.runtimes?.stop();
+    this.host.scheduler.stop();
     const all: Promise<void>[] = [];
     for (const st of this.states.values()) for (const rev of st.revisions.values()) for (const r of rev.replicas.values()) all.push(r.stop(5000));
     await Promise.all(all);
@@ -323,7 +324,7 @@ export class Controller {
     } else if (st.latest === undefined || gen > st.latest) {
       try {
         // the URI's form only (KServe's webhook); a missing model is the storage-initializer's error (./init-failure.ts)
-        localPathFor(spec.storageUri, { stateDir: this.opts.stateDir, s3Root: this.opts.s3Root });
+        checkStorageUri(spec.storageUri, { stateDir: this.opts.stateDir, s3Root: this.opts.s3Root });
         if (st.specFailure) st.specFailure = undefined;
         createRevision(this.host, st, gen, spec);
       } catch (e) {

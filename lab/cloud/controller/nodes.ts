@@ -16,6 +16,7 @@
 import { parseQuantity } from '../../../helpers/quantity.ts';
 import { isvcOwnerReference, describeError, httpCode, type Kube } from './kube.ts';
 import { IMAGE, NODE_NAME, ts, type IsvcState, type Revision } from './types.ts';
+import { VolumeBinder } from './volumes.ts';
 
 export const GPU = 'nvidia.com/gpu';
 export const GPU_NODE_NAME = 'lab-cloud-gpu-node';
@@ -64,9 +65,17 @@ export function gpuRequest(resources: Record<string, unknown>): number {
 export class Scheduler {
   private nodes: NodeCapacity[] = [{ name: NODE_NAME, gpus: 0 }];
   private readonly held = new Map<string, { node: string; gpus: number }>();
+  private binder?: VolumeBinder;
 
-  /** Register the GPU stand-in (kept if it exists) and read every node's allocatable GPUs. */
+  /** How many nodes the scheduler considers (the n of its "0/n nodes are available"). */
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** Register the GPU stand-in (kept if it exists), read every node's allocatable GPUs, start the PV binder (./volumes.ts). */
   async start(kube: Kube, log: (l: string) => void): Promise<void> {
+    this.binder = new VolumeBinder(kube.core, log);
+    this.binder.start();
     try {
       await kube.core.createNode({ body: gpuNodeObject() as never });
       log(`registered node ${GPU_NODE_NAME} (${FAKE_GPUS} stand-in nvidia.com/gpu, label ${FAKE_GPU_LABEL}=true)`);
@@ -79,6 +88,14 @@ export class Scheduler {
     } catch (e) {
       log(`list nodes: ${describeError(e)}; scheduling on ${NODE_NAME} only`);
     }
+  }
+
+  /** Set by stop(): nothing is scheduled any more (a revision waiting for its claim stops looking). */
+  stopped = false;
+
+  stop(): void {
+    this.stopped = true;
+    this.binder?.stop();
   }
 
   setNodes(nodes: NodeCapacity[]): void {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { claimOrphans } from './adoption.ts';
+import { CLAIM_RETRY_MS, claimFor } from './claims.ts';
 import { describeError, httpCode } from './kube.ts';
 import { createFailedStoragePod, deleteFailedStoragePod } from './init-failure.ts';
 import { gpuRequest, unschedulablePod } from './nodes.ts';
@@ -64,23 +65,31 @@ function adopt(c: ControllerHost, st: IsvcState, rev: Revision, metas: ReplicaMe
   c.enqueue(st.key);
 }
 
-/** Stage the model (storage-initializer stand-in); replicas start on the next reconcile. */
+/**
+ * Stage the model (storage-initializer stand-in); replicas start on the next reconcile. A pvc://
+ * model waits for its claim in the InferenceService's namespace first (./claims.ts), retried
+ * while the revision lives and the controller runs.
+ */
 function stage(c: ControllerHost, st: IsvcState, rev: Revision): void {
   const dest = join(c.opts.stateDir, 'models', st.namespace, st.name, rev.name);
-  stageModel(rev.storageUri, { stateDir: c.opts.stateDir, s3Root: c.opts.s3Root }, dest).then(
-    (dir) => {
+  const fail = (e: unknown) => {
+    rev.staging = false;
+    rev.failure = { reason: e instanceof StorageError ? e.reason : 'ModelLoadFailed', message: (e as Error).message, time: ts() };
+    st.lastFailure = rev.failure;
+    void c.event(st, 'Warning', rev.failure.reason, rev.failure.message);
+    void createFailedStoragePod(c, st, rev, dest).then(() => c.enqueue(st.key));
+  };
+  const live = () => st.revisions.get(rev.generation) === rev && !c.scheduler.stopped;
+  void claimFor(c, st, rev).then((claim) => {
+    if (!live()) return;
+    if ('pending' in claim) return void setTimeout(() => live() && stage(c, st, rev), CLAIM_RETRY_MS).unref();
+    if ('error' in claim) return fail(new StorageError('ModelLoadFailed', claim.error));
+    stageModel(rev.storageUri, { stateDir: c.opts.stateDir, s3Root: c.opts.s3Root, claimPath: claim.claimPath }, dest).then((dir) => {
       rev.modelDir = dir;
       rev.staging = false;
       c.enqueue(st.key);
-    },
-    (e) => {
-      rev.staging = false;
-      rev.failure = { reason: e instanceof StorageError ? e.reason : 'ModelLoadFailed', message: (e as Error).message, time: ts() };
-      st.lastFailure = rev.failure;
-      void c.event(st, 'Warning', rev.failure.reason, rev.failure.message);
-      void createFailedStoragePod(c, st, rev, dest).then(() => c.enqueue(st.key));
-    },
-  );
+    }, fail);
+  });
 }
 
 function newReplica(c: ControllerHost, st: IsvcState, rev: Revision, podName: string, ordinal: number, nodeName?: string): Replica {

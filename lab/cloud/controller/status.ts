@@ -145,7 +145,11 @@ export function computeStatus(st: IsvcState, urls: IsvcUrls, clock: () => string
 function knativeService(v: View): { cfg: Cond; route: Cond; ready: Cond } {
   const config = `${v.st.name}-predictor`;
   let cfg: Cond;
+  const unschedulable = v.latest?.unschedulable;
   if (v.upToDate && v.activeReady) cfg = { status: 'True' };
+  // the latest revision's pod cannot be scheduled: Knative marks the revision's ResourcesAvailable False with the
+  // pod's PodScheduled reason and message (reconcile_resources.go), the Configuration RevisionFailed with it
+  else if (unschedulable) cfg = { status: 'False', reason: 'RevisionFailed', message: `Revision "${v.latest!.name}" failed with message: ${unschedulable.message}.` };
   else if (v.failedRev) {
     const msg = (v.failedRev.failure ?? v.st.lastFailure)?.message ?? 'container failed';
     cfg = { status: 'False', reason: 'RevisionFailed', message: `Revision "${v.failedRev.name}" failed with message: Container failed with: ${msg}.` };

@@ -5,7 +5,9 @@
  * revision keeps serving the model it started with.
  *
  *   file:///abs/path        the path itself (file or directory)
- *   pvc://<claim>/<path>    <state-dir>/pvc/<claim>/<path>
+ *   pvc://<claim>/<path>    <claim's volume>/<path>: the hostPath of the volume bound to the claim of
+ *                           that name in the InferenceService's namespace (./volumes.ts resolveClaim;
+ *                           a missing or unbound claim keeps the pod Pending, it is never looked up elsewhere)
  *   s3://<bucket>/<key>     <s3-root>/<bucket>/<key>   (needs --s3-root / LAB_S3_ROOT)
  *
  * Staging writes the storage-initializer's log (storageLogFile), as KServe's initializer logs
@@ -29,6 +31,8 @@ export class StorageError extends Error {
 interface StorageRoots {
   stateDir: string;
   s3Root?: string;
+  /** for pvc://: the host folder of the volume bound to the URI's claim (./volumes.ts resolveClaim) */
+  claimPath?: string;
 }
 
 function within(root: string, rel: string, uri: string): string {
@@ -53,7 +57,9 @@ export function localPathFor(uri: string, roots: StorageRoots): string {
     case 'pvc': {
       const [claim, ...path] = rest.split('/');
       if (!claim) throw new StorageError('InvalidStorageUri', `storageUri ${uri}: pvc://<claim>/<path> needs a claim name`);
-      return within(join(roots.stateDir, 'pvc', claim), decodeURIComponent(path.join('/')), uri);
+      // the controller always passes the claim's volume (./claims.ts); <stateDir>/pvc/<claim> is only the
+      // default for direct callers (unit tests), the layout of the hostPath volume lab/cloud/up.sh provisions
+      return within(roots.claimPath ?? join(roots.stateDir, 'pvc', claim), decodeURIComponent(path.join('/')), uri);
     }
     case 's3': {
       if (!roots.s3Root) {
@@ -66,6 +72,11 @@ export function localPathFor(uri: string, roots: StorageRoots): string {
     default:
       throw new StorageError('InvalidStorageUri', `storageUri ${uri}: scheme ${scheme}:// is not supported by the lab (file://, pvc://, s3://)`);
   }
+}
+
+/** The URI's form only (KServe's webhook): throws StorageError for a URI the lab cannot resolve; a pvc:// claim is looked up when staging. */
+export function checkStorageUri(uri: string, roots: StorageRoots): void {
+  localPathFor(uri, roots);
 }
 
 /** Resolve and check that the model exists. */
