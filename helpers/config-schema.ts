@@ -26,6 +26,7 @@ export const FIXES: Record<string, string> = {
   MLV_SLURM_ACCOUNT: 'set it to a SLURM account of yours (sacctmgr show assoc user=$USER), or leave it empty',
   MLV_KUBE_CONTEXT: 'set it to a context name from `kubectl config get-contexts`, or leave it empty for the current one',
   MLV_KUBE_NAMESPACE: 'set it to an existing namespace name (lower case, digits and -), or leave it empty',
+  MLV_KUBE_MODEL_NAMESPACE: 'set it to the namespace that holds the claims your pvc:// model URIs name (lower case, digits and -), or leave it empty',
   MLV_INFERENCE_TOKEN: 'set it to the bearer token of the inference endpoints on one line, or leave it empty',
   MLV_SSH_HOST: 'set it to the login node name or IP, or a Host alias from ~/.ssh/config',
   MLV_SSH_PORT: 'set it to the login node SSH port (usually 22)',
@@ -183,6 +184,9 @@ export const RawSchema = z.object({
   MLV_KUBECONFIG: filePath,
   MLV_KUBE_CONTEXT: optional.refine((v) => !v || v.length <= 253, { message: 'must be at most 253 characters' }),
   MLV_KUBE_NAMESPACE: optional.refine((v) => !v || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)), {
+    message: 'must be a Kubernetes namespace name (DNS-1123 label, at most 63 characters)',
+  }),
+  MLV_KUBE_MODEL_NAMESPACE: optional.refine((v) => !v || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)), {
     message: 'must be a Kubernetes namespace name (DNS-1123 label, at most 63 characters)',
   }),
   MLV_INGRESS_URL: url.optional(),

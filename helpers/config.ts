@@ -50,7 +50,10 @@ export interface HpcTarget {
 export interface CloudTarget {
   kubeconfig?: string;
   context?: string;
+  /** MLV_KUBE_NAMESPACE: run in this existing namespace (it holds the site's claims, secrets); no per-run namespace is made. */
   namespace?: string;
+  /** MLV_KUBE_MODEL_NAMESPACE: where the claims of pvc:// model URIs live; each per-run namespace gets a claim bound to a copy of their volumes. */
+  modelNamespace?: string;
   ingressUrl?: string;
   caPath?: string;
   token?: string;
@@ -240,6 +243,7 @@ function parseCloud(vars: Record<string, string | undefined>, raw: Raw, caps: Ca
     kubeconfig,
     context: raw.MLV_KUBE_CONTEXT,
     namespace: raw.MLV_KUBE_NAMESPACE,
+    modelNamespace: raw.MLV_KUBE_MODEL_NAMESPACE,
     ingressUrl: raw.MLV_INGRESS_URL,
     caPath,
     token: raw.MLV_INFERENCE_TOKEN,

@@ -100,6 +100,37 @@ else
   log "no tiny LLM at $LLM_SRC (lab/llm not built): MLV_LLM_MODEL_URI not written, 4.2 skips"
 fi
 
+# ---- the models' claim, as a site provisions one: namespace mlv-models, a static hostPath volume
+# (ReadOnlyMany, Retain) over $MODELS_DIR and the claim mlv-models pre-bound to it. KServe finds a
+# pvc:// claim only in the InferenceService's namespace: the suite gives each run namespace a claim
+# bound to a copy of this volume (MLV_KUBE_MODEL_NAMESPACE, clients/kube-claims.ts).
+kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: mlv-models}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: mlv-models}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadOnlyMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  hostPath: {path: "$MODELS_DIR", type: Directory}
+  claimRef: {namespace: mlv-models, name: mlv-models}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: mlv-models, namespace: mlv-models}
+spec:
+  accessModes: [ReadOnlyMany]
+  resources: {requests: {storage: 1Gi}}
+  storageClassName: ""
+  volumeName: mlv-models
+EOF
+log "claim mlv-models/mlv-models applied (volume mlv-models: hostPath $MODELS_DIR)"
+
 # ---- target file for the suite
 caps=$(sed -n 's/^MLV_CAPABILITIES=//p' "$TARGET_ENV" 2>/dev/null | tail -n 1)
 [[ ,$caps, == *,kserve,* ]] || caps="${caps:+$caps,}kserve"
@@ -109,6 +140,7 @@ set_env_keys "$TARGET_ENV" \
   "MLV_CONTROL_WRONG_MODEL_URI=pvc://mlv-models/mnist-wrong-labels-repository" \
   "MLV_KUBECONFIG=$KUBECONFIG_FILE" \
   "MLV_KUBE_CONTEXT=mlv-lab" \
+  "MLV_KUBE_MODEL_NAMESPACE=mlv-models" \
   "MLV_INGRESS_URL=$INGRESS_URL" \
   "MLV_INFERENCE_CA=$STATE_DIR/ca.crt" \
   ${llm_uri:+"MLV_LLM_MODEL_URI=$llm_uri"}

@@ -71,6 +71,7 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
     'MLV_KUBECONFIG',
     'MLV_KUBE_CONTEXT',
     'MLV_KUBE_NAMESPACE',
+    'MLV_KUBE_MODEL_NAMESPACE',
     'MLV_INGRESS_URL',
     'MLV_INFERENCE_CA',
     'MLV_INFERENCE_TOKEN',
@@ -79,7 +80,7 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
     'MLV_MNIST_MODEL_URI',
     'MLV_LLM_MODEL_URI',
   ]);
-  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 14);
+  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 15);
   assert.ok(bySide.hpc?.includes('MLV_JOB_TIME_SCALE') && bySide.hpc.includes('MLV_POLL_MAX_MS') && bySide.hpc.includes('MLV_GPU_KIND'));
   const nearMisses = ['MLV_SHARED_ROOTS', 'MLV_DATASET_DIR2', 'MLV_RUNTIME_PREFIXES', 'MLV_PYTHONPATH', 'MLV_GPUS_PER_NODE_X', 'MLV_GPU_KINDS', 'MLV_NODE_COUNTS', 'MLV_JOB_TIME_SCALE_X'];
   for (const k of [...nearMisses, 'X_MLV_SSH_HOST', 'MLV_INGRESS_URLS', 'MLV_PROMETHEUS_URL2', 'MLV_MNIST_MODEL_URI_OLD', 'MLV_LLM_MODEL_URIS', 'X_MLV_KUBECONFIG']) assert.equal(side(k), '', k);
@@ -138,6 +139,8 @@ test('names: target, host, user, jump host, partition, account, python, namespac
   rejects('MLV_PYTHON', ['python3 -u', 'py;id', '$(x)'], 'must be a command name or path');
   accepts('MLV_KUBE_NAMESPACE', ['mlv', 'a', 'mlv-test-1', '1a']);
   rejects('MLV_KUBE_NAMESPACE', ['MLV', '-a', 'a-', 'a_b', 'a.b', 'a b'], 'must be a Kubernetes namespace name');
+  accepts('MLV_KUBE_MODEL_NAMESPACE', ['mlv-models', 'a']);
+  rejects('MLV_KUBE_MODEL_NAMESPACE', ['Models', 'a_b', 'a/b', `${'a'.repeat(64)}`], 'must be a Kubernetes namespace name');
 });
 
 test('paths, enums, scale, URLs and storage URIs', () => {

@@ -63,7 +63,7 @@ export const PVC_COLUMNS: Column[] = [
   ['Volume', (o) => str(asObject(o.spec).volumeName)],
   ['Capacity', (o) => str(asObject(asObject(o.status).capacity).storage)],
   ['Access Modes', (o) => modes(asObject(o.status).accessModes)],
-  ['StorageClass', (o) => str(asObject(o.spec).storageClassName, '<unset>')],
+  ['StorageClass', (o) => str(asObject(o.spec).storageClassName)],
   ['VolumeAttributesClass', (o) => str(asObject(o.spec).volumeAttributesClassName, '<unset>')],
   ['VolumeMode', (o) => str(asObject(o.spec).volumeMode), 1],
 ];
