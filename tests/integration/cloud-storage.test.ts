@@ -49,6 +49,8 @@ const isvc = (name: string, namespace: string, storageUri: string) => ({
 });
 const conditions = async (name: string, namespace: string): Promise<Condition[]> =>
   (((await custom.getNamespacedCustomObject({ ...G, namespace, name })) as { status?: { conditions?: Condition[] } }).status?.conditions ?? []) as Condition[];
+type Status = { url?: string; address?: unknown; clusterServingRuntimeName?: string; servingRuntimeName?: string; components?: { predictor?: { url?: string } } };
+const statusOf = async (name: string, namespace: string): Promise<Status> => ((await custom.getNamespacedCustomObject({ ...G, namespace, name })) as { status: Status }).status;
 const ready = async (name: string, namespace: string) => (await conditions(name, namespace)).some((c) => c.type === 'Ready' && c.status === 'True');
 const pods = async (name: string, namespace: string): Promise<Pod[]> =>
   JSON.parse(JSON.stringify((await core.listNamespacedPod({ namespace, labelSelector: `serving.kserve.io/inferenceservice=${name}` })).items));
@@ -147,6 +149,9 @@ describe('pvc:// resolves in the InferenceService namespace only', { timeout: 12
     });
     await requireClaim(kube.core, 'pvc://models/mnist', 'team-a', false);
     assert.equal(await ready('mnist', 'team-b'), false);
+    // KServe names the runtime it selected at once; the URL comes with the first ready revision (Knative's Route)
+    const st = await statusOf('mnist', 'team-b');
+    assert.deepEqual([st.clusterServingRuntimeName, st.servingRuntimeName, st.url, st.address, st.components?.predictor?.url], ['lab-onnx-python', undefined, undefined, undefined, undefined]);
   });
 
   it('the suite binds a claim in the run namespace to a copy of the volume: the Pending service becomes Ready, the copy goes with the namespace', async () => {
@@ -160,6 +165,7 @@ describe('pvc:// resolves in the InferenceService namespace only', { timeout: 12
       [modelsDir, 'Retain', ['ReadOnlyMany'], 'Namespace', 'team-a-models'],
     );
     await waitFor('team-b/mnist Ready', () => ready('mnist', 'team-b'), 60_000);
+    assert.equal((await statusOf('mnist', 'team-b')).url, 'https://mnist.team-b.lab.mlv.io');
     assert.ok(!(await pods('mnist', 'team-b')).some((p) => p.status.phase === 'Pending'), 'the Pending pod went when the claim was bound');
     await custom.deleteNamespacedCustomObject({ ...G, namespace: 'team-b', name: 'mnist' });
     await core.deleteNamespace({ name: 'team-b' });

@@ -84,7 +84,7 @@ export function predictorSpec(isvc: KObject, runtimes: RuntimeCatalog): Predicto
   const storageUri = impl.storageUri;
   if (typeof storageUri !== 'string' || !storageUri) return fail('InvalidPredictorSpec', 'storageUri is required (spec.predictor.model.storageUri)');
   const resources = (impl.resources ?? p.resources ?? {}) as Record<string, unknown>;
-  const runtime = { name: selected.runtime.name, flavor: labFlavor(selected.runtime), protocolVersion: selected.protocolVersion };
+  const runtime = { name: selected.runtime.name, cluster: selected.runtime.cluster, flavor: labFlavor(selected.runtime), protocolVersion: selected.protocolVersion };
   return { storageUri, format: model.format.name, resources, runtime };
 }
 

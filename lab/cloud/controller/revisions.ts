@@ -37,6 +37,7 @@ export function createRevision(c: ControllerHost, st: IsvcState, gen: number, sp
     ...replicaSizing(spec.resources),
     slowdown: spec.slowdown ?? 1,
     runtimeFlavor: spec.runtime?.flavor,
+    runtime: spec.runtime && { name: spec.runtime.name, cluster: spec.runtime.cluster },
   };
   st.revisions.set(gen, rev);
   st.latest = gen;

@@ -133,8 +133,18 @@ export function computeStatus(st: IsvcState, urls: IsvcUrls, clock: () => string
     annotations: annotations(st, serving, replicas),
     deploymentMode: 'Knative', // KServe v0.20 writes the normalised mode (constants.go: Serverless is the deprecated spelling)
   };
-  status.url = urls.url;
-  status.address = { url: urls.url };
+  // the runtime KServe selected (components/predictor.go): one of the two names, the other cleared
+  const rt = v.latest?.runtime;
+  if (rt) {
+    status.clusterServingRuntimeName = rt.cluster ? rt.name : null;
+    status.servingRuntimeName = rt.cluster ? null : rt.name;
+  }
+  // Knative's Route gets its URL once a revision of it is ready (configureTraffic); KServe derives
+  // status.url from the predictor's URL (ingress_reconciler.go getServiceHost), so neither is there before
+  if (v.active) {
+    status.url = urls.url;
+    status.address = { url: urls.url };
+  }
   return status;
 }
 
@@ -217,7 +227,7 @@ function modelStatus(v: View, serving: Revision | undefined): Record<string, unk
 
 function predictorComponent(v: View, predUrl: string): Record<string, unknown> {
   const { active, latest } = v;
-  const predictor: Record<string, unknown> = { url: predUrl, address: { url: predUrl } };
+  const predictor: Record<string, unknown> = active ? { url: predUrl, address: { url: predUrl } } : {};
   if (latest) predictor.latestCreatedRevision = latest.name;
   if (active) {
     predictor.latestReadyRevision = active.name;

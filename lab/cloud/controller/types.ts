@@ -59,6 +59,8 @@ export interface Revision {
   slowdown?: number;
   /** the lab runtime process (runtime/main.ts --runtime, or runtime-hf/main.py); absent = python */
   runtimeFlavor?: RuntimeFlavor;
+  /** the serving runtime KServe selected for this generation (status.clusterServingRuntimeName or servingRuntimeName) */
+  runtime?: { name: string; cluster: boolean };
   /** the Pending pod standing for replicas the scheduler could not place (./nodes.ts), with its message */
   unschedulable?: { pod: string; message: string };
 }
@@ -72,8 +74,8 @@ export interface PredictorSpec {
   resources: Record<string, unknown>;
   /** lab fault knob (lab.mlv.io/slowdown), already validated; default 1 */
   slowdown?: number;
-  /** the selected ServingRuntime, the lab process that stands in for it, and the protocol the model gets */
-  runtime?: { name: string; flavor: RuntimeFlavor; protocolVersion: string };
+  /** the selected ServingRuntime (a ClusterServingRuntime when `cluster`), the lab process that stands in for it, and the protocol the model gets */
+  runtime?: { name: string; cluster: boolean; flavor: RuntimeFlavor; protocolVersion: string };
 }
 
 export interface IsvcState {
