@@ -74,7 +74,12 @@ describe('predictor spec', () => {
 
   it('accepts the model form and the older onnx form, with the runtime KServe would select', () => {
     const a = spec({ model: { modelFormat: { name: 'onnx' }, protocolVersion: 'v2', storageUri: 'file:///m', resources: { limits: { cpu: '1' } } } });
-    assert.deepEqual(a, { storageUri: 'file:///m', format: 'onnx', resources: { limits: { cpu: '1' } }, runtime: { name: 'kserve-tritonserver', cluster: true, flavor: 'triton', protocolVersion: 'v2' } });
+    assert.deepEqual(a, {
+      storageUri: 'file:///m',
+      format: 'onnx',
+      resources: { limits: { cpu: '1' } },
+      runtime: { name: 'kserve-tritonserver', cluster: true, flavor: 'triton', protocolVersion: 'v2' },
+    });
     // predictor.onnx defaults to v2 (inference_service_defaults.go assignONNXRuntime)
     const b = spec({ onnx: { storageUri: 'pvc://c/m' } }) as { storageUri: string; runtime: { name: string } };
     assert.equal(b.storageUri, 'pvc://c/m');
