@@ -10,7 +10,8 @@
  * and owned by the run's Namespace, so it goes when the namespace goes (also a crashed run's, when
  * the next preflight removes its namespace). Two claims mounting the same storage is only sound for
  * ReadOnlyMany or ReadWriteMany volumes; a ReadWriteOnce one is refused with the other way: run in
- * the claim's namespace (MLV_KUBE_NAMESPACE). Creating PersistentVolumes needs cluster-scoped rights.
+ * the claim's namespace (MLV_KUBE_NAMESPACE). Creating PersistentVolumes needs cluster-scoped rights,
+ * and a CSI volume's copy shares its volume handle, which the driver must accept (NFS, CephFS static).
  */
 import type * as K8s from '@kubernetes/client-node';
 import { InfraError } from '../helpers/errors.ts';
