@@ -5,6 +5,7 @@
  */
 import { SIDE_SETTINGS, type Capability, type Side, type Target } from './config.ts';
 import type { SinfoNode } from './slurm-parsers.ts';
+import { nodeWithReason } from './node-health.ts';
 
 export interface Manifest {
   runId: string;
@@ -90,7 +91,7 @@ function decideGpus(req: Requirement, target: Target, m: Manifest): Decision {
   const withGpus = want ? m.usableNodes.filter((n) => (m.gpusByNode[n] ?? 0) >= want) : m.usableNodes;
   if (withGpus.length < req.nodes) {
     return fail(
-      `target "${target.name}" declares ${count} nodes, but only ${withGpus.length} usable node(s)${want ? ` with ${want}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map((n) => `${n.node}=${n.state}${n.flags}`).join(', ')}`,
+      `target "${target.name}" declares ${count} nodes, but only ${withGpus.length} usable node(s)${want ? ` with ${want}+ GPU(s)` : ''} in partition ${m.partition}: ${m.nodes.map(nodeWithReason).join(', ')}`,
     );
   }
   return { run: true };

@@ -130,6 +130,8 @@ export interface SinfoNode {
   cpus: number;
   memoryMB: number;
   gres: Record<string, number>;
+  /** SLURM's reason for a drained, down or invalid node (from a second sinfo; see node-health.ts). */
+  reason?: string;
 }
 
 /** Parses `sinfo -N -h -o '%N|%P|%T|%c|%m|%G'`. */

@@ -8,6 +8,7 @@
 #   bash lab/lab.sh down [--purge] stop everything the lab started (--purge: also its data)
 #   bash lab/lab.sh status        component states + sinfo; non-zero exit if anything is down
 #   bash lab/lab.sh env           print the path of the target file (.env for the suite)
+#   bash lab/lab.sh fault <name> on|off | list | clear   the fault battery (lab/fault.sh)
 set -euo pipefail
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TARGET_ENV=/var/lib/mlops-lab/target.env
@@ -38,13 +39,21 @@ case $cmd in
       echo; echo "== cloud lab"
       "$LAB/cloud/status.sh" || rc=1
     fi
+    on=$(find /var/lib/mlops-lab/faults -maxdepth 1 -type f -printf '%f ' 2>/dev/null || true)
+    if [[ -n $on ]]; then
+      echo; echo "== FAULTS ON (bash lab/lab.sh fault clear undoes them): $on"
+      rc=1
+    fi
     exit "$rc"
+    ;;
+  fault)
+    exec "$LAB/fault.sh" "$@"
     ;;
   env)
     echo "$TARGET_ENV"
     ;;
   *)
-    echo "usage: bash lab/lab.sh up|down [--purge]|status|env" >&2
+    echo "usage: bash lab/lab.sh up|down [--purge]|status|env|fault" >&2
     exit 2
     ;;
 esac

@@ -3,10 +3,9 @@
  * once and write the capability manifest every HPC test reads. A basic capability every
  * HPC task needs, found broken here, fails before any workload runs.
  */
-import { test as setup, expect } from '../../fixtures/index.ts';
+import { test as setup } from '../../fixtures/index.ts';
 
 setup('probe the HPC target and write the capability manifest', async ({ slurmSweep, hpcProbe }) => {
   const orphansRemoved = await setup.step('remove what earlier, interrupted runs left behind', () => slurmSweep.orphans());
-  const manifest = await hpcProbe({ orphansRemoved });
-  expect(manifest.problems, `preflight found broken capabilities:\n- ${manifest.problems.join('\n- ')}`).toEqual([]);
+  await hpcProbe({ orphansRemoved }); // a broken basic capability fails here, listing each problem
 });

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The lab's fault battery: break one thing on purpose, and undo it.
+#
+#   bash lab/lab.sh fault <name> on|off [node]
+#   bash lab/lab.sh fault list           the faults, and which are on
+#   bash lab/lab.sh fault clear          undo every fault that is on
+#
+# Each fault that stays on leaves a marker in $LAB_DIR/faults/, which `lab status` shows.
+# One-shot faults (replica-killed) leave none: what they break, the system itself repairs.
+# `off` puts the component back the way `lab up` would (it reruns the idempotent up step).
+set -euo pipefail
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=slurm/lib.sh
+source "$LAB/slurm/lib.sh"
+FAULTS=$LAB_DIR/faults
+CLOUD_RUN=$LAB_DIR/run
+
+declare -A WHAT=(
+  [slurmctld-down]='slurmctld killed (SIGKILL), as a crash: while a job runs, or before a run'
+  [slurmctld-hung]='slurmctld stopped with SIGSTOP: it accepts connections and never answers'
+  [slurmdbd-down]='slurmdbd (accounting) killed'
+  [node-lost]='a node lost: its slurmd and every job process on it killed (default node2)'
+  [node-drained]='a node drained by an administrator (default node2)'
+  [gres-missing]='3 of the 4 GPUs of a node vanish (slurmd restarted with 1 device); node name or "all"'
+  [shared-ro]="the shared filesystem $SHARED remounted read-only"
+  [no-torch]='the target Python (MLV_PYTHON in the lab target) is a venv without torch'
+  [sshd-down]="sshd on 127.0.0.1:$SSH_PORT stopped"
+  [host-key-changed]="the server's host key is not the one in the lab's known_hosts"
+  [replica-killed]='one-shot: every model-server replica process killed (SIGKILL); the controller restarts them'
+  [apiserver-down]='the cloud lab API server stopped'
+)
+
+usage() {
+  echo "usage: bash lab/lab.sh fault <name> on|off [node] | list | clear" >&2
+  echo "faults: ${!WHAT[*]}" >&2
+  exit 2
+}
+
+mark() { install -d -m 755 "$FAULTS"; printf '%s\n' "${2:-on}" >"$FAULTS/$1"; }
+unmark() { rm -f "$FAULTS/$1"; }
+# The SLURM up step rewrites its own keys of the target file (MLV_CAPABILITIES among them, which
+# the cloud lab extends): keep the file as it was.
+slurm_up() {
+  local keep
+  keep=$(mktemp)
+  cp -p "$TARGET_ENV" "$keep"
+  "$LAB/slurm/up.sh" >/dev/null || { rm -f "$keep"; return 1; }
+  cp -p "$keep" "$TARGET_ENV"
+  rm -f "$keep"
+}
+
+# Every process in a node's network namespace: its slurmd, slurmstepd and job tasks.
+kill_node() { ip netns pids "$1" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true; }
+
+gres_nodes() { if [[ $1 == all ]]; then echo "${NODES[@]}"; else echo "$1"; fi; }
+
+fault_on() {
+  local name=$1 node=${2:-node2} n
+  case $name in
+    slurmctld-down) kill -KILL "$(daemon_pid slurmctld slurmctld)" 2>/dev/null || true ;;
+    slurmctld-hung) kill -STOP "$(daemon_pid slurmctld slurmctld)" ;;
+    slurmdbd-down) stop_daemon slurmdbd slurmdbd 5 >/dev/null ;;
+    node-lost) kill_node "$node"; mark "$name" "$node"; return ;;
+    node-drained)
+      scontrol update nodename="$node" state=drain reason="lab fault: node-drained" </dev/null
+      mark "$name" "$node"; return ;;
+    gres-missing)
+      # A GPU falls off the bus: slurmd finds fewer devices than slurm.conf declares (Gres=gpu:4),
+      # and slurmctld drains the node with "gres/gpu count reported lower than configured".
+      for n in $(gres_nodes "$node"); do
+        sed -i "s|^NodeName=$n Name=gpu File=.*|NodeName=$n Name=gpu File=$LAB_DIR/dev/$n/nvidia0|" "$SLURM_ETC/gres.conf"
+        stop_daemon "slurmd-$n" slurmd 5 >/dev/null
+        start_daemon "slurmd-$n" slurmd nsenter --net="/run/netns/$n" unshare --uts \
+          sh -c "hostname $n && exec /usr/sbin/slurmd -D" >/dev/null
+      done
+      mark "$name" "$node"; return ;;
+    shared-ro)
+      mountpoint -q "$SHARED" || mount --bind "$SHARED" "$SHARED"
+      mount -o remount,bind,ro "$SHARED" ;;
+    no-torch)
+      rm -rf "$SHARED/venvs/no-torch"; /usr/bin/python3 -m venv --without-pip "$SHARED/venvs/no-torch" # no site packages: no torch
+      [[ -e $FAULTS/no-torch ]] || mark "$name" "$(grep -E '^MLV_PYTHON=' "$TARGET_ENV")"
+      sed -i "s|^MLV_PYTHON=.*|MLV_PYTHON=$SHARED/venvs/no-torch/bin/python|" "$TARGET_ENV"
+      return ;;
+    sshd-down) stop_daemon sshd sshd 5 >/dev/null ;;
+    host-key-changed)
+      install -d -m 700 "$FAULTS/host-key"
+      rm -f "$FAULTS/host-key/other"*
+      ssh-keygen -q -t ed25519 -N '' -C lab-fault-other-host -f "$FAULTS/host-key/other" </dev/null
+      printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$FAULTS/host-key/other.pub")" >"$LAB_DIR/ssh/known_hosts" ;;
+    replica-killed)
+      local f killed=0
+      for f in "$CLOUD_RUN"/runtime-*.pid; do
+        [[ -s $f ]] && kill -KILL "$(<"$f")" 2>/dev/null && killed=$((killed + 1))
+      done
+      say "killed $killed model-server replica(s)"
+      return ;;
+    apiserver-down)
+      # shellcheck source=cloud/lib.sh
+      (source "$LAB/cloud/lib.sh" && stop_pidfile apiserver 5 >/dev/null) ;;
+    *) usage ;;
+  esac
+  mark "$name"
+}
+
+fault_off() {
+  local name=$1 node n
+  node=$(cat "$FAULTS/$name" 2>/dev/null || echo node2)
+  case $name in
+    slurmctld-hung) kill -CONT "$(daemon_pid slurmctld slurmctld)" 2>/dev/null || true ;;
+    slurmctld-down | slurmdbd-down | sshd-down | node-lost) ;;
+    node-drained) scontrol update nodename="$node" state=resume </dev/null || true ;;
+    gres-missing) ;; # up.sh renders gres.conf again and restarts the daemons
+    shared-ro) while mountpoint -q "$SHARED"; do umount "$SHARED"; done ;;
+    no-torch)
+      [[ -s $FAULTS/no-torch ]] && sed -i "s|^MLV_PYTHON=.*|$(<"$FAULTS/no-torch")|" "$TARGET_ENV" ;;
+    host-key-changed) rm -rf "$FAULTS/host-key" ;;
+    replica-killed) ;;
+    apiserver-down) unmark "$name"; "$LAB/cloud/up.sh" >/dev/null; return ;;
+    *) usage ;;
+  esac
+  unmark "$name"
+  case $name in apiserver-down | replica-killed | no-torch) ;; *) slurm_up ;; esac
+}
+
+cmd=${1:-list}
+case $cmd in
+  list)
+    for f in "${!WHAT[@]}"; do printf '%-17s %-3s %s\n' "$f" "$([[ -e $FAULTS/$f ]] && echo on || echo -)" "${WHAT[$f]}"; done | sort ;;
+  clear)
+    shopt -s nullglob
+    for f in "$FAULTS"/*; do [[ -f $f ]] && { say "undoing fault $(basename "$f")"; fault_off "$(basename "$f")"; }; done ;;
+  *)
+    [[ -n ${WHAT[$cmd]:-} ]] || usage
+    require_root fault
+    case ${2:-} in
+      on) fault_on "$cmd" "${3:-node2}"; say "fault $cmd on: ${WHAT[$cmd]}" ;;
+      off) fault_off "$cmd"; say "fault $cmd off" ;;
+      *) usage ;;
+    esac ;;
+esac

@@ -1,0 +1,197 @@
+/**
+ * The fault battery (issue: hardening §6): each fault is injected into the lab with
+ * `lab/lab.sh fault <name> on`, the suite is run, and the test asserts the outcome class, the
+ * message, the time to verdict, and that nothing of the run is left; `off` undoes it whatever
+ * happens. Times to verdict are printed for the record.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import type { Manifest } from '../../helpers/manifest.ts';
+import { manifestPath } from '../../helpers/run-state.ts';
+import { jobsOfRun, runSuite, type PwRun } from './pw.ts';
+import { waitFor } from './wait.ts';
+
+const fault = (...args: string[]) => execFileSync('bash', ['lab/lab.sh', 'fault', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+after(() => fault('clear'));
+
+/** Seconds to the end of the run's first test matching `title` (from Playwright's JSON report): from `since` (ms), else from that test's start. */
+function verdictSeconds(run: PwRun, title: RegExp, since?: number): number {
+  const ends: number[] = [];
+  const walk = (s: { specs?: { title: string; tests: { results: { startTime: string; duration: number }[] }[] }[]; suites?: unknown[] }) => {
+    for (const spec of s.specs ?? [])
+      if (title.test(spec.title)) for (const t of spec.tests) for (const r of t.results) ends.push(since === undefined ? r.duration : Date.parse(r.startTime) + r.duration - since);
+    for (const c of (s.suites ?? []) as (typeof s)[]) walk(c);
+  };
+  for (const s of (JSON.parse(readFileSync(run.resultsFile, 'utf8')) as { suites: Parameters<typeof walk>[0][] }).suites) walk(s);
+  assert.ok(ends.length, `no result for ${title} in ${run.resultsFile}`);
+  return Math.min(...ends) / 1000;
+}
+
+const oneLine = (s: string) => s.replace(/\n\s*/g, ' ');
+const noStack = (out: string) => assert.doesNotMatch(out, /^\s+at \S+ \(.*:\d+:\d+\)$/m, `stack dump in:\n${out}`);
+const outcomeOf = (run: PwRun, title: RegExp) => run.tests().find((t) => title.test(t.title));
+const PREFLIGHT = /probe the HPC target/;
+
+/** Jobs of the run that squeue shows RUNNING, by name. */
+function runningJobs(runId: string, name: string): string[] {
+  const r = spawnSync('squeue', ['-h', '-t', 'RUNNING', '-o', '%i|%j|%k'], { encoding: 'utf8', timeout: 5000 });
+  return (r.stdout ?? '')
+    .split('\n')
+    .filter((l) => l.endsWith(`mlv-run=${runId}`) && l.split('|')[1]!.includes(name))
+    .map((l) => l.split('|')[0]!);
+}
+
+/** Preflight-time faults: the HPC preflight fails with the class and message, in the time given. */
+const preflightFaults: { name: string; node?: string; outcome: 'infra' | 'fail'; expect: RegExp; within: number }[] = [
+  { name: 'slurmctld-down', outcome: 'infra', expect: /INFRA: slurmctld \(the SLURM controller\) does not answer: scontrol ping: .* is DOWN\. Fix: start or resume slurmctld/, within: 15 },
+  { name: 'slurmctld-hung', outcome: 'infra', expect: /INFRA: slurmctld \(the SLURM controller\) does not answer: scontrol ping: .*\. Fix: start or resume slurmctld/, within: 15 },
+  { name: 'slurmdbd-down', outcome: 'infra', expect: /INFRA: slurmdbd \(SLURM accounting\) does not answer: sacct: .*Connection refused.*Fix: start slurmdbd/, within: 15 },
+  { name: 'sshd-down', outcome: 'infra', expect: /INFRA: SSH to mlops@127\.0\.0\.1:2222: connection refused\..*Fix: check MLV_SSH_HOST and MLV_SSH_PORT/, within: 15 },
+  {
+    name: 'host-key-changed',
+    outcome: 'infra',
+    expect:
+      /INFRA: SSH to mlops@127\.0\.0\.1:2222: the server's ssh-ed25519 host key SHA256:\S+ does NOT match .*Fix: verify SHA256:\S+ out of band.*ssh-keygen -R '\[127\.0\.0\.1\]:2222'.*accept-new does not accept a changed key/,
+    within: 15,
+  },
+  {
+    name: 'gres-missing',
+    node: 'node2',
+    outcome: 'fail',
+    expect:
+      /capability broken: the declared GPUs are not there: - node node2 has 1 GPU\(s\) where the target declares 4 per node \(MLV_GPUS_PER_NODE=4\); SLURM set it inval: "gres\/gpu count reported lower than configured \(1 < 4\)"\. Fix: check the GPUs on node2/,
+    within: 15,
+  },
+  {
+    name: 'gres-missing',
+    node: 'all',
+    outcome: 'fail',
+    expect: /the declared GPUs are not there: - node node1 has 1 GPU\(s\) .* - node node2 has 1 GPU\(s\) /,
+    within: 15,
+  },
+  {
+    name: 'shared-ro',
+    outcome: 'fail',
+    expect:
+      /capability broken: shared filesystem \/srv\/mlops-lab\/shared is not writable from the login node: mkdir -p \S+: .*Read-only file system\. Fix: remount it read-write, or point MLV_SHARED_ROOT/,
+    within: 15,
+  },
+  {
+    name: 'no-torch',
+    outcome: 'fail',
+    expect: /torch does not import on compute node node\d under the runtime prefix "" with \/srv\/mlops-lab\/shared\/venvs\/no-torch\/bin\/python: No module named 'torch'\. Fix: install torch/,
+    within: 30, // the probe is a job on a compute node
+  },
+];
+
+for (const f of preflightFaults) {
+  test(`fault ${f.name}${f.node ? ` (${f.node})` : ''}: the HPC preflight reports ${f.outcome.toUpperCase()}, naming it`, { timeout: 3 * 60_000 }, async () => {
+    fault(f.name, 'on', ...(f.node ? [f.node] : []));
+    let run: PwRun;
+    try {
+      run = await runSuite(['--project=preflight-hpc'], {}, 2 * 60_000);
+    } finally {
+      fault(f.name, 'off');
+    }
+    const seconds = verdictSeconds(run, PREFLIGHT);
+    console.log(`fault ${f.name}${f.node ? ` ${f.node}` : ''}: ${f.outcome} ${seconds.toFixed(1)} s into the preflight (the run took ${run.seconds.toFixed(1)} s)`);
+    assert.notEqual(run.code, 0);
+    assert.equal(outcomeOf(run, PREFLIGHT)?.outcome, f.outcome, run.output);
+    assert.match(oneLine(run.output), f.expect, run.output);
+    assert.ok(seconds < f.within, `verdict after ${seconds.toFixed(1)} s (want < ${f.within})`);
+    noStack(run.output);
+    assert.deepEqual(jobsOfRun(run.runId), [], 'a job of the run is left');
+  });
+}
+
+test('fault node-drained: the 2-node test fails at once naming the node and the drain reason; nothing runs', { timeout: 3 * 60_000 }, async () => {
+  fault('node-drained', 'on', 'node2');
+  let run: PwRun;
+  try {
+    run = await runSuite(['--project=hpc', '--grep', '@multi-node'], {}, 2 * 60_000);
+  } finally {
+    fault('node-drained', 'off');
+  }
+  const t = outcomeOf(run, /2 ranks spread over 2 nodes/);
+  assert.equal(t?.outcome, 'fail', run.output);
+  assert.match(t!.reason, /only 1 usable node\(s\) with 1\+ GPU\(s\) in partition lab: node1=idle, node2=drained \(reason: "lab fault: node-drained"\)/);
+  assert.ok(t!.durationMs < 5000, `took ${t!.durationMs} ms`);
+  assert.deepEqual(jobsOfRun(run.runId), []);
+});
+
+/** Run `grep` on the hpc project; when its job `job` runs, inject `name`; returns the run and the injection time. */
+async function midJob(grep: string, job: string, name: string, node?: string): Promise<{ run: PwRun; injectedAt: number }> {
+  const runId = `mlv-fault-${name}-${Date.now().toString(36)}`;
+  let injectedAt = 0;
+  const run = await runSuite(['--project=hpc', '--grep', grep], { MLV_RUN_ID: runId }, 6 * 60_000, () => {
+    void waitFor('the job to run', async () => runningJobs(runId, job).length > 0, 180_000, 500).then(() => {
+      fault(name, 'on', ...(node ? [node] : []));
+      injectedAt = Date.now();
+    });
+  });
+  assert.ok(injectedAt, `the fault was never injected (no RUNNING ${job} job):\n${run.output}`);
+  return { run, injectedAt };
+}
+
+test('fault slurmctld-down while a job runs: INFRA within 30 s naming the controller; the ledger keeps the job until it is gone', { timeout: 8 * 60_000 }, async () => {
+  let r: Awaited<ReturnType<typeof midJob>>;
+  try {
+    r = await midJob('MLOPS-1.1', 'mlops-1.1', 'slurmctld-down');
+  } finally {
+    fault('slurmctld-down', 'off');
+  }
+  const { run, injectedAt } = r;
+  const t = outcomeOf(run, /MLOPS-1\.1/);
+  const seconds = verdictSeconds(run, /MLOPS-1\.1/, injectedAt);
+  console.log(`fault slurmctld-down mid-job: ${t?.outcome} ${seconds.toFixed(1)} s after the kill`);
+  assert.equal(t?.outcome, 'infra', run.output);
+  assert.match(t!.reason, /INFRA: slurmctld \(the SLURM controller\) does not answer: .*was last seen RUNNING on node\d/);
+  assert.ok(seconds < 30, `verdict ${seconds.toFixed(1)} s after the kill`);
+  noStack(run.output);
+  // The job outlived its controller; the next preflight's sweep removes it.
+  const next = await runSuite(['--project=preflight-hpc'], {}, 2 * 60_000);
+  assert.equal(next.code, 0, next.output);
+  const m = JSON.parse(readFileSync(manifestPath(next.runId), 'utf8')) as Manifest;
+  assert.ok(
+    m.orphansRemoved.some((o) => o.includes(`(run ${run.runId})`)),
+    `the next preflight did not sweep the job of ${run.runId}: ${m.orphansRemoved.join(', ')}`,
+  );
+  await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
+});
+
+test('fault node-lost mid 2-node job: FAIL naming NODE_FAIL and the node within 60 s of SLURM’s verdict; no job left', { timeout: 8 * 60_000 }, async () => {
+  let r: Awaited<ReturnType<typeof midJob>>;
+  try {
+    r = await midJob('2 ranks spread over 2 nodes', 'mlops-2.1', 'node-lost', 'node2');
+  } finally {
+    fault('node-lost', 'off');
+  }
+  const { run, injectedAt } = r;
+  const t = outcomeOf(run, /2 ranks spread over 2 nodes/);
+  const seconds = verdictSeconds(run, /2 ranks spread over 2 nodes/, injectedAt);
+  console.log(`fault node-lost: ${t?.outcome} ${seconds.toFixed(1)} s after the node was killed (SlurmdTimeout 30 s)`);
+  assert.equal(t?.outcome, 'fail', run.output);
+  assert.match(oneLine(run.output), /NODE_FAIL/);
+  assert.match(t!.reason, /node2/);
+  assert.ok(seconds < 30 + 60, `verdict ${seconds.toFixed(1)} s after the kill`);
+  noStack(run.output);
+  await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
+});
+
+test('fault slurmdbd-down after submission: INFRA naming accounting; no job left', { timeout: 8 * 60_000 }, async () => {
+  let r: Awaited<ReturnType<typeof midJob>>;
+  try {
+    r = await midJob('MLOPS-1.1', 'mlops-1.1', 'slurmdbd-down');
+  } finally {
+    fault('slurmdbd-down', 'off');
+  }
+  const { run, injectedAt } = r;
+  const t = outcomeOf(run, /MLOPS-1\.1/);
+  console.log(`fault slurmdbd-down: ${t?.outcome} ${verdictSeconds(run, /MLOPS-1\.1/, injectedAt).toFixed(1)} s after the kill`);
+  assert.equal(t?.outcome, 'infra', run.output);
+  assert.match(t!.reason, /INFRA: slurmdbd \(SLURM accounting\) does not answer/);
+  noStack(run.output);
+  await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
+});
