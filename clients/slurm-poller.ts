@@ -142,7 +142,7 @@ export class JobPoller {
   }
 
   /** Throws a CallError unless every controller answers `scontrol ping` with UP. */
-  private async ping() {
+  async ping() {
     const out = await slurmCall(this.conn, ['scontrol', 'ping']);
     const pings = parsePing(out);
     if (!pings.some((p) => p.up)) throw new CallError({ daemon: 'slurmctld', command: 'scontrol ping', message: out.trim() || 'no answer', at: Date.now() });

@@ -84,6 +84,21 @@ test('the controller dies while the job runs: INFRA naming slurmctld and SLURM m
   assert.ok(shell.callsOf('scontrol').length >= 2);
 });
 
+test('release after the controller died: scontrol ping first, no scancel sent; sacct keeps the running job in the ledger', async () => {
+  const shell = new FakeShell()
+    .on('squeue', sq('RUNNING', 'None', 'node2'), SLURM.ctldDown)
+    .on('scontrol', SLURM.pingDown)
+    .on('scancel', SLURM.ok)
+    .on('sacct', { stdout: sacctLines('12', 'RUNNING') });
+  const { job, session } = jobOn(shell);
+  await waitFor(job, 60_000);
+  const stuck = await session.release(['12']);
+  session.close();
+  assert.deepEqual(shell.callsOf('scancel'), [], 'scancel would only spend ~10 s retrying');
+  assert.equal(stuck.length, 1);
+  assert.match(stuck[0]!.why, /^scontrol ping: Slurmctld\(primary\) at vm is DOWN; sacct does not show it ended$/);
+});
+
 test('with the default limit a dead controller is INFRA in seconds: not before 10 s of failures, and soon after', async () => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.parse('2026-12-02T01:52:00Z') });
   try {
