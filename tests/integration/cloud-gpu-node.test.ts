@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
+import { createHostPathClaim } from '../../lab/cloud/controller/volumes.ts';
 import { writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { KubeClient } from '../../clients/kube.ts';
 import { degenerate } from '../../helpers/completion-quality.ts';
@@ -80,6 +81,8 @@ describe('cloud lab GPU stand-in node and scheduling', { timeout: 180_000 }, () 
     }
     writeMnistLinear(join(tmp, 'mnist'));
     if (!noLlm.length) cpSync(LLM, join(stateDir, 'pvc', 'mlv-models', 'tiny-llm'), { recursive: true });
+    // pvc:// resolves to a claim in the InferenceService's own namespace, as in KServe.
+    await createHostPathClaim(core, NS, 'mlv-models', join(stateDir, 'pvc', 'mlv-models'));
     controller = await startController({ kubeconfig: api.kubeconfigPath, stateDir, runDir: join(tmp, 'run'), ingressPort: 0, tickMs: 500, log: () => {} });
   });
 
