@@ -8,11 +8,14 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { RUN_LABEL } from '../../clients/kube.ts';
 import type { Manifest } from '../../helpers/manifest.ts';
 import { manifestPath } from '../../helpers/run-state.ts';
 import { jobsOfRun, runSuite, type PwRun } from './pw.ts';
 import { waitFor } from './wait.ts';
 
+const KUBECONFIG = '/var/lib/mlops-lab/cloud/kubeconfig';
 const fault = (...args: string[]) => execFileSync('bash', ['lab/lab.sh', 'fault', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 after(() => fault('clear'));
 
@@ -194,4 +197,51 @@ test('fault slurmdbd-down after submission: INFRA naming accounting; no job left
   assert.match(t!.reason, /INFRA: slurmdbd \(SLURM accounting\) does not answer/);
   noStack(run.output);
   await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
+});
+
+test('fault apiserver-down: the cloud preflight is INFRA within 15 s, naming the API URL', { timeout: 3 * 60_000 }, async () => {
+  fault('apiserver-down', 'on');
+  let run: PwRun;
+  try {
+    run = await runSuite(['--project=preflight-cloud'], {}, 2 * 60_000);
+  } finally {
+    fault('apiserver-down', 'off');
+  }
+  const title = /probe the Kubernetes\/KServe target/;
+  const seconds = verdictSeconds(run, title);
+  console.log(`fault apiserver-down: ${outcomeOf(run, title)?.outcome} ${seconds.toFixed(1)} s into the preflight`);
+  assert.equal(outcomeOf(run, title)?.outcome, 'infra', run.output);
+  assert.match(oneLine(run.output), /INFRA: .*https:\/\/127\.0\.0\.1:6443.*Fix:/);
+  assert.ok(seconds < 15, `verdict after ${seconds.toFixed(1)} s`);
+  noStack(run.output);
+});
+
+/** Pods of the run's InferenceService `name`, in the run's namespace (labelled with the run id). */
+async function runPods(runId: string, name: string): Promise<number> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(KUBECONFIG);
+  const core = kc.makeApiClient(CoreV1Api);
+  const nss = (await core.listNamespace({ labelSelector: `${RUN_LABEL}=${runId}` })).items.map((n) => n.metadata!.name!);
+  let n = 0;
+  for (const namespace of nss) n += (await core.listNamespacedPod({ namespace, labelSelector: `serving.kserve.io/inferenceservice=${name}` })).items.length;
+  return n;
+}
+
+test('fault replica-killed under load: 4.1 fails, and its verdict names the error kinds and the container restarts', { timeout: 8 * 60_000 }, async () => {
+  const runId = `mlv-fault-replica-${Date.now().toString(36)}`;
+  let injectedAt = 0;
+  // The autoscaler adds a second replica only under the load test's traffic: then kill them all.
+  const run = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_RUN_ID: runId }, 6 * 60_000, () => {
+    void waitFor('the load test (a second replica)', async () => (await runPods(runId, 'mnist')) >= 2, 300_000, 250).then(() => {
+      fault('replica-killed', 'on');
+      injectedAt = Date.now();
+    });
+  });
+  assert.ok(injectedAt, `the replicas were never killed (no scale-up seen):\n${run.output}`);
+  const t = outcomeOf(run, /MLOPS-4\.1/);
+  console.log(`fault replica-killed: ${t?.outcome}: ${t?.reason}`);
+  assert.equal(t?.outcome, 'fail', run.output);
+  assert.match(t!.reason, /errors: errors = [1-9]\d*.*\((HTTP 5\d\d|connection|timeout) x \d+.*pod \S+ container kserve-container restarted \d+ time\(s\) \(last: Error, exit 137 at/);
+  // (a product FAIL: Playwright shows each failed criterion's call site, as for any expect)
+  await waitFor('the run’s namespace to go', async () => (await runPods(runId, 'mnist')) === 0, 60_000, 1000);
 });
