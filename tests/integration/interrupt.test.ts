@@ -1,9 +1,11 @@
 /**
  * Nothing leaks: Ctrl-C while a job runs leaves no job of the run in the queue; after a
- * hard kill (no teardown possible), the next run's preflight finds and removes the orphans.
+ * hard kill (no teardown possible), the next run's preflight finds and removes the orphans, and so
+ * does `npm run cleanup`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { Manifest } from '../../helpers/manifest.ts';
 import { manifestPath } from '../../helpers/run-state.ts';
@@ -45,4 +47,22 @@ test('after a hard kill, the next preflight removes the orphaned jobs', { timeou
     m.orphansRemoved.some((o) => o.includes(`(run ${runId})`)),
     `preflight did not report the orphans of ${runId}: ${m.orphansRemoved.join(', ')}`,
   );
+});
+
+test('npm run cleanup removes what a killed run left (its job and directory), and --older-than keeps what is younger', { timeout: 5 * 60_000 }, async () => {
+  const runId = `mlv-cleanup-${Date.now().toString(36)}`;
+  await runSuite(['--project=hpc', '--grep', 'MLOPS-1.1'], { MLV_RUN_ID: runId }, 4 * 60_000, interruptWhenRunning(runId, 'SIGKILL'));
+  const [job] = jobsOfRun(runId);
+  assert.ok(job, 'the killed run left no job: nothing to clean');
+  const cleanup = (...args: string[]) => spawnSync('node', ['--import', 'tsx', 'scripts/cleanup.ts', ...args], { encoding: 'utf8' });
+  const young = cleanup('--older-than', '1d');
+  assert.equal(young.status, 0, young.stderr);
+  assert.doesNotMatch(young.stdout, new RegExp(runId), 'a fresh leftover is kept by --older-than 1d');
+  assert.deepEqual(jobsOfRun(runId), [job]);
+  const r = cleanup();
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`removed slurm job ${job} \\(mlv-run=${runId}\\)`));
+  assert.match(r.stdout, new RegExp(`removed directory \\S+/jobs/${runId}\\n`));
+  await until(() => jobsOfRun(runId).length === 0, 15_000, 'the job to be cancelled');
+  assert.ok(!existsSync(`/srv/mlops-lab/shared/jobs/${runId}`), 'the run directory is still there');
 });

@@ -1,0 +1,87 @@
+/**
+ * npm run cleanup -- [--older-than 2h] [--dry-run]
+ *
+ * Removes what earlier runs of the suite left on the target, found three ways: the local
+ * ledgers, the run id on every SLURM job (--comment mlv-run=<run>) and on every namespace
+ * (label mlv.io/run), and the run directories (<shared root>/jobs/mlv-*). It cancels the jobs,
+ * deletes the namespaces (and with them their InferenceServices) and the directories, marks
+ * the ledgers clean and prints each thing it removed. --older-than keeps what is younger
+ * (SLURM submit time, directory mtime, namespace creation time). It does not know a run in
+ * progress from a dead one: do not run it while the suite runs against the same target.
+ */
+import { parseArgs } from 'node:util';
+import { KubeClient, RUN_LABEL } from '../clients/kube.ts';
+import { slurmCall } from '../clients/slurm-poller.ts';
+import { SshConnection } from '../clients/ssh.ts';
+import { archiveIfClean, markRemoved, orphanLedgers } from '../fixtures/ledger.ts';
+import { loadTarget } from '../helpers/config.ts';
+
+const { values } = parseArgs({ options: { 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean', default: false } } });
+
+function seconds(spec: string | undefined): number {
+  if (spec === undefined) return 0;
+  const m = /^(\d+)\s*([smhd])$/.exec(spec.trim());
+  if (!m) {
+    console.error(`--older-than ${JSON.stringify(spec)}: want a number and a unit, e.g. 30m, 2h, 1d`);
+    process.exit(2);
+  }
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+const minAge = seconds(values['older-than']);
+const dry = values['dry-run'];
+const target = (() => {
+  try {
+    return loadTarget();
+  } catch (e) {
+    console.error((e as Error).message); // a ConfigError: one paragraph naming the field
+    process.exit(2);
+  }
+})();
+const old = (t: number) => (Date.now() - t) / 1000 >= minAge;
+const removed: string[] = [];
+const remove = async (what: string, act: () => Promise<unknown>) => {
+  if (!dry) await act();
+  removed.push(what);
+  console.log(`${dry ? 'would remove' : 'removed'} ${what}`);
+};
+
+if (target.hpc) {
+  const hpc = target.hpc;
+  const conn = await SshConnection.connect(hpc.ssh);
+  try {
+    const jobs = (await slurmCall(conn, ['squeue', '-h', '-u', hpc.ssh.user, '-o', '%i|%k|%V']))
+      .split('\n')
+      .map((l) => l.split('|'))
+      .filter(([id, comment, submit]) => id && comment?.startsWith('mlv-run=') && old(Date.parse(submit ?? '')));
+    for (const [id, comment] of jobs) await remove(`slurm job ${id} (${comment})`, () => slurmCall(conn, ['scancel', id!]));
+    const jobsDir = `${hpc.sharedRoot}/jobs`;
+    const dirs = (await conn.exec(['find', jobsDir, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-name', 'mlv-*', '-printf', '%T@ %p\\n'])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ mtime: Number(l.slice(0, l.indexOf(' '))) * 1000, path: l.slice(l.indexOf(' ') + 1) }))
+      .filter((d) => d.path.startsWith(`${jobsDir}/mlv-`) && !d.path.includes('/..') && old(d.mtime));
+    for (const d of dirs) await remove(`directory ${d.path}`, () => conn.run(['rm', '-rf', '--', d.path]));
+  } finally {
+    conn.close();
+  }
+}
+
+if (target.cloud) {
+  const kube = await KubeClient.create(target.cloud);
+  const list = await kube.core.listNamespace({ labelSelector: RUN_LABEL });
+  for (const ns of list.items.filter((n) => old(new Date(n.metadata?.creationTimestamp ?? 0).getTime()))) {
+    await remove(`namespace ${ns.metadata!.name} (run ${ns.metadata!.labels?.[RUN_LABEL]})`, () => kube.deleteNamespace(ns.metadata!.name!));
+  }
+}
+
+// The ledgers of dead runs: what was removed above is marked removed there.
+if (!dry) {
+  const gone = (kind: string, id: string) =>
+    removed.some((r) => (kind === 'slurm-job' ? r.startsWith(`slurm job ${id} `) : kind === 'remote-dir' ? r === `directory ${id}` : r.startsWith(`namespace ${id} `)));
+  for (const o of orphanLedgers('')) {
+    for (const e of o.entries) if (gone(e.kind, e.id)) markRemoved(o.file, e);
+    archiveIfClean(o.file);
+  }
+}
+console.log(removed.length ? `${dry ? 'would remove' : 'removed'} ${removed.length} thing(s)` : 'nothing to remove');
