@@ -28,10 +28,12 @@ function interruptWhenRunning(runId: string, signal: NodeJS.Signals) {
   };
 }
 
-test('Ctrl-C while a job runs: the suite cancels it before it exits', { timeout: 5 * 60_000 }, async () => {
+test('Ctrl-C while a job runs: the suite cancels it and removes the run’s directory before it exits', { timeout: 5 * 60_000 }, async () => {
   const runId = `mlv-ctrlc-${Date.now().toString(36)}`;
   const run = await runSuite(['--project=hpc', '--grep', 'MLOPS-1.1'], { MLV_RUN_ID: runId }, 4 * 60_000, interruptWhenRunning(runId, 'SIGINT'));
   assert.notEqual(run.code, 0, 'an interrupted run must not report success');
+  // The cleanup project does not run after Ctrl-C; the interrupted worker removes the directory.
+  assert.ok(!existsSync(`/srv/mlops-lab/shared/jobs/${runId}`), 'the run directory is left after Ctrl-C');
   await until(() => jobsOfRun(runId).length === 0, 15_000, 'the queue to drop the run’s jobs');
 });
 
