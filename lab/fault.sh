@@ -52,6 +52,23 @@ slurm_up() {
 # Every process in a node's network namespace: its slurmd, slurmstepd and job tasks.
 kill_node() { ip netns pids "$1" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true; }
 
+# After a controller crash lost its recent state, job processes it no longer knows keep running
+# on the nodes, and a new job given the same id finds "Duplicate jobid" and drains the node.
+# slurmctld kills such jobs when their node re-registers; do it at once so the lab comes back clean.
+reap_unknown_jobs() {
+  local n pid id
+  for n in "${NODES[@]}"; do
+    for pid in $(ip netns pids "$n" 2>/dev/null); do
+      id=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^slurmstepd: \[\([0-9]*\)\..*/\1/p')
+      [[ -n $id ]] || continue
+      [[ -n $(squeue -h -j "$id" -o %i 2>/dev/null </dev/null) ]] && continue
+      say "killing job $id's processes on $n: slurmctld no longer knows the job"
+      pkill -KILL -P "$pid" 2>/dev/null || true # the job script under the step daemon
+      kill -KILL "$pid" 2>/dev/null || true
+    done
+  done
+}
+
 gres_nodes() { if [[ $1 == all ]]; then echo "${NODES[@]}"; else echo "$1"; fi; }
 
 fault_on() {
@@ -116,11 +133,18 @@ fault_off() {
       [[ -s $FAULTS/no-torch ]] && sed -i "s|^MLV_PYTHON=.*|$(<"$FAULTS/no-torch")|" "$TARGET_ENV" ;;
     host-key-changed) rm -rf "$FAULTS/host-key" ;;
     replica-killed) ;;
-    apiserver-down) unmark "$name"; "$LAB/cloud/up.sh" >/dev/null; return ;;
+    apiserver-down)
+      # The lab's API server keeps no state across a restart (a real one has etcd): restart the
+      # controller too, so it registers its GPU node and resyncs, as `lab up` brings it up.
+      unmark "$name"
+      (source "$LAB/cloud/lib.sh" && stop_pidfile controller 15 >/dev/null)
+      "$LAB/cloud/up.sh" >/dev/null
+      return ;;
     *) usage ;;
   esac
   unmark "$name"
   case $name in apiserver-down | replica-killed | no-torch) ;; *) slurm_up ;; esac
+  if [[ $name == slurmctld-down ]]; then reap_unknown_jobs; fi
 }
 
 cmd=${1:-list}

@@ -125,11 +125,12 @@ test('fault node-drained: the 2-node test fails at once naming the node and the 
 });
 
 /** Run `grep` on the hpc project; when its job `job` runs, inject `name`; returns the run and the injection time. */
-async function midJob(grep: string, job: string, name: string, node?: string): Promise<{ run: PwRun; injectedAt: number }> {
+async function midJob(grep: string, job: string, name: string, node?: string, afterMs = 0): Promise<{ run: PwRun; injectedAt: number }> {
   const runId = `mlv-fault-${name}-${Date.now().toString(36)}`;
   let injectedAt = 0;
   const run = await runSuite(['--project=hpc', '--grep', grep], { MLV_RUN_ID: runId }, 6 * 60_000, () => {
-    void waitFor('the job to run', async () => runningJobs(runId, job).length > 0, 180_000, 500).then(() => {
+    void waitFor('the job to run', async () => runningJobs(runId, job).length > 0, 180_000, 500).then(async () => {
+      await new Promise((r) => setTimeout(r, afterMs));
       fault(name, 'on', ...(node ? [node] : []));
       injectedAt = Date.now();
     });
@@ -137,32 +138,6 @@ async function midJob(grep: string, job: string, name: string, node?: string): P
   assert.ok(injectedAt, `the fault was never injected (no RUNNING ${job} job):\n${run.output}`);
   return { run, injectedAt };
 }
-
-test('fault slurmctld-down while a job runs: INFRA within 30 s naming the controller; the ledger keeps the job until it is gone', { timeout: 8 * 60_000 }, async () => {
-  let r: Awaited<ReturnType<typeof midJob>>;
-  try {
-    r = await midJob('MLOPS-1.1', 'mlops-1.1', 'slurmctld-down');
-  } finally {
-    fault('slurmctld-down', 'off');
-  }
-  const { run, injectedAt } = r;
-  const t = outcomeOf(run, /MLOPS-1\.1/);
-  const seconds = verdictSeconds(run, /MLOPS-1\.1/, injectedAt);
-  console.log(`fault slurmctld-down mid-job: ${t?.outcome} ${seconds.toFixed(1)} s after the kill`);
-  assert.equal(t?.outcome, 'infra', run.output);
-  assert.match(t!.reason, /INFRA: slurmctld \(the SLURM controller\) does not answer: .*was last seen RUNNING on node\d/);
-  assert.ok(seconds < 30, `verdict ${seconds.toFixed(1)} s after the kill`);
-  noStack(run.output);
-  // The job outlived its controller; the next preflight's sweep removes it.
-  const next = await runSuite(['--project=preflight-hpc'], {}, 2 * 60_000);
-  assert.equal(next.code, 0, next.output);
-  const m = JSON.parse(readFileSync(manifestPath(next.runId), 'utf8')) as Manifest;
-  assert.ok(
-    m.orphansRemoved.some((o) => o.includes(`(run ${run.runId})`)),
-    `the next preflight did not sweep the job of ${run.runId}: ${m.orphansRemoved.join(', ')}`,
-  );
-  await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
-});
 
 test('fault node-lost mid 2-node job: FAIL naming NODE_FAIL and the node within 60 s of SLURM’s verdict; no job left', { timeout: 8 * 60_000 }, async () => {
   let r: Awaited<ReturnType<typeof midJob>>;
@@ -196,6 +171,33 @@ test('fault slurmdbd-down after submission: INFRA naming accounting; no job left
   assert.equal(t?.outcome, 'infra', run.output);
   assert.match(t!.reason, /INFRA: slurmdbd \(SLURM accounting\) does not answer/);
   noStack(run.output);
+  await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
+});
+
+test('fault slurmctld-down while a job runs: INFRA within 30 s naming the controller; the ledger keeps the job until it is gone', { timeout: 8 * 60_000 }, async () => {
+  let r: Awaited<ReturnType<typeof midJob>>;
+  try {
+    // 5 s into the job, so that the controller has saved the job in its state before it dies.
+    r = await midJob('MLOPS-1.1', 'mlops-1.1', 'slurmctld-down', undefined, 5000);
+  } finally {
+    fault('slurmctld-down', 'off');
+  }
+  const { run, injectedAt } = r;
+  const t = outcomeOf(run, /MLOPS-1\.1/);
+  const seconds = verdictSeconds(run, /MLOPS-1\.1/, injectedAt);
+  console.log(`fault slurmctld-down mid-job: ${t?.outcome} ${seconds.toFixed(1)} s after the kill`);
+  assert.equal(t?.outcome, 'infra', run.output);
+  assert.match(t!.reason, /INFRA: slurmctld \(the SLURM controller\) does not answer: .*was last seen RUNNING on node\d/);
+  assert.ok(seconds < 30, `verdict ${seconds.toFixed(1)} s after the kill`);
+  noStack(run.output);
+  // The job outlived its controller; the next preflight's sweep removes it.
+  const next = await runSuite(['--project=preflight-hpc'], {}, 2 * 60_000);
+  assert.equal(next.code, 0, next.output);
+  const m = JSON.parse(readFileSync(manifestPath(next.runId), 'utf8')) as Manifest;
+  assert.ok(
+    m.orphansRemoved.some((o) => o.includes(`(run ${run.runId})`)),
+    `the next preflight did not sweep the job of ${run.runId}: ${m.orphansRemoved.join(', ')}`,
+  );
   await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
 });
 
