@@ -69,9 +69,13 @@ test('controls: 9 GPUs on a 4-GPU target skips with the reason; forcing it fails
   assert.equal(forced?.outcome, 'fail');
   assert.match(forced!.reason, /sbatch rejected .*Requested node configuration is not available/);
 
+  // A target that declares more GPUs per node than GRES holds fails at the preflight, naming each node.
   const claimed = await runSuite(['--project=controls', '--grep', 'claims more GPUs'], { MLV_CONTROLS: '1', MLV_GPUS_PER_NODE: '8' });
-  const broken = byTitle(claimed.tests(), /claims more GPUs/)[0];
-  assert.equal(broken?.outcome, 'fail');
-  assert.match(broken!.reason, /capability broken: .*declares 8 GPU\(s\) per node, but GRES .* shows at most 4/);
+  assert.equal(byTitle(claimed.tests(), /probe the HPC target/)[0]?.outcome, 'fail', claimed.output);
+  assert.match(
+    claimed.output,
+    /capability broken: the declared GPUs are not there:\s+- node node1 has 4 GPU\(s\) where the target declares 8 per node \(MLV_GPUS_PER_NODE=8\)\. Fix: .*\s+- node node2 has 4 GPU\(s\)/,
+  );
+  assert.equal(byTitle(claimed.tests(), /claims more GPUs/)[0]?.outcome, 'not run');
   assert.deepEqual(jobsOfRun(run.runId), []);
 });
