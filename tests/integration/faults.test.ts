@@ -149,7 +149,7 @@ test('fault node-lost mid 2-node job: FAIL naming NODE_FAIL and the node within 
   const { run, injectedAt } = r;
   const t = outcomeOf(run, /2 ranks spread over 2 nodes/);
   const seconds = verdictSeconds(run, /2 ranks spread over 2 nodes/, injectedAt);
-  console.log(`fault node-lost: ${t?.outcome} ${seconds.toFixed(1)} s after the node was killed (SlurmdTimeout 30 s)`);
+  console.log(`fault node-lost: ${t?.outcome} ${seconds.toFixed(1)} s after the node was killed (SlurmdTimeout 30 s): ${t?.reason}`);
   assert.equal(t?.outcome, 'fail', run.output);
   assert.match(oneLine(run.output), /NODE_FAIL/);
   assert.match(t!.reason, /node2/);
