@@ -3,12 +3,12 @@
  * controller state (revisions with fake replicas): conditions, modelStatus,
  * components.predictor, annotations, and condition transition times.
  */
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFromIsvc } from '../../lab/cloud/controller/autoscaler.ts';
 import type { KObject } from '../../lab/cloud/controller/informer.ts';
 import type { Replica, ReplicaStatus } from '../../lab/cloud/controller/replica.ts';
-import { FAILURE_REASONS, computeStatus, condition, failureReason, modelState, readyCount } from '../../lab/cloud/controller/status.ts';
+import { FAILURE_REASONS, computeStatus, condition, failureReason, modelState, readinessEvent, readyCount } from '../../lab/cloud/controller/status.ts';
 import type { Failure, IsvcState, Revision } from '../../lab/cloud/controller/types.ts';
 import type { JsonObject } from '../../lab/cloud/apiserver/json.ts';
 import { mergePatch } from '../../lab/cloud/apiserver/patch.ts';
@@ -359,4 +359,27 @@ describe('status helpers', () => {
       { type: 'Ready', status: 'False', lastTransitionTime: 'T1', reason: 'Why', message: 'because' },
     );
   });
+});
+
+test('readiness events as KServe writes them: Ready once on becoming Ready; NotReady, naming the False conditions, only when Ready turns False', () => {
+  const c = (ready: string, extra: { type: string; status: string }[] = []) => [...extra, { type: 'Ready', status: ready }];
+  assert.deepEqual(readinessEvent('mnist', c('True'), false), { type: 'Normal', reason: 'InferenceServiceReady', message: 'InferenceService [mnist] is Ready' });
+  assert.equal(readinessEvent('mnist', c('True'), true), undefined, 'already Ready: no second event');
+  assert.deepEqual(
+    readinessEvent(
+      'mnist',
+      c('False', [
+        { type: 'PredictorReady', status: 'False' },
+        { type: 'IngressReady', status: 'True' },
+      ]),
+      true,
+    ),
+    {
+      type: 'Warning',
+      reason: 'InferenceServiceNotReady',
+      message: 'InferenceService [mnist] is no longer Ready because of: PredictorReady, Ready',
+    },
+  );
+  assert.equal(readinessEvent('mnist', c('Unknown'), true), undefined, 'Unknown is not False');
+  assert.equal(readinessEvent('mnist', c('False'), false), undefined, 'never Ready: nothing to announce');
 });

@@ -30,7 +30,7 @@ import { Scheduler } from './nodes.ts';
 import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
-import { computeStatus, readyCount } from './status.ts';
+import { computeStatus, readinessEvent, readyCount } from './status.ts';
 import { StorageError, checkStorageUri } from './storage.ts';
 import { activeRevision, latestRevision, ts, type ControllerHost, type ControllerOptions, type EventKind, type Failure, type IsvcState } from './types.ts';
 
@@ -443,10 +443,9 @@ export class Controller {
       if (httpCode(e) === 404) return;
       throw new Error(`status patch ${st.key}: ${describeError(e)}`);
     }
-    if (isReady && !wasReady) {
-      st.readyAnnounced = true;
-      void this.event(st, 'Normal', 'InferenceServiceReady', `InferenceService is ready at ${status.url}`);
-    } else if (!isReady && wasReady) st.readyAnnounced = false;
+    const e = readinessEvent(st.name, status.conditions as { type: string; status: string }[], wasReady);
+    if (e) void this.event(st, e.type, e.reason, e.message);
+    st.readyAnnounced = isReady;
   }
 
   podStatus(r: Replica): Record<string, unknown> {

@@ -255,3 +255,21 @@ function annotations(st: IsvcState, serving: Revision | undefined, replicas: Rep
   if (st.lastScale) out['autoscaling.lab.mlv.io/last-scale'] = st.lastScale;
   return out;
 }
+
+type CondLike = { type: string; status: string };
+
+/**
+ * KServe's readiness events (pkg/controller/v1beta1/inferenceservice/controller.go): Normal
+ * InferenceServiceReady "InferenceService [<name>] is Ready" on becoming Ready; Warning
+ * InferenceServiceNotReady "… is no longer Ready because of: <the False conditions>" when Ready
+ * turns False (not Unknown) after it was Ready.
+ */
+export function readinessEvent(name: string, conditions: readonly CondLike[], wasReady: boolean): { type: 'Normal' | 'Warning'; reason: string; message: string } | undefined {
+  const ready = conditions.find((c) => c.type === 'Ready')?.status;
+  if (!wasReady && ready === 'True') return { type: 'Normal', reason: 'InferenceServiceReady', message: `InferenceService [${name}] is Ready` };
+  if (wasReady && ready === 'False') {
+    const failed = conditions.filter((c) => c.status === 'False').map((c) => c.type);
+    return { type: 'Warning', reason: 'InferenceServiceNotReady', message: `InferenceService [${name}] is no longer Ready because of: ${failed.join(', ')}` };
+  }
+  return undefined;
+}
