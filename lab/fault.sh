@@ -130,7 +130,8 @@ fault_off() {
     gres-missing) ;; # up.sh renders gres.conf again and restarts the daemons
     shared-ro) while mountpoint -q "$SHARED"; do umount "$SHARED"; done ;;
     no-torch)
-      [[ -s $FAULTS/no-torch ]] && sed -i "s|^MLV_PYTHON=.*|$(<"$FAULTS/no-torch")|" "$TARGET_ENV" ;;
+      [[ -s $FAULTS/no-torch ]] && sed -i "s|^MLV_PYTHON=.*|$(<"$FAULTS/no-torch")|" "$TARGET_ENV"
+      rm -rf "$SHARED/venvs/no-torch" ;;
     host-key-changed) rm -rf "$FAULTS/host-key" ;;
     replica-killed) ;;
     apiserver-down)
