@@ -13,16 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type CoreV1Event, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
+import { CoreV1Api, CustomObjectsApi, type CoreV1Event } from '@kubernetes/client-node';
+import type { ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { createHostPathClaim } from '../../lab/cloud/controller/volumes.ts';
 import { mnistDigits, writeCorrupt, writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { IsvcNotReadyError, KubeClient } from '../../clients/kube.ts';
+import { ISVC as G, startLabApi } from './lab-api.ts';
 import { waitFor } from './wait.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const G = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
 const NS = 'default';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,22 +109,8 @@ describe('cloud controller (API server + controller + runtime + router)', { time
     .slice(0, 4);
 
   before(async () => {
-    api = await startApiServer({ stateDir, host: '127.0.0.1', port: 0 });
-    const kc = new KubeConfig();
-    kc.loadFromFile(api.kubeconfigPath);
-    custom = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
+    ({ api, custom, core } = await startLabApi(stateDir));
     ca = readFileSync(join(stateDir, 'ca.crt'));
-    const ext = kc.makeApiClient(ApiextensionsV1Api);
-    // loadAllYaml gives typed objects, so the client serializes x-kubernetes-* keys correctly
-    for (const crd of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/kserve-crds.yaml'), 'utf8')) as V1CustomResourceDefinition[]) {
-      if (crd?.kind === 'CustomResourceDefinition') await ext.createCustomResourceDefinition({ body: crd });
-    }
-    await waitFor('CRD served', async () => (await custom.listClusterCustomObject(G)) as unknown as boolean);
-    // the lab's ClusterServingRuntimes (stock-like Triton, custom lab-onnx-python), as up.sh applies them
-    for (const rt of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/serving-runtimes.yaml'), 'utf8')) as { kind?: string }[]) {
-      if (rt?.kind === 'ClusterServingRuntime') await custom.createClusterCustomObject({ group: 'serving.kserve.io', version: 'v1alpha1', plural: 'clusterservingruntimes', body: rt });
-    }
     writeMnistLinear(modelDir);
     // the same model on a "PVC", and as a Triton model repository (<repo>/<model>/<version>/model.onnx)
     mkdirSync(join(stateDir, 'pvc', 'models', 'mnist'), { recursive: true });

@@ -12,17 +12,16 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { createHostPathClaim } from '../../lab/cloud/controller/volumes.ts';
 import { writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { KubeClient } from '../../clients/kube.ts';
 import { degenerate } from '../../helpers/completion-quality.ts';
+import { ISVC as G, startLabApi } from './lab-api.ts';
 import { waitFor as waitUntil } from './wait.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const G = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
 const NS = 'default';
 const LLM = `${process.env['LAB_SRV'] ?? '/srv/mlops-lab'}/shared/models/tiny-llm`;
 const PYTHON = `${process.env['LAB_SRV'] ?? '/srv/mlops-lab'}/shared/venvs/llm/bin/python`;
@@ -66,19 +65,7 @@ const onnx = (gpus: string) => ({
 
 describe('cloud lab GPU stand-in node and scheduling', { timeout: 180_000 }, () => {
   before(async () => {
-    api = await startApiServer({ stateDir, host: '127.0.0.1', port: 0 });
-    const kc = new KubeConfig();
-    kc.loadFromFile(api.kubeconfigPath);
-    custom = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
-    const ext = kc.makeApiClient(ApiextensionsV1Api);
-    for (const crd of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/kserve-crds.yaml'), 'utf8')) as V1CustomResourceDefinition[]) {
-      if (crd?.kind === 'CustomResourceDefinition') await ext.createCustomResourceDefinition({ body: crd });
-    }
-    await waitFor('CRD served', async () => (await custom.listClusterCustomObject(G)) as unknown as boolean);
-    for (const rt of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/serving-runtimes.yaml'), 'utf8')) as { kind?: string }[]) {
-      if (rt?.kind === 'ClusterServingRuntime') await custom.createClusterCustomObject({ group: 'serving.kserve.io', version: 'v1alpha1', plural: 'clusterservingruntimes', body: rt });
-    }
+    ({ api, custom, core } = await startLabApi(stateDir));
     writeMnistLinear(join(tmp, 'mnist'));
     if (!noLlm.length) cpSync(LLM, join(stateDir, 'pvc', 'mlv-models', 'tiny-llm'), { recursive: true });
     // pvc:// resolves to a claim in the InferenceService's own namespace, as in KServe.

@@ -9,23 +9,22 @@
  *   the Pending service Ready, refuses a ReadWriteOnce volume with the fix, and its volume copy goes
  *   with the namespace; a released volume is Released.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../lab/cloud/apiserver/main.ts';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { createHostPathClaim } from '../../lab/cloud/controller/volumes.ts';
 import { writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { IsvcNotReadyError, KubeClient } from '../../clients/kube.ts';
 import { copyModelClaim, requireClaim } from '../../clients/kube-claims.ts';
 import { InfraError } from '../../helpers/errors.ts';
+import { ISVC as G, startLabApi } from './lab-api.ts';
 import { waitFor } from './wait.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const G = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
 const tmp = mkdtempSync(join(tmpdir(), 'cloud-storage-'));
 const stateDir = join(tmp, 'cloud');
 const modelsDir = join(tmp, 'models');
@@ -59,19 +58,7 @@ const NOT_FOUND = (claim: string) => `0/2 nodes are available: persistentvolumec
 
 describe('pvc:// resolves in the InferenceService namespace only', { timeout: 120_000 }, () => {
   before(async () => {
-    api = await startApiServer({ stateDir, host: '127.0.0.1', port: 0 });
-    const kc = new KubeConfig();
-    kc.loadFromFile(api.kubeconfigPath);
-    custom = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
-    const ext = kc.makeApiClient(ApiextensionsV1Api);
-    for (const crd of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/kserve-crds.yaml'), 'utf8')) as V1CustomResourceDefinition[]) {
-      if (crd?.kind === 'CustomResourceDefinition') await ext.createCustomResourceDefinition({ body: crd });
-    }
-    await waitFor('CRD served', async () => (await custom.listClusterCustomObject(G)) as unknown as boolean);
-    for (const rt of loadAllYaml(readFileSync(join(ROOT, 'lab/cloud/manifests/serving-runtimes.yaml'), 'utf8')) as { kind?: string }[]) {
-      if (rt?.kind === 'ClusterServingRuntime') await custom.createClusterCustomObject({ group: 'serving.kserve.io', version: 'v1alpha1', plural: 'clusterservingruntimes', body: rt });
-    }
+    ({ api, custom, core } = await startLabApi(stateDir));
     writeMnistLinear(join(modelsDir, 'mnist'));
     for (const ns of ['team-a', 'team-b', 'team-c', 'run-1']) await namespace(ns);
     // the models' claim lives in team-a, as a site provisions it (a static hostPath volume, ReadOnlyMany)
