@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { KubeClient, RUN_LABEL } from '../clients/kube.ts';
 import { slurmCall } from '../clients/slurm-poller.ts';
 import { SshConnection } from '../clients/ssh.ts';
-import { archiveIfClean, markRemoved, orphanLedgers } from '../fixtures/ledger.ts';
+import { archiveIfClean, markRemoved, orphanLedgers, type ResourceKind } from '../fixtures/ledger.ts';
 import { loadTarget } from '../helpers/config.ts';
 
 const { values } = parseArgs({ options: { 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean', default: false } } });
@@ -39,10 +39,11 @@ const target = (() => {
   }
 })();
 const old = (t: number) => (Date.now() - t) / 1000 >= minAge;
-const removed: string[] = [];
-const remove = async (what: string, act: () => Promise<unknown>) => {
+/** What was removed, as the ledger names it: "<kind> <id>". */
+const removed = new Set<string>();
+const remove = async (kind: ResourceKind, id: string, what: string, act: () => Promise<unknown>) => {
   if (!dry) await act();
-  removed.push(what);
+  removed.add(`${kind} ${id}`);
   console.log(`${dry ? 'would remove' : 'removed'} ${what}`);
 };
 
@@ -54,14 +55,14 @@ if (target.hpc) {
       .split('\n')
       .map((l) => l.split('|'))
       .filter(([id, comment, submit]) => id && comment?.startsWith('mlv-run=') && old(Date.parse(submit ?? '')));
-    for (const [id, comment] of jobs) await remove(`slurm job ${id} (${comment})`, () => slurmCall(conn, ['scancel', id!]));
+    for (const [id, comment] of jobs) await remove('slurm-job', id!, `slurm job ${id} (${comment})`, () => slurmCall(conn, ['scancel', id!]));
     const jobsDir = `${hpc.sharedRoot}/jobs`;
     const dirs = (await conn.exec(['find', jobsDir, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-name', 'mlv-*', '-printf', '%T@ %p\\n'])).stdout
       .split('\n')
       .filter(Boolean)
       .map((l) => ({ mtime: Number(l.slice(0, l.indexOf(' '))) * 1000, path: l.slice(l.indexOf(' ') + 1) }))
       .filter((d) => d.path.startsWith(`${jobsDir}/mlv-`) && !d.path.includes('/..') && old(d.mtime));
-    for (const d of dirs) await remove(`directory ${d.path}`, () => conn.run(['rm', '-rf', '--', d.path]));
+    for (const d of dirs) await remove('remote-dir', d.path, `directory ${d.path}`, () => conn.run(['rm', '-rf', '--', d.path]));
   } finally {
     conn.close();
   }
@@ -71,17 +72,17 @@ if (target.cloud) {
   const kube = await KubeClient.create(target.cloud);
   const list = await kube.core.listNamespace({ labelSelector: RUN_LABEL });
   for (const ns of list.items.filter((n) => old(new Date(n.metadata?.creationTimestamp ?? 0).getTime()))) {
-    await remove(`namespace ${ns.metadata!.name} (run ${ns.metadata!.labels?.[RUN_LABEL]})`, () => kube.deleteNamespace(ns.metadata!.name!));
+    await remove('k8s-namespace', ns.metadata!.name!, `namespace ${ns.metadata!.name} (run ${ns.metadata!.labels?.[RUN_LABEL]})`, () => kube.deleteNamespace(ns.metadata!.name!));
   }
 }
 
 // The ledgers of dead runs: what was removed above is marked removed there.
 if (!dry) {
-  const gone = (kind: string, id: string) =>
-    removed.some((r) => (kind === 'slurm-job' ? r.startsWith(`slurm job ${id} `) : kind === 'remote-dir' ? r === `directory ${id}` : r.startsWith(`namespace ${id} `)));
+  // An InferenceService (id "<namespace>/…") went with its namespace.
+  const gone = (kind: ResourceKind, id: string) => removed.has(`${kind} ${id}`) || (kind === 'k8s-object' && removed.has(`k8s-namespace ${id.split('/')[0]}`));
   for (const o of orphanLedgers('')) {
     for (const e of o.entries) if (gone(e.kind, e.id)) markRemoved(o.file, e);
     archiveIfClean(o.file);
   }
 }
-console.log(removed.length ? `${dry ? 'would remove' : 'removed'} ${removed.length} thing(s)` : 'nothing to remove');
+console.log(removed.size ? `${dry ? 'would remove' : 'removed'} ${removed.size} thing(s)` : 'nothing to remove');
