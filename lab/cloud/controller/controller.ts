@@ -467,24 +467,7 @@ export class Controller {
     return this.recorder.record({ apiVersion: 'v1', kind: 'Pod', name: podName, namespace: st.namespace, uid: pod?.metadata.uid }, type, reason, message);
   }
 
-  // ---------------------------------------------------------------- introspection (tests, debugging)
-
-  snapshot(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const st of this.states.values()) {
-      out[st.key] = {
-        active: st.active,
-        latest: st.latest,
-        revisions: [...st.revisions.values()].map((r) => ({
-          name: r.name,
-          desired: r.desired,
-          failure: r.failure,
-          replicas: [...r.replicas.values()].map((x) => ({ pod: x.spec.podName, pid: x.pid, ready: x.status.ready, state: x.status.state, restarts: x.status.restartCount })),
-        })),
-      };
-    }
-    return out;
-  }
+  // ---------------------------------------------------------------- introspection (tests)
 
   /** pids of all runtime processes this controller runs. */
   pids(): number[] {
