@@ -5,7 +5,7 @@
  * happens. Times to verdict are printed for the record.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -36,15 +36,6 @@ const oneLine = (s: string) => s.replace(/\n\s*/g, ' ');
 const noStack = (out: string) => assert.doesNotMatch(out, /^\s+at \S+ \(.*:\d+:\d+\)$/m, `stack dump in:\n${out}`);
 const outcomeOf = (run: PwRun, title: RegExp) => run.tests().find((t) => title.test(t.title));
 const PREFLIGHT = /probe the HPC target/;
-
-/** Jobs of the run that squeue shows RUNNING, by name. */
-function runningJobs(runId: string, name: string): string[] {
-  const r = spawnSync('squeue', ['-h', '-t', 'RUNNING', '-o', '%i|%j|%k'], { encoding: 'utf8', timeout: 5000 });
-  return (r.stdout ?? '')
-    .split('\n')
-    .filter((l) => l.endsWith(`mlv-run=${runId}`) && l.split('|')[1]!.includes(name))
-    .map((l) => l.split('|')[0]!);
-}
 
 /** Preflight-time faults: the HPC preflight fails with the class and message, in the time given. */
 const preflightFaults: { name: string; node?: string; outcome: 'infra' | 'fail'; expect: RegExp; within: number }[] = [
@@ -129,7 +120,7 @@ async function midJob(grep: string, job: string, name: string, node?: string, af
   const runId = `mlv-fault-${name}-${Date.now().toString(36)}`;
   let injectedAt = 0;
   const run = await runSuite(['--project=hpc', '--grep', grep], { MLV_RUN_ID: runId }, 6 * 60_000, () => {
-    void waitFor('the job to run', async () => runningJobs(runId, job).length > 0, 180_000, 500).then(async () => {
+    void waitFor('the job to run', async () => jobsOfRun(runId, job, 'RUNNING').length > 0, 180_000, 500).then(async () => {
       await new Promise((r) => setTimeout(r, afterMs));
       fault(name, 'on', ...(node ? [node] : []));
       injectedAt = Date.now();

@@ -62,9 +62,9 @@ export function runSuite(args: string[], env: Record<string, string> = {}, timeo
   });
 }
 
-/** Jobs in the lab's queue whose comment carries a run id. */
-export function jobsOfRun(runId: string, nameContains = ''): string[] {
-  const r = spawnSync('squeue', ['-h', '-o', '%i|%j|%k'], { encoding: 'utf8' });
+/** Jobs in the lab's queue whose comment carries a run id (squeue's default states, or `states`, e.g. RUNNING). */
+export function jobsOfRun(runId: string, nameContains = '', states?: string): string[] {
+  const r = spawnSync('squeue', ['-h', ...(states ? ['-t', states] : []), '-o', '%i|%j|%k'], { encoding: 'utf8' });
   return r.stdout
     .split('\n')
     .filter((l) => l.endsWith(`mlv-run=${runId}`) && l.split('|')[1]!.includes(nameContains))
