@@ -1,4 +1,4 @@
-/** Allure outcome categories: infra errors, broken capabilities, not-applicable skips, product failures. */
+/** Allure outcome categories: infra errors, broken capabilities, not-applicable skips, product failures, passes after a retry. */
 import { CAPABILITY_MARKER, INFRA_MARKER } from './errors.ts';
 
 export const ALLURE_CATEGORIES = [
@@ -6,4 +6,5 @@ export const ALLURE_CATEGORIES = [
   { name: 'Declared capability broken', messageRegex: `.*${CAPABILITY_MARKER}.*`, matchedStatuses: ['failed', 'broken'] },
   { name: 'Not applicable on this target (skipped with reason)', matchedStatuses: ['skipped'] },
   { name: 'Product failures (a PASS criterion failed)', matchedStatuses: ['failed'] },
+  { name: 'Flaky (passed after one retry of a scheduler fault or a dropped SSH connection)', matchedStatuses: ['passed'], flaky: true },
 ];

@@ -1,13 +1,15 @@
 /**
- * The validation matrix: task × infrastructure component → pass / fail / infra / skip /
- * not run, with reasons, built from Playwright's JSON report.
+ * The validation matrix: task × infrastructure component → pass / fail / infra / flaky /
+ * skip / not run, with reasons, built from Playwright's JSON report. A flaky test passed
+ * only after a retry: Playwright's own (status "flaky") or the SLURM fixture's single retry
+ * of a scheduler-transient fault or a dropped SSH connection (a `flaky` annotation).
  */
 import { stripVTControlCharacters } from 'node:util';
 import { INFRA_MARKER } from './errors.ts';
 import { redact } from './redact.ts';
 import { TASKS, taskFromFile, type Component } from './tasks.ts';
 
-type Outcome = 'pass' | 'fail' | 'infra' | 'skip' | 'not run';
+export type Outcome = 'pass' | 'fail' | 'infra' | 'flaky' | 'skip' | 'not run';
 
 export interface TestOutcome {
   project: string;
@@ -51,8 +53,8 @@ const COMPONENTS: Component[] = [
 ];
 
 // Worst first: one failing test makes the task fail.
-const RANK: Outcome[] = ['fail', 'infra', 'pass', 'skip', 'not run'];
-const worst = (xs: Outcome[]): Outcome => (xs.length ? xs.reduce((a, b) => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b)) : 'not run');
+const RANK: Outcome[] = ['fail', 'infra', 'flaky', 'pass', 'skip', 'not run'];
+export const worst = (xs: Outcome[]): Outcome => (xs.length ? xs.reduce((a, b) => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b)) : 'not run');
 
 /* Minimal shape of Playwright's JSON reporter output that we read. */
 interface PwAttachment {
@@ -91,6 +93,15 @@ export interface PwReport {
 }
 
 const stripAnsi = (s: string) => stripVTControlCharacters(s);
+const errorText = (r: PwResult | undefined) => stripAnsi(r?.errors?.map((e) => e.message ?? '').join('\n') || r?.error?.message || '');
+const firstLine = (r: PwResult | undefined) =>
+  errorText(r)
+    .split('\n')
+    .find((l) => l.trim())
+    ?.trim()
+    .slice(0, 400) ??
+  r?.status ??
+  '?';
 const modeAnnotation = (as: { type: string; description?: string }[]) => {
   const m = as.find((a) => a.type === 'deployment-mode')?.description;
   return m ? { deploymentMode: m } : {};
@@ -103,25 +114,24 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
       for (const t of spec.tests) {
         const r = t.results.at(-1);
         const annotations = [...(t.annotations ?? []), ...(r?.annotations ?? [])];
-        const message = stripAnsi(r?.errors?.map((e) => e.message ?? '').join('\n') || r?.error?.message || '');
+        const message = errorText(r);
         let outcome: Outcome;
         let reason = '';
         if (!r) outcome = 'not run';
         else if (r.status === 'skipped') {
           outcome = t.results.length && annotations.some((a) => a.type === 'skip') ? 'skip' : 'not run';
           reason = annotations.find((a) => a.type === 'skip')?.description ?? 'not run (a dependency failed or the run was interrupted)';
-        } else if (r.status === 'passed') outcome = 'pass';
-        else if (r.status === 'interrupted') {
+        } else if (r.status === 'passed') {
+          const retried = annotations.filter((a) => a.type === 'flaky').map((a) => a.description ?? 'retried');
+          if (t.status === 'flaky') retried.unshift(`passed on Playwright retry ${t.results.length - 1} after: ${firstLine(t.results[0])}`);
+          outcome = retried.length ? 'flaky' : 'pass';
+          reason = retried.join(' / ');
+        } else if (r.status === 'interrupted') {
           outcome = 'not run';
           reason = 'interrupted';
         } else {
           outcome = message.includes(INFRA_MARKER) ? 'infra' : 'fail';
-          reason =
-            message
-              .split('\n')
-              .find((l) => l.trim())
-              ?.trim()
-              .slice(0, 400) ?? r.status;
+          reason = firstLine(r);
         }
         const critAtt = r?.attachments?.find((a) => a.name === 'criteria.json');
         let criteria: TestOutcome['criteria'] = [];
@@ -168,13 +178,13 @@ export function buildMatrix(tests: TestOutcome[], notExercised: Partial<Record<C
     const outcome = worst(mine.map((x) => x.outcome));
     const reasons = mine.filter((x) => x.outcome === outcome && x.reason).map((x) => x.reason);
     const reason = mine.length === 0 ? 'no test selected or implemented for this task in this run' : [...new Set(reasons)].join(' / ');
-    const components = Object.fromEntries(t.components.map((c) => [c, outcome === 'pass' && notExercised[c] ? 'skip' : outcome])) as Partial<Record<Component, Outcome>>;
+    const components = Object.fromEntries(t.components.map((c) => [c, (outcome === 'pass' || outcome === 'flaky') && notExercised[c] ? 'skip' : outcome])) as Partial<Record<Component, Outcome>>;
     const modes = [...new Set(mine.flatMap((x) => (x.deploymentMode ? [x.deploymentMode] : [])))];
     return { task: t.id, title: t.title, tier: t.tier, outcome, reason, tests: mine, components, modes };
   });
 }
 
-const ICON: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', infra: 'INFRA', skip: 'SKIP', 'not run': '—' };
+const ICON: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', infra: 'INFRA', flaky: 'FLAKY', skip: 'SKIP', 'not run': '—' };
 const modeOf = (r: MatrixRow) => (r.modes.length ? ` (KServe ${r.modes.join(', ')})` : '');
 const testMode = (t: TestOutcome) => (t.deploymentMode ? ` [deployment mode: ${t.deploymentMode}]` : '');
 
@@ -196,7 +206,7 @@ export function matrixMarkdown(rows: MatrixRow[], meta: Record<string, string>):
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const COLOR: Record<Outcome, string> = { pass: '#2e7d32', fail: '#c62828', infra: '#ef6c00', skip: '#757575', 'not run': '#bdbdbd' };
+const COLOR: Record<Outcome, string> = { pass: '#2e7d32', fail: '#c62828', infra: '#ef6c00', flaky: '#f9a825', skip: '#757575', 'not run': '#bdbdbd' };
 
 export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>): string {
   const cell = (o: Outcome | undefined, title = '') => (o ? `<td title="${esc(title)}" style="background:${COLOR[o]};color:#fff;text-align:center">${ICON[o]}</td>` : '<td></td>');

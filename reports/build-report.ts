@@ -1,12 +1,14 @@
 /**
  * Builds the reports from the last run: the validation matrix (Markdown, HTML, JSON) from
  * Playwright's JSON results, then the Allure HTML report (Allure 3, no Java).
- * Usage: npm run report [-- --no-allure]
+ * Usage: npm run report [-- --no-allure]. MLV_RESULTS_JSON, MLV_REPORT_OUT, MLV_ALLURE_RESULTS and
+ * MLV_ALLURE_REPORT move its inputs and outputs (the integration tests use their own folders).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ALLURE_CATEGORIES } from '../helpers/allure-categories.ts';
+import { flakyResult } from '../helpers/allure-flaky.ts';
 import type { Manifest } from '../helpers/manifest.ts';
 import type { Component } from '../helpers/tasks.ts';
 import { hostKeyWarnings } from '../helpers/known-hosts.ts';
@@ -62,18 +64,23 @@ console.log(
 console.log(`written: ${resolve(OUT, 'validation-matrix.md')} and .html`);
 
 if (!process.argv.includes('--no-allure')) {
-  const allureResults = resolve('reports/allure-results');
+  const allureResults = resolve(process.env.MLV_ALLURE_RESULTS ?? 'reports/allure-results');
+  const allureReport = resolve(process.env.MLV_ALLURE_REPORT ?? 'reports/allure-report');
   if (!existsSync(allureResults)) {
-    console.error('no Allure results to render (reports/allure-results is missing)');
+    console.error(`no Allure results to render (${allureResults} is missing)`);
     process.exit(1);
   }
+  for (const f of readdirSync(allureResults).filter((n) => n.endsWith('-result.json'))) {
+    const marked = flakyResult(JSON.parse(readFileSync(resolve(allureResults, f), 'utf8')));
+    if (marked) writeFileSync(resolve(allureResults, f), JSON.stringify(marked));
+  }
   // A fresh output folder: Allure 3 writes into a plugin subfolder when the folder is not empty.
-  rmSync(resolve('reports/allure-report'), { recursive: true, force: true });
+  rmSync(allureReport, { recursive: true, force: true });
   // The tree: category (epic) > MLOPS task (feature) > its tests, each test once. The story is the
   // test's own title, so it adds no level; components are `component` labels (fixtures/task-labels.ts).
   const config = resolve(OUT, 'allurerc.json');
   writeFileSync(config, JSON.stringify({ name: `mlops-validation ${meta.target}`, categories: ALLURE_CATEGORIES, plugins: { awesome: { options: { groupBy: ['epic', 'feature'] } } } }, null, 2));
-  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--config', config, '--output', resolve('reports/allure-report')], {
+  const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--config', config, '--output', allureReport], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
   });
@@ -81,6 +88,6 @@ if (!process.argv.includes('--no-allure')) {
     console.error(`allure generate failed:\n${r.stderr || r.stdout}`);
     process.exit(1);
   }
-  writeFileSync(resolve('reports/allure-report/validation-matrix.html'), matrixHtml(rows, meta));
-  console.log(`Allure report: ${resolve('reports/allure-report/index.html')} (open it, or: npx allure open reports/allure-report)`);
+  writeFileSync(resolve(allureReport, 'validation-matrix.html'), matrixHtml(rows, meta));
+  console.log(`Allure report: ${resolve(allureReport, 'index.html')} (open it, or: npx allure open ${allureReport})`);
 }

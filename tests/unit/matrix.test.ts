@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport, type TestOutcome } from '../../helpers/matrix.ts';
+import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, worst, type PwReport, type TestOutcome } from '../../helpers/matrix.ts';
 
 type Outcome = TestOutcome['outcome'];
 type Result = PwReport['suites'][number] extends { specs?: (infer S)[] } ? (S extends { tests: (infer T)[] } ? (T extends { results: (infer R)[] } ? R : never) : never) : never;
@@ -168,8 +168,39 @@ test('buildMatrix: one row per catalogue task; a task without tests is not run, 
   assert.deepEqual(r.components, { 'SLURM submission': 'not run', GRES: 'not run', 'Shared FS': 'not run', Apptainer: 'not run', 'GPU passthrough': 'not run' });
 });
 
-test('worst: FAIL outranks INFRA, PASS, SKIP and not run, whichever order the tests come in', () => {
-  const order: Outcome[] = ['fail', 'infra', 'pass', 'skip', 'not run'];
+test('testOutcomes: a pass after a Playwright retry (status flaky) is FLAKY, naming the first error', () => {
+  const rep = report([
+    { status: 'failed', errors: [{ message: '\n  node2 went away\nstack' }] },
+    { status: 'passed', duration: 7 },
+  ]);
+  rep.suites[0]!.specs![0]!.tests[0]!.status = 'flaky';
+  const t = one(rep);
+  assert.deepEqual([t.outcome, t.reason, t.durationMs], ['flaky', 'passed on Playwright retry 1 after: node2 went away', 7]);
+});
+
+test('testOutcomes: a pass with the SLURM fixture’s flaky annotations is FLAKY with each retry as the reason; a failure stays FAIL', () => {
+  const flaky = [
+    { type: 'flaky', description: 'job 7 was requeued' },
+    { type: 'flaky', description: 'SSH dropped' },
+  ];
+  const t = one(report([{ status: 'passed', annotations: flaky }]));
+  assert.deepEqual([t.outcome, t.reason], ['flaky', 'job 7 was requeued / SSH dropped']);
+  assert.equal(one(report([{ status: 'passed' }], { annotations: [{ type: 'flaky' }] })).reason, 'retried');
+  assert.equal(one(report([{ status: 'failed', annotations: flaky, errors: [{ message: 'retry failed too' }] }])).outcome, 'fail');
+  assert.equal(one(report([{ status: 'passed', annotations: [{ type: 'skip', description: 'x' }] }])).outcome, 'pass');
+});
+
+test('buildMatrix: a flaky test makes the row FLAKY over passes, and FAIL or INFRA still outrank it', () => {
+  const r = rowOf([outcome('MLOPS-1.1', 'pass'), outcome('MLOPS-1.1', 'flaky', 'job 7 was requeued')]);
+  assert.deepEqual([r.outcome, r.reason], ['flaky', 'job 7 was requeued']);
+  assert.equal(buildMatrix([outcome('MLOPS-1.1', 'flaky')], { Apptainer: 'none' })[0]!.components.Apptainer, 'skip');
+  assert.match(matrixMarkdown([r], {}), /\| MLOPS-1\.1 [^|]+\| CRITICAL \| FLAKY \| FLAKY \|/);
+  assert.match(matrixHtml([r], {}), /background:#f9a825;color:#fff;text-align:center">FLAKY</);
+});
+
+test('worst: FAIL outranks INFRA, FLAKY, PASS, SKIP and not run, whichever order the tests come in', () => {
+  assert.deepEqual([worst([]), worst(['skip', 'flaky', 'pass'])], ['not run', 'flaky']);
+  const order: Outcome[] = ['fail', 'infra', 'flaky', 'pass', 'skip', 'not run'];
   for (let i = 0; i < order.length; i++) {
     for (let j = i + 1; j < order.length; j++) {
       const [better, worse] = [order[j]!, order[i]!];

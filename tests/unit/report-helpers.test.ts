@@ -8,8 +8,10 @@ import { cloudManifestPath, currentRunId, LEDGER_DIR, manifestPath, newRunId, ST
 import { trainingChart } from '../../helpers/training-charts.ts';
 
 /** The category Allure puts a result in: the first whose statuses and (full-match) message regex fit. */
-function categoryOf(status: string, message: string): string | undefined {
-  return ALLURE_CATEGORIES.find((c) => c.matchedStatuses.includes(status) && (c.messageRegex === undefined || new RegExp(`^(?:${c.messageRegex})$`).test(message)))?.name;
+function categoryOf(status: string, message: string, flaky = false): string | undefined {
+  return ALLURE_CATEGORIES.find(
+    (c) => c.matchedStatuses.includes(status) && (c.messageRegex === undefined || new RegExp(`^(?:${c.messageRegex})$`).test(message)) && (!('flaky' in c) || c.flaky === flaky),
+  )?.name;
 }
 
 test('Allure categories: infra errors, broken capabilities, skips and product failures land apart', () => {
@@ -23,8 +25,9 @@ test('Allure categories: infra errors, broken capabilities, skips and product fa
   assert.equal(categoryOf('failed', 'expect(received).toBeGreaterThan(expected): accuracy 0.12'), 'Product failures (a PASS criterion failed)');
   assert.equal(categoryOf('broken', 'TypeError: x is undefined'), undefined, 'a broken test that is not infra is left to Allure’s defaults');
   assert.equal(categoryOf('passed', infra), undefined);
+  assert.equal(categoryOf('passed', 'passed after a retry: job 7 requeued', true), 'Flaky (passed after one retry of a scheduler fault or a dropped SSH connection)');
   assert.equal(categoryOf('skipped', infra), 'Not applicable on this target (skipped with reason)');
-  assert.equal(ALLURE_CATEGORIES.length, 4);
+  assert.equal(ALLURE_CATEGORIES.length, 5);
 });
 
 test('run state: paths under reports/.state by default, MLV_STATE_DIR moves them', () => {
