@@ -6,6 +6,7 @@
  * `scontrol ping`, which answers at once where squeue spends ~18 s retrying a dead controller.
  */
 import { daemonOf, parsePing, parseSacct, parseSqueue, SACCT_FIELDS, slurmMessage, SQUEUE_FORMAT, UNKNOWN_JOB, type SacctRow } from '../helpers/slurm-parsers.ts';
+import { ConnectionLostError } from '../helpers/errors.ts';
 import type { RemoteShell } from './ssh.ts';
 
 export interface JobState {
@@ -30,7 +31,7 @@ export interface PollFault {
   summary: string;
 }
 
-export type PollEvent = { kind: 'state'; state: JobState } | { kind: 'fault'; fault: PollFault };
+export type PollEvent = { kind: 'state'; state: JobState } | { kind: 'fault'; fault: PollFault } | { kind: 'lost'; error: ConnectionLostError };
 
 export interface FailureLimit {
   calls: number;
@@ -55,6 +56,7 @@ export async function slurmCall(conn: RemoteShell, argv: string[], ok: (stderr: 
   try {
     r = await conn.exec(argv, { timeoutMs });
   } catch (e) {
+    if (e instanceof ConnectionLostError) throw e; // not the daemon's fault
     throw fail(/timed out/.test((e as Error).message) ? `no answer within ${timeoutMs / 1000} s` : (e as Error).message.replace(/^INFRA: /, ''));
   }
   if (r.code !== 0 && !ok(r.stderr)) throw fail(slurmMessage(r.stderr, r.stdout));
@@ -131,6 +133,10 @@ export class JobPoller {
       changed = await this.poll(ids);
       this.failures = [];
     } catch (e) {
+      if (e instanceof ConnectionLostError) {
+        for (const w of this.watched.values()) for (const l of w.listeners) l({ kind: 'lost', error: e });
+        return; // no further polls: the connection will not come back
+      }
       const f = failureOf(e) ?? { daemon: 'slurmctld', command: 'squeue', message: (e as Error).message, at: Date.now() };
       if (!this.failures.length) this.streakStart = started;
       this.failures.push(f);

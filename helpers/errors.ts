@@ -31,6 +31,9 @@ export class InfraError extends CleanError {
   }
 }
 
+/** The SSH connection is gone for good (dropped and not re-established): nothing more can be asked. */
+export class ConnectionLostError extends InfraError {}
+
 /** The marker of a capability the target claims but the probe or the test found broken. */
 export const CAPABILITY_MARKER = 'capability broken:';
 

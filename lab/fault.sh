@@ -6,7 +6,8 @@
 #   bash lab/lab.sh fault clear          undo every fault that is on
 #
 # Each fault that stays on leaves a marker in $LAB_DIR/faults/, which `lab status` shows.
-# One-shot faults (replica-killed) leave none: what they break, the system itself repairs.
+# One-shot faults (replica-killed, job-requeued, ssh-dropped) leave none: what they break, the
+# system itself repairs (or the suite's single retry does).
 # `off` puts the component back the way `lab up` would (it reruns the idempotent up step).
 set -euo pipefail
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +29,8 @@ declare -A WHAT=(
   [host-key-changed]="the server's host key is not the one in the lab's known_hosts"
   [replica-killed]='one-shot: every model-server replica process killed (SIGKILL); the controller restarts them'
   [apiserver-down]='the cloud lab API server stopped'
+  [job-requeued]="one-shot: every running job of $LAB_USER requeued (scontrol requeue), as after a preemption"
+  [ssh-dropped]="one-shot: every SSH session of $LAB_USER cut (its sshd session processes killed), as a restarted sshd or a firewall reset would"
 )
 
 usage() {
@@ -115,6 +118,14 @@ fault_on() {
     apiserver-down)
       # shellcheck source=cloud/lib.sh
       (source "$LAB/cloud/lib.sh" && stop_pidfile apiserver 5 >/dev/null) ;;
+    job-requeued)
+      local id
+      for id in $(squeue -h -u "$LAB_USER" -t RUNNING -o %i </dev/null); do scontrol requeue "$id" </dev/null && say "requeued job $id"; done
+      return ;;
+    ssh-dropped)
+      # The per-connection processes ("sshd: user@notty", "sshd-session: …" on OpenSSH 10), not the listener.
+      pkill -KILL -f "^sshd(-session)?: $LAB_USER[@ ]" && say "cut the SSH sessions of $LAB_USER" || say "no SSH session of $LAB_USER to cut"
+      return ;;
     *) usage ;;
   esac
   mark "$name"
@@ -133,7 +144,7 @@ fault_off() {
       [[ -s $FAULTS/no-torch ]] && sed -i "s|^MLV_PYTHON=.*|$(<"$FAULTS/no-torch")|" "$TARGET_ENV"
       rm -rf "$SHARED/venvs/no-torch" ;;
     host-key-changed) rm -rf "$FAULTS/host-key" ;;
-    replica-killed) ;;
+    replica-killed | job-requeued | ssh-dropped) return ;; # one-shot: nothing to undo
     apiserver-down)
       # The lab's API server keeps no state across a restart (a real one has etcd): restart the
       # controller too, so it registers its GPU node and resyncs, as `lab up` brings it up.

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { RUN_LABEL } from '../../clients/kube.ts';
@@ -115,15 +116,21 @@ test('fault node-drained: the 2-node test fails at once naming the node and the 
   assert.deepEqual(jobsOfRun(run.runId), []);
 });
 
-/** Run `grep` on the hpc project; when its job `job` runs, inject `name`; returns the run and the injection time. */
-async function midJob(grep: string, job: string, name: string, node?: string, afterMs = 0): Promise<{ run: PwRun; injectedAt: number }> {
-  const runId = `mlv-fault-${name}-${Date.now().toString(36)}`;
+/**
+ * Run `grep` on the hpc project; when its job `job` runs, inject `name` (each of them in turn,
+ * `afterMs` apart); returns the run and the time of the first injection.
+ */
+async function midJob(grep: string, job: string, name: string | string[], node?: string, afterMs = 0): Promise<{ run: PwRun; injectedAt: number }> {
+  const names = [name].flat();
+  const runId = `mlv-fault-${names[0]}-${Date.now().toString(36)}`;
   let injectedAt = 0;
   const run = await runSuite(['--project=hpc', '--grep', grep], { MLV_RUN_ID: runId }, 6 * 60_000, () => {
     void waitFor('the job to run', async () => jobsOfRun(runId, job, 'RUNNING').length > 0, 180_000, 500).then(async () => {
-      await new Promise((r) => setTimeout(r, afterMs));
-      fault(name, 'on', ...(node ? [node] : []));
-      injectedAt = Date.now();
+      for (const n of names) {
+        await new Promise((r) => setTimeout(r, afterMs));
+        fault(n, 'on', ...(node ? [node] : []));
+        injectedAt ||= Date.now();
+      }
     });
   });
   assert.ok(injectedAt, `the fault was never injected (no RUNNING ${job} job):\n${run.output}`);
@@ -145,8 +152,38 @@ test('fault node-lost mid 2-node job: FAIL naming NODE_FAIL and the node within 
   assert.match(oneLine(run.output), /NODE_FAIL/);
   assert.match(t!.reason, /node2/);
   assert.ok(seconds < 30 + 60, `verdict ${seconds.toFixed(1)} s after the kill`);
+  // Its one retry would wait on the dead node: not retried, and the verdict says why.
+  assert.match(oneLine(run.output), /Not retried: the job needs 2 node\(s\), and only 1 of 2 node\(s\) of partition lab usable \(node1=\w+, node2=down\*?\)/);
   noStack(run.output);
   await waitFor('the queue to drop the job', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
+});
+
+test('one-shot faults ssh-dropped then job-requeued mid 1.1: each retried once, the test passes as FLAKY in the matrix and in Allure', { timeout: 8 * 60_000 }, async () => {
+  const { run } = await midJob('MLOPS-1.1', 'mlops-1.1', ['ssh-dropped', 'job-requeued'], undefined, 3000);
+  const t = outcomeOf(run, /MLOPS-1\.1/);
+  assert.equal(t?.outcome, 'flaky', run.output);
+  assert.match(
+    t!.reason,
+    /^the SSH connection to 127\.0\.0\.1 dropped at \d\d:\d\d:\d\d UTC \(.+\) and was re-established \d+ ms later\. \/ job \d+ \(mlv-fault-ssh-dropped-\w+-mlops-1\.1-mnist\) was requeued by SLURM .*Resubmitted \(retrying once: 2 of 2 node\(s\) of partition lab usable/,
+  );
+  noStack(run.output);
+  // The report: FLAKY in the matrix, and flaky (with the retries as its message) in Allure's result.
+  const env = {
+    ...process.env,
+    MLV_RESULTS_JSON: run.resultsFile,
+    MLV_REPORT_OUT: run.outDir,
+    MLV_ALLURE_RESULTS: join(run.outDir, 'allure-results'),
+    MLV_ALLURE_REPORT: join(run.outDir, 'allure-report'),
+  };
+  execFileSync('node', ['--import', 'tsx', 'reports/build-report.ts'], { env, stdio: 'ignore' });
+  assert.match(readFileSync(join(run.outDir, 'validation-matrix.md'), 'utf8'), /\| MLOPS-1\.1 [^|]+\| CRITICAL \| FLAKY \|/);
+  const results = readdirSync(join(run.outDir, 'allure-results')).filter((f) => f.endsWith('-result.json'));
+  const mine = results
+    .map((f) => JSON.parse(readFileSync(join(run.outDir, 'allure-results', f), 'utf8')) as { name: string; statusDetails?: { flaky?: boolean; message?: string } })
+    .find((r) => /MLOPS-1\.1/.test(r.name));
+  assert.equal(mine?.statusDetails?.flaky, true, JSON.stringify(mine?.statusDetails));
+  assert.match(mine!.statusDetails!.message!, /^passed after a retry: the SSH connection .* \/ job \d+ .*requeued/);
+  await waitFor('the queue to drop the jobs', async () => jobsOfRun(run.runId).length === 0, 30_000, 500);
 });
 
 test('fault slurmdbd-down after submission: INFRA naming accounting; no job left', { timeout: 8 * 60_000 }, async () => {
