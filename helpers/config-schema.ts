@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { DURATION_HINT, durationSeconds } from './duration.ts';
 import { isStorageUri, STORAGE_URI_HINT } from './storage-uri.ts';
 
 export const CAPABILITIES = ['gres-gpu', 'cuda', 'multi-gpu', 'multi-node', 'apptainer', 'oumi', 'kserve', 'gpu-inference', 'mlflow'] as const;
@@ -48,6 +49,7 @@ export const FIXES: Record<string, string> = {
   MLV_JOB_TIME_SCALE: 'use a positive number',
   MLV_GPU_KIND: 'use nvidia (real GPUs: training must run on CUDA) or fake (stand-in GRES devices, as in the lab: CUDA checks are N/A)',
   MLV_WORKERS: 'set it to how many tests may run at once, e.g. 4 (1 when the cluster shares cores with the runner)',
+  MLV_KEEP_ON_FAILURE: `set it to how long a failed test's resources stay for post-mortem, as ${DURATION_HINT}, or leave it empty to remove them at once`,
   MLV_POLL_MIN_MS: 'set it to the shortest scheduler poll interval in milliseconds, e.g. 2000',
   MLV_POLL_MAX_MS: 'set it to the longest scheduler poll interval in milliseconds, e.g. 30000',
   MLV_KUBECONFIG: 'point it to a readable kubeconfig file (default: KUBECONFIG or ~/.kube/config)',
@@ -125,6 +127,11 @@ export const RawSchema = z.object({
     .regex(/^[A-Za-z0-9_.+@/~-]+$/, { message: 'must be a name from references/ or a path of letters, digits and . _ - + @ / ~' })
     .default('default'),
   MLV_WORKERS: int(1, 64).optional(),
+  MLV_KEEP_ON_FAILURE: z
+    .string()
+    .trim()
+    .transform((v, ctx) => durationSeconds(v) ?? (ctx.addIssue({ code: 'custom', message: `must be ${DURATION_HINT}` }), z.NEVER))
+    .optional(),
   // HPC side
   MLV_SSH_HOST: z
     .string()

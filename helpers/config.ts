@@ -73,6 +73,8 @@ export interface Target {
   references: string;
   /** How many tests may run at once (MLV_WORKERS). */
   workers: number;
+  /** MLV_KEEP_ON_FAILURE: how long a failed test's resources are kept for post-mortem, in seconds. */
+  keepOnFailureSeconds?: number;
   hpc?: HpcTarget;
   cloud?: CloudTarget;
 }
@@ -296,7 +298,16 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
       source,
     );
   }
-  return { name: raw.MLV_TARGET_NAME ?? 'custom', source, capabilities: claims, references: raw.MLV_REFERENCES ?? 'default', workers: raw.MLV_WORKERS ?? 4, hpc, cloud };
+  return {
+    name: raw.MLV_TARGET_NAME ?? 'custom',
+    source,
+    capabilities: claims,
+    references: raw.MLV_REFERENCES ?? 'default',
+    workers: raw.MLV_WORKERS ?? 4,
+    keepOnFailureSeconds: raw.MLV_KEEP_ON_FAILURE,
+    hpc,
+    cloud,
+  };
 }
 
 /**

@@ -8,6 +8,7 @@
  * the ledgers clean and prints each thing it removed. --older-than keeps what is younger
  * (SLURM submit time, directory mtime, namespace creation time). It does not know a run in
  * progress from a dead one: do not run it while the suite runs against the same target.
+ * What MLV_KEEP_ON_FAILURE keeps for post-mortem goes too: asking for cleanup ends the post-mortem.
  */
 import { parseArgs } from 'node:util';
 import { KubeClient, RUN_LABEL } from '../clients/kube.ts';
@@ -15,17 +16,18 @@ import { slurmCall } from '../clients/slurm-poller.ts';
 import { SshConnection } from '../clients/ssh.ts';
 import { archiveIfClean, markRemoved, orphanLedgers, type ResourceKind } from '../fixtures/ledger.ts';
 import { loadTarget } from '../helpers/config.ts';
+import { DURATION_HINT, durationSeconds } from '../helpers/duration.ts';
 
 const { values } = parseArgs({ options: { 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean', default: false } } });
 
 function seconds(spec: string | undefined): number {
   if (spec === undefined) return 0;
-  const m = /^(\d+)\s*([smhd])$/.exec(spec.trim());
-  if (!m) {
-    console.error(`--older-than ${JSON.stringify(spec)}: want a number and a unit, e.g. 30m, 2h, 1d`);
+  const s = durationSeconds(spec);
+  if (s === undefined) {
+    console.error(`--older-than ${JSON.stringify(spec)}: want ${DURATION_HINT}`);
     process.exit(2);
   }
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return s;
 }
 
 const minAge = seconds(values['older-than']);
@@ -81,7 +83,7 @@ if (!dry) {
   // An InferenceService (id "<namespace>/…") went with its namespace.
   const gone = (kind: ResourceKind, id: string) => removed.has(`${kind} ${id}`) || (kind === 'k8s-object' && removed.has(`k8s-namespace ${id.split('/')[0]}`));
   for (const o of orphanLedgers('')) {
-    for (const e of o.entries) if (gone(e.kind, e.id)) markRemoved(o.file, e);
+    for (const e of [...o.entries, ...o.kept]) if (gone(e.kind, e.id)) markRemoved(o.file, e);
     archiveIfClean(o.file);
   }
 }

@@ -136,6 +136,7 @@ const CASES: Case[] = [
   { name: 'references with $()', field: 'MLV_REFERENCES', set: { MLV_REFERENCES: '../$(id)' } },
   { name: 'workers 0', field: 'MLV_WORKERS', set: { MLV_WORKERS: '0' } },
   { name: 'workers 1000', field: 'MLV_WORKERS', set: { MLV_WORKERS: '1000' }, says: /at most 64/ },
+  { name: 'keep-on-failure without a unit', field: 'MLV_KEEP_ON_FAILURE', set: { MLV_KEEP_ON_FAILURE: '3600' }, says: /e\.g\. 30m, 2h or 1d/ },
   { name: 'poll 50 ms', field: 'MLV_POLL_MIN_MS', set: { MLV_POLL_MIN_MS: '50' } },
   { name: 'poll min above max', field: 'MLV_POLL_MIN_MS', set: { MLV_POLL_MIN_MS: '5000', MLV_POLL_MAX_MS: '1000' }, says: /above MLV_POLL_MAX_MS/ },
   { name: 'gpu kind amd', field: 'MLV_GPU_KIND', set: { MLV_GPU_KIND: 'amd' } },

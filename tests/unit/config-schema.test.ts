@@ -66,7 +66,7 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
   const side = (k: string) => (HPC_KEYS.test(k) ? 'hpc' : '') + (CLOUD_KEYS.test(k) ? 'cloud' : '');
   const bySide: Record<string, string[]> = {};
   for (const k of Object.keys(RawSchema.shape)) (bySide[side(k)] ??= []).push(k);
-  assert.deepEqual(bySide[''], ['MLV_TARGET_NAME', 'MLV_CAPABILITIES', 'MLV_REFERENCES', 'MLV_WORKERS']);
+  assert.deepEqual(bySide[''], ['MLV_TARGET_NAME', 'MLV_CAPABILITIES', 'MLV_REFERENCES', 'MLV_WORKERS', 'MLV_KEEP_ON_FAILURE']);
   assert.deepEqual(bySide.cloud, [
     'MLV_KUBECONFIG',
     'MLV_KUBE_CONTEXT',
@@ -80,7 +80,7 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
     'MLV_MNIST_MODEL_URI',
     'MLV_LLM_MODEL_URI',
   ]);
-  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 15);
+  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 16);
   assert.ok(bySide.hpc?.includes('MLV_JOB_TIME_SCALE') && bySide.hpc.includes('MLV_POLL_MAX_MS') && bySide.hpc.includes('MLV_GPU_KIND'));
   const nearMisses = ['MLV_SHARED_ROOTS', 'MLV_DATASET_DIR2', 'MLV_RUNTIME_PREFIXES', 'MLV_PYTHONPATH', 'MLV_GPUS_PER_NODE_X', 'MLV_GPU_KINDS', 'MLV_NODE_COUNTS', 'MLV_JOB_TIME_SCALE_X'];
   for (const k of [...nearMisses, 'X_MLV_SSH_HOST', 'MLV_INGRESS_URLS', 'MLV_PROMETHEUS_URL2', 'MLV_MNIST_MODEL_URI_OLD', 'MLV_LLM_MODEL_URIS', 'X_MLV_KUBECONFIG']) assert.equal(side(k), '', k);
@@ -103,6 +103,10 @@ test('whole numbers: trimmed, bounded inclusively', () => {
   accepts('MLV_WORKERS', ['1', '64']);
   rejects('MLV_WORKERS', ['0'], 'must be at least 1');
   rejects('MLV_WORKERS', ['65'], 'must be at most 64');
+  accepts('MLV_KEEP_ON_FAILURE', ['90s', '30m', ' 2h ', '1d', '2 h']);
+  rejects('MLV_KEEP_ON_FAILURE', ['2', 'h', '1.5h', '-1h', '2w', '1234567s', '2h30m'], 'must be a whole number and a unit (s, m, h or d), e.g. 30m, 2h or 1d');
+  assert.equal(parse({ MLV_KEEP_ON_FAILURE: '2h' }).target?.keepOnFailureSeconds, 7200);
+  assert.equal(parse({}).target?.keepOnFailureSeconds, undefined);
   accepts('MLV_POLL_MIN_MS', ['100']);
   accepts('MLV_POLL_MAX_MS', ['2000', '600000']);
   assert.deepEqual(parse({ MLV_POLL_MIN_MS: '600000', MLV_POLL_MAX_MS: '600000' }).problems, []);
