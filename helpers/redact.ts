@@ -26,7 +26,8 @@ export function isSecretKey(name: string): boolean {
   if (/_(FILE|PATH|DIR)$/.test(n)) return false;
   const words = n.split('_');
   if (words.some((w) => /^(TOKEN|PASSWORD|PASSWD|PASS|PASSPHRASE|SECRET|CREDENTIALS?|APIKEY|AUTH|COOKIE|SESSION|SIGNATURE|SIG)$/.test(w))) return true;
-  return /(^|_)(API|ACCESS|SECRET|PRIVATE)_KEY(_|$)/.test(n) || /^X_AMZ_(SIGNATURE|CREDENTIAL|SECURITY_TOKEN)$/.test(n);
+  // (X-Amz-Signature, -Credential and -Security-Token are secret by their words above.)
+  return /(^|_)(API|ACCESS|SECRET|PRIVATE)_KEY(_|$)/.test(n);
 }
 
 /** Query parameters that carry credentials (besides secret-named ones): S3/GCS/Azure presigned URLs, OAuth, API keys. */
