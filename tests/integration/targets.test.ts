@@ -37,7 +37,8 @@ const sacctJobsOf = (runId: string) =>
 
 test('a .env with only the cloud lab’s Kubernetes settings runs --project=cloud and passes 4.1; --project=hpc is refused at once', { timeout: 6 * 60_000 }, async () => {
   const env = envFile('cloud-only', CLOUD_KEYS, { MLV_CAPABILITIES: 'kserve' });
-  const run = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_ENV_FILE: env });
+  // The short-load references (thresholds as on the lab): this checks the split target, not the load.
+  const run = await runSuite(['--project=cloud', '--grep', 'MLOPS-4.1'], { MLV_ENV_FILE: env, MLV_REFERENCES: 'tests/recorded/references/cloud-quick.yaml' });
   const t = byTitle(run.tests(), /MLOPS-4\.1/)[0];
   assert.equal(t?.outcome, 'pass', run.output.slice(-3000));
   assert.ok(!/\[preflight-hpc\]|\[hpc\]/.test(run.output), 'no HPC project ran');
