@@ -4,6 +4,7 @@
  * itself is reported as soon as it is clear; a dead daemon is INFRA naming it. No message
  * reports a state that was not observed: each carries the last state seen and when.
  */
+import { utcClock as clock } from '../helpers/duration.ts';
 import { InfraError, SchedulerFaultError } from '../helpers/errors.ts';
 import { ACTIVE_STATES, parseSacctRuns, parseSinfoReasons, pendingKind, SACCT_RUN_FIELDS, SINFO_REASON_FORMAT, UNAVAILABLE_NODE, type NodeReason } from '../helpers/slurm-parsers.ts';
 import { failureOf, slurmCall, type JobState, type PollFault } from './slurm-poller.ts';
@@ -17,8 +18,6 @@ export interface WaitedJob {
   name: string;
   history: readonly JobState[];
 }
-
-const clock = (t: number) => `${new Date(t).toISOString().slice(11, 19)} UTC`;
 
 /** "RUNNING on node2", "PENDING (Resources)". */
 export const describeState = (s: JobState) => `${s.state}${s.reason ? ` (${s.reason})` : ''}${s.nodes.length ? ` on ${s.nodes.join(',')}` : ''}`;

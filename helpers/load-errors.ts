@@ -3,6 +3,7 @@
  * ("HTTP 502 x 8, connection x 3"), and the model-server containers that restarted meanwhile
  * (from the pods' containerStatuses, as kubectl describe shows them).
  */
+import { utcClock } from './duration.ts';
 
 export interface ErrorKinds {
   byStatus: Record<number, number>;
@@ -39,7 +40,7 @@ export interface PodLike {
   status?: { containerStatuses?: { name: string; restartCount: number; lastState?: { terminated?: Terminated } }[] };
 }
 
-const at = (t: string | Date | undefined) => (t ? ` at ${new Date(t).toISOString().slice(11, 19)} UTC` : '');
+const at = (t: string | Date | undefined) => (t ? ` at ${utcClock(t)}` : '');
 
 /** "pod mnist-predictor-1 container kserve-container restarted 1 time(s) (last: Error, exit 137 at 04:51:02 UTC)". */
 export function podRestarts(pods: readonly PodLike[]): string[] {
