@@ -39,8 +39,12 @@ test('a kept entry is neither outstanding nor removed; keptEntries lists it with
       [['ns1/inferenceservices/m', '2026-12-02T12:00:00.000Z']],
     );
     assert.deepEqual(l.keptEntries(['remote-dir']), []);
+    assert.equal(l.clean(), false);
     l.removed('k8s-object', 'ns1/inferenceservices/m');
     assert.deepEqual(l.keptEntries(), [], 'removed after being kept: gone');
+    l.removed('k8s-namespace', 'ns1');
+    l.removed('remote-dir', '/shared/jobs/mlv-a');
+    assert.equal(l.clean(), true);
   }));
 
 test('orphanLedgers: a kept entry is an orphan only once expired; the ledger is archived only when nothing is kept either', () =>
