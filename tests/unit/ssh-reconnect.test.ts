@@ -75,10 +75,19 @@ async function dropAll() {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-test('with one reconnect granted, the command after a drop reconnects and runs; the drop is recorded', { skip }, async () => {
+/** A connection to the test server with `reconnects` granted, closed after `body` whatever happens. */
+async function withConnection(reconnects: number, body: (conn: Awaited<ReturnType<typeof SshConnection.connect>>) => Promise<void>) {
   const conn = await SshConnection.connect(t);
+  conn.reconnectsLeft = reconnects;
   try {
-    conn.reconnectsLeft = 1;
+    await body(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+test('with one reconnect granted, the command after a drop reconnects and runs; the drop is recorded', { skip }, async () => {
+  await withConnection(1, async (conn) => {
     assert.equal(await conn.run(['echo', 'one']), 'ran echo one\n');
     const before = connections;
     await dropAll();
@@ -89,15 +98,11 @@ test('with one reconnect granted, the command after a drop reconnects and runs; 
     const r = conn.reconnections[0]!;
     assert.ok(r.reconnectedAt >= r.droppedAt);
     assert.match(r.why, DROP);
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 test('a second drop with no reconnect left is a ConnectionLostError naming the target, both drops and the fix', { skip }, async () => {
-  const conn = await SshConnection.connect(t);
-  try {
-    conn.reconnectsLeft = 1;
+  await withConnection(1, async (conn) => {
     await dropAll();
     await conn.run(['true']);
     await dropAll();
@@ -109,14 +114,11 @@ test('a second drop with no reconnect left is a ConnectionLostError naming the t
       /^INFRA: SSH connection to mlops@login:\d+ dropped at \d\d:\d\d:\d\d UTC \((the server closed the connection|read ECONNRESET)\), after it had already been re-established once \(dropped at \d\d:\d\d:\d\d UTC\); not reconnected again\. Fix: check the login node's sshd/,
     );
     assert.equal(connections, before, 'no new connection attempted');
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 test('a command cut off by the drop fails (it is not re-sent); with no reconnect granted the next one fails at once', { skip }, async () => {
-  const conn = await SshConnection.connect(t);
-  try {
+  await withConnection(0, async (conn) => {
     const cut = conn.exec(['sleep', '60']).catch((x: Error) => x);
     await new Promise((r) => setTimeout(r, 200));
     await dropAll();
@@ -126,24 +128,18 @@ test('a command cut off by the drop fails (it is not re-sent); with no reconnect
     const next = await conn.run(['true']).catch((x: Error) => x);
     assert.ok(next instanceof ConnectionLostError);
     assert.doesNotMatch(next.message, /already been re-established/);
-  } finally {
-    conn.close();
-  }
+  });
 });
 
 test('when the server is gone, the granted reconnect fails naming the drop and the refusal', { skip }, async () => {
-  const conn = await SshConnection.connect(t);
-  try {
-    conn.reconnectsLeft = 1;
+  await withConnection(1, async (conn) => {
     const closed = new Promise<void>((r) => server!.close(() => r())); // stops listening; settles once the last connection is gone
+    server = undefined; // closed: \`after\` has nothing to close
     await dropAll();
     await closed;
     const e = await conn.readFile('/etc/hostname').catch((x: Error) => x);
     assert.ok(e instanceof ConnectionLostError, String(e));
     assert.match(e.message, /dropped at .* \((the server closed the connection|read ECONNRESET)\); reconnecting failed: SSH to mlops@127\.0\.0\.1:\d+: connection refused/);
     assert.equal(conn.reconnectsLeft, 0);
-  } finally {
-    conn.close();
-    server = undefined;
-  }
+  });
 });
