@@ -11,7 +11,23 @@ export const CAPABILITIES = ['gres-gpu', 'cuda', 'multi-gpu', 'multi-node', 'app
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** Fields whose values must never be printed. */
-export const SECRET_FIELDS = new Set(['MLV_SSH_KEY_PASSPHRASE', 'MLV_INFERENCE_TOKEN', 'MLV_MLFLOW_TOKEN', 'MLV_MLFLOW_PASSWORD']);
+export const SECRET_FIELDS = new Set(['MLV_SSH_KEY_PASSPHRASE', 'MLV_INFERENCE_TOKEN', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+
+/**
+ * The standard names MLflow's and AWS's own clients read (MLflow: mlflow/environment_variables.py;
+ * AWS: the SDKs' shared configuration). They are target settings too, and, like MLV_*, the process
+ * environment overrides the target file for them.
+ */
+export const STANDARD_KEYS = new Set([
+  'MLFLOW_TRACKING_URI',
+  'MLFLOW_TRACKING_TOKEN',
+  'MLFLOW_TRACKING_USERNAME',
+  'MLFLOW_TRACKING_PASSWORD',
+  'MLFLOW_TRACKING_INSECURE_TLS',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+]);
 
 /** Required once the HPC side is configured. */
 export const HPC_REQUIRED = ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT'] as const;
@@ -60,6 +76,19 @@ export const FIXES: Record<string, string> = {
   MLV_MNIST_MODEL_URI:
     'point it to the MNIST ONNX model on the cluster storage, staged as the runtime expects it (for Triton a model repository: <uri>/mnist/1/model.onnx), e.g. s3://models/mnist-repository',
   MLV_LLM_MODEL_URI: 'point it to a Hugging Face text-generation model on the cluster storage, e.g. s3://models/smollm-135m',
+  MLFLOW_TRACKING_URI: 'use the http(s) URL of the MLflow tracking server, e.g. https://mlflow.example.org (no user:password@: use MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN)',
+  MLFLOW_TRACKING_TOKEN: 'set it to the bearer token of the MLflow server on one line, or leave it empty',
+  MLFLOW_TRACKING_USERNAME: 'set it to the MLflow basic-auth user, with MLFLOW_TRACKING_PASSWORD, or leave both empty',
+  MLFLOW_TRACKING_PASSWORD: 'set it to the MLflow basic-auth password, with MLFLOW_TRACKING_USERNAME, or leave both empty',
+  MLFLOW_TRACKING_INSECURE_TLS: 'use true to skip TLS verification of the MLflow server (loudly reported), or leave it empty',
+  MLV_S3_ENDPOINT: 'use the http(s) URL of the S3-compatible endpoint as the runner reaches it, e.g. https://minio.example.org:9000, or leave it empty for AWS S3',
+  MLV_S3_CLUSTER_ENDPOINT: 'use the S3 endpoint URL as the cluster’s pods reach it, when it differs from MLV_S3_ENDPOINT, or leave it empty',
+  MLV_S3_BUCKET: 'set it to an existing bucket name (3-63 characters: lower case, digits, . and -)',
+  MLV_S3_REGION: 'set it to the bucket region, e.g. us-east-1',
+  MLV_S3_PREFIX: 'use a key prefix of letters, digits and . _ - / (no leading /), or leave it empty',
+  AWS_ACCESS_KEY_ID: 'set it to the access key of the S3 bucket, with AWS_SECRET_ACCESS_KEY',
+  AWS_SECRET_ACCESS_KEY: 'set it to the secret key of the S3 bucket, with AWS_ACCESS_KEY_ID',
+  AWS_SESSION_TOKEN: 'set it to the session token of temporary credentials, or leave it empty',
 };
 
 /**
@@ -203,6 +232,25 @@ export const RawSchema = z.object({
   MLV_PROMETHEUS_URL: url.optional(),
   MLV_MNIST_MODEL_URI: storageUri.optional(),
   MLV_LLM_MODEL_URI: storageUri.optional(),
+  // e2e: MLflow (MLflow's own variable names) and the object store the models are synced to
+  MLFLOW_TRACKING_URI: z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^\s/?#@]+[^\s]*$/.test(v), { message: 'must be an http(s) URL' })
+    .refine((v) => !/^https?:\/\/[^/?#]*@/.test(v), { message: 'must not carry user:password@' })
+    .optional(),
+  MLFLOW_TRACKING_TOKEN: optional,
+  MLFLOW_TRACKING_USERNAME: optional,
+  MLFLOW_TRACKING_PASSWORD: optional,
+  MLFLOW_TRACKING_INSECURE_TLS: z.enum(['true', 'false']).optional(),
+  MLV_S3_ENDPOINT: url.optional(),
+  MLV_S3_CLUSTER_ENDPOINT: url.optional(),
+  MLV_S3_BUCKET: optional.refine((v) => !v || (/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) && !v.includes('..')), { message: 'must be an S3 bucket name (3-63: a-z 0-9 . -)' }),
+  MLV_S3_REGION: optional.refine((v) => !v || /^[a-z0-9-]{2,32}$/.test(v), { message: 'must be a region name such as us-east-1' }),
+  MLV_S3_PREFIX: optional.refine((v) => !v || /^[A-Za-z0-9_.-][A-Za-z0-9_./-]*$/.test(v), { message: 'may only hold letters, digits and . _ - / and must not start with /' }),
+  AWS_ACCESS_KEY_ID: optional,
+  AWS_SECRET_ACCESS_KEY: optional,
+  AWS_SESSION_TOKEN: optional,
 });
 export type Raw = Partial<z.infer<typeof RawSchema>>;
 

@@ -9,10 +9,25 @@ import { extname, resolve } from 'node:path';
 import SSHConfig from 'ssh-config';
 import type { z } from 'zod';
 import { badCharacter, fileProblem, readDotenv, show, showPath, unknownKeyProblems, type FileKind } from './config-checks.ts';
+import { parseMlflow, parseObjectStore, type MlflowTarget, type ObjectStoreTarget } from './config-e2e.ts';
 import { ConfigError } from './errors.ts';
 import { redact, redactWords } from './redact.ts';
 import { splitWords } from './shell.ts';
-import { CAPABILITIES, CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, MAX_VALUE_LENGTH, RawSchema, RUNNER_VARS, SECRET_FIELDS, validPort, type Capability, type Raw } from './config-schema.ts';
+import {
+  CAPABILITIES,
+  CLOUD_KEYS,
+  FIXES,
+  HPC_KEYS,
+  HPC_REQUIRED,
+  MAX_VALUE_LENGTH,
+  RawSchema,
+  RUNNER_VARS,
+  SECRET_FIELDS,
+  STANDARD_KEYS,
+  validPort,
+  type Capability,
+  type Raw,
+} from './config-schema.ts';
 
 export { CAPABILITIES, type Capability };
 export const LAB_TARGET_FILE = '/var/lib/mlops-lab/target.env';
@@ -77,7 +92,12 @@ export interface Target {
   keepOnFailureSeconds?: number;
   hpc?: HpcTarget;
   cloud?: CloudTarget;
+  /** The e2e side's MLflow server (MLFLOW_TRACKING_URI). */
+  mlflow?: MlflowTarget;
+  /** The object store the e2e side syncs models to (MLV_S3_BUCKET). */
+  objectStore?: ObjectStoreTarget;
 }
+export type { MlflowTarget, ObjectStoreTarget };
 
 export type Side = 'hpc' | 'cloud';
 
@@ -290,6 +310,8 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
   const claims = caps.filter((c): c is Capability => (CAPABILITIES as readonly string[]).includes(c));
   const hpc = parseHpc(vars, raw, claims, problems);
   const cloud = parseCloud(vars, raw, claims, problems);
+  const mlflow = parseMlflow(raw, problems);
+  const objectStore = parseObjectStore(raw, problems);
   if (!hpc && !cloud && !problems.length) problems.push(`no side is configured. Fix: set ${SIDE_SETTINGS.hpc} for an HPC cluster, and/or ${SIDE_SETTINGS.cloud} for a cloud cluster.`);
   if (problems.length) {
     const secrets = [...SECRET_FIELDS].map((k) => vars[k]);
@@ -307,6 +329,8 @@ export function parseTarget(input: Record<string, string | undefined>, source: s
     keepOnFailureSeconds: raw.MLV_KEEP_ON_FAILURE,
     hpc,
     cloud,
+    mlflow,
+    objectStore,
   };
 }
 
@@ -354,14 +378,14 @@ export function loadTarget(cwd = process.cwd(), env = process.env): Target {
         .map((key) => ({ key, where: `in ${source}` })),
     ),
   );
-  const overrides = Object.fromEntries(Object.entries(env).filter(([k]) => /^mlv_/i.test(k) && !RUNNER_VARS.has(k)));
+  const overrides = Object.fromEntries(Object.entries(env).filter(([k]) => (/^mlv_/i.test(k) && !RUNNER_VARS.has(k)) || STANDARD_KEYS.has(k)));
   const origin = Object.fromEntries([...Object.keys(fileVars).map((k) => [k, `in ${source}`]), ...Object.keys(overrides).map((k) => [k, 'in the process environment'])]);
   return parseTarget({ ...fileVars, ...overrides }, source, { origin, cwd, problems });
 }
 
 /** A redacted, printable view of the target for reports (no secrets, no key material). */
 export function describeTarget(t: Target): Record<string, string> {
-  const secrets = [t.hpc?.ssh.passphrase, t.cloud?.token];
+  const secrets = [t.hpc?.ssh.passphrase, t.cloud?.token, t.mlflow?.token, t.mlflow?.password, t.objectStore?.secretAccessKey, t.objectStore?.sessionToken];
   return Object.fromEntries(Object.entries(describeFields(t)).map(([k, v]) => [k, redact(v, secrets)]));
 }
 
@@ -387,5 +411,7 @@ function describeFields(t: Target): Record<string, string> {
       kube: c.kubeconfig ? `${c.kubeconfig}${c.context ? ` (${c.context})` : ''}` : '(default kubeconfig)',
       inferenceToken: c.token ? '(set, hidden)' : '(none)',
     }),
+    ...(t.mlflow && { mlflow: `${t.mlflow.uri}${t.mlflow.token ? ' (token)' : t.mlflow.username ? ` (user ${t.mlflow.username})` : ''}${t.mlflow.insecureTls ? ' TLS NOT VERIFIED' : ''}` }),
+    ...(t.objectStore && { objectStore: `s3://${t.objectStore.bucket}/${t.objectStore.prefix} at ${t.objectStore.endpoint ?? 'AWS S3'} (${t.objectStore.region})` }),
   };
 }

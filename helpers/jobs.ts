@@ -18,10 +18,26 @@ export interface TrainingParams {
   cpusPerTask: number;
   mem: string;
   timeLimitSeconds: number;
+  /** also write model.onnx beside model.pt (the e2e path serves it) */
+  exportOnnx?: boolean;
 }
 
 function trainingArgs(p: TrainingParams): (string | number)[] {
-  return ['--data-dir', p.dataDir, '--out-dir', p.outDir, '--epochs', p.epochs, '--batch-size', p.batchSize, '--train-samples', p.trainSamples, '--test-samples', p.testSamples];
+  return [
+    '--data-dir',
+    p.dataDir,
+    '--out-dir',
+    p.outDir,
+    '--epochs',
+    p.epochs,
+    '--batch-size',
+    p.batchSize,
+    '--train-samples',
+    p.trainSamples,
+    '--test-samples',
+    p.testSamples,
+    ...(p.exportOnnx ? ['--export-onnx'] : []),
+  ];
 }
 
 /** MLOPS-1.1: one process, `gpus` GPUs through GRES. */

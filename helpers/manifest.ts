@@ -56,7 +56,15 @@ export interface Requirement {
   gpuNodes?: number;
   /** Models the target must name on its storage. */
   models?: ModelNeed[];
+  /** Services of the e2e side: an MLflow tracking server, an S3-compatible object store. */
+  services?: ServiceNeed[];
 }
+
+export type ServiceNeed = 'mlflow' | 'object-store';
+const SERVICE_VARS: Record<ServiceNeed, { field: 'mlflow' | 'objectStore'; reason: string }> = {
+  mlflow: { field: 'mlflow', reason: 'MLFLOW_TRACKING_URI is not set: no MLflow tracking server to register the model in' },
+  'object-store': { field: 'objectStore', reason: 'MLV_S3_BUCKET is not set: no object store to sync the model to' },
+};
 
 export interface Manifests {
   hpc?: Manifest;
@@ -128,6 +136,11 @@ export function decide(req: Requirement, target: Target, m: Manifests): Decision
   for (const side of req.sides ?? []) if (!target[side]) return skip(`target "${target.name}" has no ${side === 'hpc' ? 'HPC' : 'cloud'} side: this test needs ${SIDE_SETTINGS[side]}`);
   for (const c of req.claims ?? []) {
     if (!target.capabilities.includes(c)) return skip(`target "${target.name}" does not claim capability "${c}" (MLV_CAPABILITIES=${target.capabilities.join(',') || 'empty'})`);
+  }
+  for (const need of req.services ?? []) {
+    if (target[SERVICE_VARS[need].field]) continue;
+    if (need === 'mlflow' && target.capabilities.includes('mlflow')) return fail(`target claims "mlflow" but ${SERVICE_VARS[need].reason}`);
+    return skip(SERVICE_VARS[need].reason);
   }
   const hpcNeeded = req.gpusPerNode || req.nodes || req.tools?.length || req.cuda;
   if (hpcNeeded && m.hpc) {

@@ -125,6 +125,8 @@ export function hiddenValues(words: readonly string[]): string[] {
 interface SecretHolder {
   hpc?: { ssh: { passphrase?: string }; runtimePrefix: readonly string[] };
   cloud?: { token?: string; ingressUrl?: string; prometheusUrl?: string; mnistModelUri?: string; llmModelUri?: string };
+  mlflow?: { token?: string; password?: string; uri?: string };
+  objectStore?: { secretAccessKey?: string; sessionToken?: string; endpoint?: string };
 }
 
 /** The secret parts of a URL (userinfo, token-like query values), to be hidden even where a message wraps or re-encodes it. */
@@ -146,8 +148,9 @@ const safeDecode = (v: string) => {
 /** Every exact secret value a target holds: the key passphrase, the inference token, the runtime prefix's hidden values, the URLs' credentials. */
 export function targetSecrets(t: SecretHolder): string[] {
   const c = t.cloud;
-  const urls = [c?.ingressUrl, c?.prometheusUrl, c?.mnistModelUri, c?.llmModelUri].flatMap(urlSecrets);
-  return [t.hpc?.ssh.passphrase, c?.token, ...hiddenValues(t.hpc?.runtimePrefix ?? []), ...urls].filter((v): v is string => !!v);
+  const urls = [c?.ingressUrl, c?.prometheusUrl, c?.mnistModelUri, c?.llmModelUri, t.mlflow?.uri, t.objectStore?.endpoint].flatMap(urlSecrets);
+  const e2e = [t.mlflow?.token, t.mlflow?.password, t.objectStore?.secretAccessKey, t.objectStore?.sessionToken];
+  return [t.hpc?.ssh.passphrase, c?.token, ...e2e, ...hiddenValues(t.hpc?.runtimePrefix ?? []), ...urls].filter((v): v is string => !!v);
 }
 
 /** Redact an error's message and stack in place (its class and fields stay: INFRA markers, instanceof checks). */

@@ -83,6 +83,20 @@ const InferenceWorkloadSchema = z.object({
   prompts: z.array(z.string()).default([]),
   maxTokens: z.number().int().positive().default(32),
 });
+/**
+ * MLOPS-5.x: the path from training to serving. `training` sizes the HPC job (1.1's workload,
+ * exported to ONNX), `inference` the deployment; the rest sizes the registry and the
+ * served-model check (the served outputs against the registered artifact's, on one batch).
+ */
+const E2eWorkloadSchema = z.object({
+  training: TrainingWorkloadSchema,
+  inference: InferenceWorkloadSchema.default(InferenceWorkloadSchema.parse({})),
+  /** how long a new model version may stay PENDING_REGISTRATION */
+  versionReadyTimeoutSeconds: z.number().positive().default(60),
+  /** the probe batch of the served-model check: this many fixed test digits */
+  probeSamples: z.number().int().positive().max(256).default(32),
+});
+export type E2eWorkload = z.infer<typeof E2eWorkloadSchema>;
 export type TrainingWorkload = z.infer<typeof TrainingWorkloadSchema>;
 export type InferenceWorkload = z.infer<typeof InferenceWorkloadSchema>;
 
@@ -101,6 +115,7 @@ const ReferencesSchema = z.object({
 function workloadSchemaFor(taskId: string): z.ZodType | undefined {
   if (/^MLOPS-[12]\./.test(taskId)) return TrainingWorkloadSchema;
   if (/^MLOPS-4\./.test(taskId)) return InferenceWorkloadSchema;
+  if (/^MLOPS-5\./.test(taskId)) return E2eWorkloadSchema;
   return undefined;
 }
 export type References = z.infer<typeof ReferencesSchema>;
@@ -196,6 +211,7 @@ function workloadOf<S extends z.ZodType>(schema: S, task: TaskReferences, what: 
 
 export const trainingWorkload = (task: TaskReferences) => workloadOf(TrainingWorkloadSchema, task, 'training workload');
 export const inferenceWorkload = (task: TaskReferences) => workloadOf(InferenceWorkloadSchema, task, 'inference workload');
+export const e2eWorkload = (task: TaskReferences) => workloadOf(E2eWorkloadSchema, task, 'e2e workload');
 
 export function threshold(task: TaskReferences, name: string): Threshold {
   const t = task.thresholds[name];

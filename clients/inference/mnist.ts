@@ -43,17 +43,22 @@ export function refusedBatchLimit(e: unknown): number | undefined {
  * Batches are 50 digits, smaller where the server refuses that many (Triton without a config.pbtxt
  * allows 4); `batchSize` is what was used.
  */
-export async function predictV2(v2: KServeV2Client, model: string, digits: Digit[]): Promise<{ labels: number[]; tensorProblems: string[]; inputName: string; batchSize: number }> {
+export async function predictV2(
+  v2: KServeV2Client,
+  model: string,
+  digits: Digit[],
+): Promise<{ labels: number[]; logits: number[][]; tensorProblems: string[]; inputName: string; batchSize: number }> {
   const meta = await v2.modelMetadata(model);
   const input = meta.inputs[0];
   if (!input) throw new Error(`V2 metadata of ${model} declares no inputs`);
   const labels: number[] = [];
+  const logits: number[][] = [];
   let size = BATCH;
   for (let i = 0; i < digits.length;) {
     const batch = digits.slice(i, i + size);
     const tensor = { name: input.name, datatype: 'FP32' as const, shape: [batch.length, 1, 28, 28], data: batch.flatMap(toFlat) };
     const problems = checkTensorsAgainstMetadata([tensor], meta);
-    if (problems.length) return { labels, tensorProblems: problems, inputName: input.name, batchSize: size };
+    if (problems.length) return { labels, logits, tensorProblems: problems, inputName: input.name, batchSize: size };
     let r;
     try {
       r = await v2.infer(model, [tensor]);
@@ -66,10 +71,11 @@ export async function predictV2(v2: KServeV2Client, model: string, digits: Digit
     const out = r.outputs[0];
     if (!out || out.data.length !== batch.length * 10) throw new Error(`V2 output ${out?.name} has ${out?.data.length} values for ${batch.length}x10 logits`);
     const flat = out.data as number[];
-    for (let b = 0; b < batch.length; b++) labels.push(argmax(flat.slice(b * 10, b * 10 + 10)));
+    for (let b = 0; b < batch.length; b++) logits.push(flat.slice(b * 10, b * 10 + 10));
     i += batch.length;
   }
-  return { labels, tensorProblems: [], inputName: input.name, batchSize: size };
+  labels.push(...logits.map(argmax));
+  return { labels, logits, tensorProblems: [], inputName: input.name, batchSize: size };
 }
 
 /** One digit through V2 `/infer` on input `input`; a response must hold one row of 10 logits. */

@@ -5,9 +5,13 @@
  */
 import { test as teardown, expect } from '../../fixtures/index.ts';
 
-teardown.skip(({ ledger }) => ledger.outstanding(['k8s-namespace', 'k8s-object']).length === 0, 'this run left nothing on the Kubernetes target');
+teardown.skip(
+  ({ ledger }) => ledger.outstanding(['k8s-namespace', 'k8s-object', 'mlflow-entity', 's3-prefix']).length === 0,
+  'this run left nothing on the Kubernetes target, MLflow or the object store',
+);
 
-teardown('remove everything this run created on the Kubernetes target', async ({ kubeSweep }) => {
+teardown('remove everything this run created on the Kubernetes target, MLflow and the object store', async ({ kubeSweep, e2eSweep }) => {
   await kubeSweep.run();
-  expect(kubeSweep.left(), 'resources recorded in the ledger and not removed').toEqual([]);
+  await e2eSweep.run();
+  expect([...kubeSweep.left(), ...e2eSweep.left()], 'resources recorded in the ledger and not removed').toEqual([]);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, RawSchema, SECRET_FIELDS } from '../../helpers/config-schema.ts';
+import { CLOUD_KEYS, FIXES, HPC_KEYS, HPC_REQUIRED, RawSchema, SECRET_FIELDS, STANDARD_KEYS } from '../../helpers/config-schema.ts';
 import { parseTarget, type Target } from '../../helpers/config.ts';
 import { ConfigError } from '../../helpers/errors.ts';
 import { isStorageUri, STORAGE_SCHEMES, STORAGE_URI_HINT } from '../../helpers/storage-uri.ts';
@@ -57,7 +57,7 @@ test('every fix is a real instruction, and every field with a fix is a target se
 });
 
 test('the secret fields; a bad secret is reported without its value', () => {
-  assert.deepEqual([...SECRET_FIELDS].sort(), ['MLV_INFERENCE_TOKEN', 'MLV_MLFLOW_PASSWORD', 'MLV_MLFLOW_TOKEN', 'MLV_SSH_KEY_PASSPHRASE']);
+  assert.deepEqual([...SECRET_FIELDS].sort(), ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_TOKEN', 'MLV_INFERENCE_TOKEN', 'MLV_SSH_KEY_PASSPHRASE']);
   const shown = problem('MLV_SSH_PORT', 'secret-looking');
   assert.ok(shown?.includes('(got "secret-looking")'));
 });
@@ -66,7 +66,11 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
   const side = (k: string) => (HPC_KEYS.test(k) ? 'hpc' : '') + (CLOUD_KEYS.test(k) ? 'cloud' : '');
   const bySide: Record<string, string[]> = {};
   for (const k of Object.keys(RawSchema.shape)) (bySide[side(k)] ??= []).push(k);
-  assert.deepEqual(bySide[''], ['MLV_TARGET_NAME', 'MLV_CAPABILITIES', 'MLV_REFERENCES', 'MLV_WORKERS', 'MLV_KEEP_ON_FAILURE']);
+  // the e2e side's settings (MLflow, object store) configure neither side
+  const e2e = [...STANDARD_KEYS]
+    .filter((k) => !k.startsWith('AWS_'))
+    .concat(['MLV_S3_ENDPOINT', 'MLV_S3_CLUSTER_ENDPOINT', 'MLV_S3_BUCKET', 'MLV_S3_REGION', 'MLV_S3_PREFIX', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+  assert.deepEqual(bySide[''], ['MLV_TARGET_NAME', 'MLV_CAPABILITIES', 'MLV_REFERENCES', 'MLV_WORKERS', 'MLV_KEEP_ON_FAILURE', ...e2e]);
   assert.deepEqual(bySide.cloud, [
     'MLV_KUBECONFIG',
     'MLV_KUBE_CONTEXT',
@@ -80,7 +84,7 @@ test('HPC_KEYS and CLOUD_KEYS split the settings into the two sides, exact names
     'MLV_MNIST_MODEL_URI',
     'MLV_LLM_MODEL_URI',
   ]);
-  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 16);
+  assert.equal(bySide.hpc?.length, Object.keys(RawSchema.shape).length - 16 - e2e.length);
   assert.ok(bySide.hpc?.includes('MLV_JOB_TIME_SCALE') && bySide.hpc.includes('MLV_POLL_MAX_MS') && bySide.hpc.includes('MLV_GPU_KIND'));
   const nearMisses = ['MLV_SHARED_ROOTS', 'MLV_DATASET_DIR2', 'MLV_RUNTIME_PREFIXES', 'MLV_PYTHONPATH', 'MLV_GPUS_PER_NODE_X', 'MLV_GPU_KINDS', 'MLV_NODE_COUNTS', 'MLV_JOB_TIME_SCALE_X'];
   for (const k of [...nearMisses, 'X_MLV_SSH_HOST', 'MLV_INGRESS_URLS', 'MLV_PROMETHEUS_URL2', 'MLV_MNIST_MODEL_URI_OLD', 'MLV_LLM_MODEL_URIS', 'X_MLV_KUBECONFIG']) assert.equal(side(k), '', k);

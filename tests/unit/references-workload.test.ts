@@ -90,8 +90,11 @@ test('threshold: by name, or an error listing the known ones', () => {
 });
 
 test('loadReferences: each task workload is checked against the schema of its kind', () => {
-  const good = loadReferences(write({ 'MLOPS-1.1': task({ epochs: 1, timeLimitSeconds: 9 }), 'MLOPS-5.1': task({ anything: 'goes' }), 'MLOPS-3.1': task({ epochs: 'x' }) }));
-  assert.deepEqual(Object.keys(good.tasks), ['MLOPS-1.1', 'MLOPS-5.1', 'MLOPS-3.1']);
+  const good = loadReferences(write({ 'MLOPS-1.1': task({ epochs: 1, timeLimitSeconds: 9 }), 'MLOPS-3.2': task({ anything: 'goes' }), 'MLOPS-3.1': task({ epochs: 'x' }) }));
+  assert.deepEqual(Object.keys(good.tasks), ['MLOPS-1.1', 'MLOPS-3.2', 'MLOPS-3.1']);
+  // MLOPS-5.x: the whole path's workload, its training part a training workload
+  assert.ok(loadReferences(write({ 'MLOPS-5.1': task({ training: { epochs: 1, timeLimitSeconds: 9 } }) })).tasks['MLOPS-5.1']);
+  assert.match(configProblems(() => loadReferences(write({ 'MLOPS-5.1': task({ training: { epochs: 0, timeLimitSeconds: 9 } }) }))).problems[0]!, /^tasks\.MLOPS-5\.1\.workload\.training\.epochs: /);
   const { problems } = configProblems(() => loadReferences(write({ 'MLOPS-2.1': task({ epochs: 1 }), 'MLOPS-4.1': task({ scaleMetric: 'cpu' }), 'XMLOPS-1.1': task({}), 'MLOPS-12.1': task({}) })));
   assert.deepEqual(problems.length, 2, problems.join('\n'));
   assert.match(problems[0]!, /^tasks\.MLOPS-2\.1\.workload\.timeLimitSeconds: /);
@@ -152,7 +155,7 @@ test('evaluate: values of 1000 and more show one decimal', () => {
 });
 
 test('loadReferences: only MLOPS-4.x workloads are inference workloads; duplicate JSON keys parse as JSON', () => {
-  assert.ok(loadReferences(write({ 'XMLOPS-4.1': task({ scaleMetric: 'cpu' }), 'MLOPS-5.1': task({ maxTokens: 0 }) })).tasks['MLOPS-5.1']);
+  assert.ok(loadReferences(write({ 'XMLOPS-4.1': task({ scaleMetric: 'cpu' }), 'MLOPS-3.2': task({ maxTokens: 0 }) })).tasks['MLOPS-3.2']);
   const dup = join(root, 'dup.json');
   writeFileSync(dup, '{"target": "a", "target": "b", "tasks": {}}');
   assert.equal(loadReferences(dup).target, 'b');

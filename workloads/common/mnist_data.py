@@ -11,6 +11,7 @@ No torchvision, no downloads.
 """
 
 import gzip
+import hashlib
 import os
 import struct
 
@@ -49,6 +50,19 @@ def find_idx_file(data_dir, base):
         if os.path.isfile(path):
             return path
     raise DataError("missing IDX file %s[.gz] in %s" % (base, data_dir))
+
+
+def fingerprint(data_dir):
+    """sha256 over the four IDX files this workload reads (name, then bytes, in a fixed order):
+    the dataset's identity in the model's lineage."""
+    h = hashlib.sha256()
+    for base in SPLITS["train"] + SPLITS["test"]:
+        path = find_idx_file(data_dir, base)
+        h.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
 
 
 def read_idx(path):

@@ -23,7 +23,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from common import cli, runtime  # noqa: E402
-from common.mnist_data import DataError, load_mnist  # noqa: E402
+from common.mnist_data import DataError, fingerprint, load_mnist  # noqa: E402
 from common.onnx_export import export_onnx  # noqa: E402
 from common.model import SimpleCNN, count_parameters, evaluate  # noqa: E402
 
@@ -138,6 +138,7 @@ def main(argv=None):
         "seed": args.seed,
         "dropout": args.dropout,
         "data_dir": os.path.abspath(args.data_dir),
+        "dataset_sha256": fingerprint(args.data_dir),
         "model_path": os.path.abspath(model_path),
         "started_at": started_at,
     })
