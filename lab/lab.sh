@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local lab for the validation suite: a real SLURM cluster (two slurmd nodes in network
 # namespaces, fake GPUs through GRES, slurmdbd accounting, sshd on 127.0.0.1:2222), plus
-# an optional cloud lab from lab/cloud/ when that exists, then the tiny LLM (lab/llm/build.sh).
+# an optional cloud lab from lab/cloud/ when that exists, the e2e side's object store (lab/s3) and
+# MLflow (lab/mlflow), then the tiny LLM (lab/llm/build.sh).
 # See lab/README.md.
 #
 #   bash lab/lab.sh up            bring everything up (idempotent; fast when already up)
@@ -13,11 +14,13 @@ set -euo pipefail
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TARGET_ENV=/var/lib/mlops-lab/target.env
 
-# Runs lab/cloud/<step>.sh when someone has provided it (executable).
-cloud() {
-  local script=$LAB/cloud/$1.sh; shift
+# Runs lab/<part>/<step>.sh when it exists (executable): the cloud lab, the e2e side's object
+# store (lab/s3) and MLflow (lab/mlflow).
+part() {
+  local script=$LAB/$1/$2.sh; shift 2
   if [[ -x $script ]]; then "$script" "$@"; fi
 }
+cloud() { part cloud "$@"; }
 
 cmd=${1:-}
 shift || true
@@ -25,10 +28,14 @@ case $cmd in
   up)
     "$LAB/slurm/up.sh" "$@"
     cloud up "$@"
+    part s3 up "$@"
+    part mlflow up "$@"
     "$LAB/llm/build.sh" # the tiny causal LM + its venv on the shared path (lab/llm/)
     ;;
   down)
     "$LAB/slurm/down.sh" "$@"
+    part mlflow down "$@"
+    part s3 down "$@"
     cloud down "$@"
     ;;
   status)
@@ -39,6 +46,9 @@ case $cmd in
       echo; echo "== cloud lab"
       "$LAB/cloud/status.sh" || rc=1
     fi
+    for p in s3 mlflow; do
+      if [[ -x $LAB/$p/status.sh ]]; then "$LAB/$p/status.sh" || rc=1; fi
+    done
     on=$(find /var/lib/mlops-lab/faults -maxdepth 1 -type f -printf '%f ' 2>/dev/null || true)
     if [[ -n $on ]]; then
       echo; echo "== FAULTS ON (bash lab/lab.sh fault clear undoes them): $on"

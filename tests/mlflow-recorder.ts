@@ -43,7 +43,7 @@ export async function recordingProxy(target: string, log: Exchange[]): Promise<{
     const up = await fetch(new URL(req.url ?? '/', target), {
       method: req.method,
       headers: { ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}) },
-      body: body.length ? body : undefined,
+      body: body.length ? new Uint8Array(body) : undefined,
     });
     const out = Buffer.from(await up.arrayBuffer());
     const type = up.headers.get('content-type') ?? '';
