@@ -15,6 +15,18 @@ export interface StageRecord {
   log: string[];
 }
 
+import { INFRA_MARKER, InfraError } from './errors.ts';
+
+/** A stage that failed because the harness could not reach a system: reported as an infra error, not a failure. */
+export class StageInfraError extends InfraError {
+  constructor(
+    readonly stage: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class StageFailure extends Error {
   constructor(
     readonly stage: string,
@@ -58,12 +70,15 @@ export class Stages {
       rec.error = e instanceof Error ? e.message : String(e);
       const later = this.records.slice(this.records.indexOf(rec) + 1);
       for (const r of later) r.status = 'not run';
-      throw new StageFailure(
+      const seconds = (this.clock() - this.t0 - rec.startMs) / 1000;
+      const failure = new StageFailure(
         name,
         e,
         later.map((r) => r.name),
-        (this.clock() - this.t0 - rec.startMs) / 1000,
+        seconds,
       );
+      if (e instanceof InfraError) throw new StageInfraError(name, failure.message.replace(`${INFRA_MARKER} `, ''));
+      throw failure;
     } finally {
       rec.endMs = this.clock() - this.t0;
     }

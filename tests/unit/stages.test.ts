@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StageFailure, Stages } from '../../helpers/stages.ts';
+import { InfraError } from '../../helpers/errors.ts';
+import { StageFailure, StageInfraError, Stages } from '../../helpers/stages.ts';
 import { stageTimeline } from '../../helpers/stage-chart.ts';
 
 /** A clock the test moves by hand. */
@@ -63,4 +64,11 @@ test('misuse is refused: unknown, repeated or out-of-order stages, duplicate nam
   await assert.rejects(() => s.run('a', async () => 1), /already ran/);
   assert.throws(() => new Stages(['a', 'a']), /unique/);
   assert.throws(() => s.seconds('b'), /has not run/);
+});
+
+test('a stage that could not reach its system stays an infra error, naming the stage', async () => {
+  const s = new Stages(['train', 'track']);
+  const err = await s.run('train', async () => Promise.reject(new InfraError('MLflow at http://x could not be reached'))).catch((e: unknown) => e);
+  assert.ok(err instanceof StageInfraError && err instanceof InfraError);
+  assert.equal(err.message, 'INFRA: stage "train" failed after 0.0 s: MLflow at http://x could not be reached (not run: track)');
 });

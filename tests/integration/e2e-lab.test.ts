@@ -1,0 +1,62 @@
+/**
+ * The e2e project against the lab: MLOPS-5.1 passes, train on SLURM to serve on the cloud lab
+ * through the lab's MLflow and object store, and leaves nothing behind (no job, namespace,
+ * experiment, registered model or object of the run). Controls: MLflow down is an infra error
+ * naming the URI before any job is submitted; a corrupted registered artifact stops the path at
+ * the sync stage, before anything is deployed.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse } from 'dotenv';
+import { MlflowClient } from '../../clients/mlflow/client.ts';
+import { ObjectStore } from '../../clients/object-store.ts';
+import { LAB_TARGET_FILE, parseTarget } from '../../helpers/config.ts';
+import { byTitle, jobsOfRun, runSuite } from './pw.ts';
+
+const target = parseTarget(parse(readFileSync(LAB_TARGET_FILE, 'utf8')), LAB_TARGET_FILE);
+const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', '/var/lib/mlops-lab/cloud/kubeconfig', ...args], { encoding: 'utf8' });
+
+async function leftOf(runId: string): Promise<string[]> {
+  const mlflow = new MlflowClient(target.mlflow!);
+  const store = new ObjectStore(target.objectStore!);
+  const experiments = (await mlflow.searchExperiments(`tags.\`mlv.run_id\` = '${runId}'`)).map((e) => `experiment ${e.name}`);
+  const models = (await mlflow.searchRegisteredModels(`name LIKE 'mlv-${runId}%'`)).map((m) => `registered model ${m.name}`);
+  const objects = (await store.list(`${target.objectStore!.prefix}/${runId}/`)).map((k) => `object ${k}`);
+  const namespaces = kubectl('get', 'ns', '-l', `mlv.io/run=${runId}`, '-o', 'name').stdout.trim().split('\n').filter(Boolean);
+  return [...experiments, ...models, ...objects, ...namespaces, ...jobsOfRun(runId).map((j) => `job ${j}`)];
+}
+
+test('the lab names an MLflow server and an object store', () => {
+  assert.ok(target.mlflow && target.objectStore, `the lab's target file has no MLFLOW_TRACKING_URI or MLV_S3_BUCKET (lab up writes them)`);
+});
+
+test('MLOPS-5.1 passes on the lab: every stage within its limit, lineage, checksums, the served model is the registered one; nothing left', { timeout: 10 * 60_000 }, async () => {
+  const run = await runSuite(['--project=e2e']);
+  const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
+  const detail = `${t?.outcome} ${t?.reason}\n${t?.criteria.map((c) => `  ${c.status} ${c.name}: ${c.detail}`).join('\n')}\n${run.output.slice(-1500)}`;
+  console.log(`e2e wall time ${run.seconds.toFixed(1)} s\n${detail}`);
+  assert.equal(t?.outcome, 'pass', detail);
+  for (const name of [
+    'lineage tags on the MLflow run',
+    'lineage tags on the model version',
+    'register_seconds',
+    'sync_seconds',
+    'deploy_seconds',
+    'train_to_ready_seconds',
+    'prediction_accuracy',
+    'served_max_abs_diff',
+  ])
+    assert.equal(t.criteria.find((c) => c.name === name)?.status, 'pass', `${name}\n${detail}`);
+  assert.deepEqual(await leftOf(run.runId), []);
+});
+
+test('control: MLflow down is an infra error naming the URI within 15 s, before any job is submitted', { timeout: 5 * 60_000 }, async () => {
+  const run = await runSuite(['--project=e2e'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
+  const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
+  assert.equal(t?.outcome, 'infra', `${t?.outcome} ${t?.reason}`);
+  assert.match(t.reason, /MLflow at http:\/\/127\.0\.0\.1:9 could not be reached/);
+  assert.ok(t.durationMs < 15_000, `${t.durationMs} ms`);
+  assert.deepEqual(await leftOf(run.runId), []);
+});
