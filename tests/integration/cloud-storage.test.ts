@@ -9,12 +9,13 @@
  *   the Pending service Ready, refuses a ReadWriteOnce volume with the fix, and its volume copy goes
  *   with the namespace; a released volume is Released.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ApiServer } from '../../lab/cloud/apiserver/main.ts';
 import { startController, type Controller } from '../../lab/cloud/controller/controller.ts';
 import { createHostPathClaim } from '../../lab/cloud/controller/volumes.ts';
@@ -22,6 +23,9 @@ import { writeMnistLinear } from '../../lab/cloud/models/make-test-models.ts';
 import { IsvcNotReadyError, KubeClient } from '../../clients/kube.ts';
 import { copyModelClaim, requireClaim } from '../../clients/kube-claims.ts';
 import { InfraError } from '../../helpers/errors.ts';
+import type { ObjectStoreTarget } from '../../helpers/config.ts';
+import { s3Credentials } from '../../helpers/kserve-s3.ts';
+import { startS3Server, type S3Server } from '../../lab/s3/server.ts';
 import { ISVC as G, startLabApi } from './lab-api.ts';
 import { waitFor } from './wait.ts';
 
@@ -56,29 +60,29 @@ const pods = async (name: string, namespace: string): Promise<Pod[]> =>
 const namespace = (name: string) => core.createNamespace({ body: { metadata: { name } } });
 const NOT_FOUND = (claim: string) => `0/2 nodes are available: persistentvolumeclaim "${claim}" not found. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.`;
 
+before(async () => {
+  ({ api, custom, core } = await startLabApi(stateDir));
+  writeMnistLinear(join(modelsDir, 'mnist'));
+  for (const ns of ['team-a', 'team-b', 'team-c', 'run-1']) await namespace(ns);
+  // the models' claim lives in team-a, as a site provisions it (a static hostPath volume, ReadOnlyMany)
+  await createHostPathClaim(core, 'team-a', 'models', modelsDir);
+  controller = await startController({
+    kubeconfig: api.kubeconfigPath,
+    stateDir,
+    runDir: join(tmp, 'run'),
+    ingressPort: 0,
+    tickMs: 500,
+    log: process.env.CLOUD_TEST_LOG ? (l) => process.stderr.write(`[ctl] ${l}\n`) : () => {},
+  });
+});
+
+after(async () => {
+  await controller?.stop();
+  await api?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
 describe('pvc:// resolves in the InferenceService namespace only', { timeout: 120_000 }, () => {
-  before(async () => {
-    ({ api, custom, core } = await startLabApi(stateDir));
-    writeMnistLinear(join(modelsDir, 'mnist'));
-    for (const ns of ['team-a', 'team-b', 'team-c', 'run-1']) await namespace(ns);
-    // the models' claim lives in team-a, as a site provisions it (a static hostPath volume, ReadOnlyMany)
-    await createHostPathClaim(core, 'team-a', 'models', modelsDir);
-    controller = await startController({
-      kubeconfig: api.kubeconfigPath,
-      stateDir,
-      runDir: join(tmp, 'run'),
-      ingressPort: 0,
-      tickMs: 500,
-      log: process.env.CLOUD_TEST_LOG ? (l) => process.stderr.write(`[ctl] ${l}\n`) : () => {},
-    });
-  });
-
-  after(async () => {
-    await controller?.stop();
-    await api?.close();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
   it('the API server serves claims and volumes with the real validation, and the binder binds a pre-bound pair', async () => {
     await waitFor('team-a/models Bound', async () => (await core.readNamespacedPersistentVolumeClaim({ name: 'models', namespace: 'team-a' })).status?.phase === 'Bound', 10_000, 100);
     const pvc = await core.readNamespacedPersistentVolumeClaim({ name: 'models', namespace: 'team-a' });
@@ -197,4 +201,82 @@ describe('pvc:// resolves in the InferenceService namespace only', { timeout: 12
     await core.deleteNamespacedPersistentVolumeClaim({ name: 'rwo', namespace: 'team-c' });
     await waitFor('team-c-rwo Released', async () => (await core.readPersistentVolume({ name: 'team-c-rwo' })).status?.phase === 'Released', 10_000, 200);
   });
+});
+
+/**
+ * s3:// storage the way KServe fetches it, against the lab object store (lab/s3/server.ts) in-process:
+ * the predictor's serviceAccountName → that ServiceAccount in the InferenceService's namespace → its
+ * Secret (the suite's own helpers/kserve-s3.ts builds it) → the storage-initializer's download.
+ */
+describe('s3:// resolves through the predictor ServiceAccount', { timeout: 120_000 }, () => {
+  const NS3 = 'team-s3';
+  const KEY = { accessKeyId: 'LABINTEGRATION000001', secretAccessKey: 'integration-secret-00000000000000000001' };
+  let s3: S3Server;
+  const store = (): ObjectStoreTarget => ({ endpoint: s3.url, clusterEndpoint: s3.url, bucket: 'models', region: 'us-east-1', prefix: '', ...KEY });
+  const s3Isvc = (name: string, storageUri: string, serviceAccountName?: string) => {
+    const o = isvc(name, NS3, storageUri);
+    return { ...o, spec: { predictor: { ...o.spec.predictor, ...(serviceAccountName && { serviceAccountName }) } } };
+  };
+  type Isvc = { status?: { conditions?: Condition[]; modelStatus?: { transitionStatus?: string; states?: { targetModelState?: string }; lastFailureInfo?: { reason: string; message: string } } } };
+  const getIsvc = async (name: string) => (await custom.getNamespacedCustomObject({ ...G, namespace: NS3, name })) as Isvc;
+  const failure = (name: string) => waitFor(`${name} lastFailureInfo`, async () => (await getIsvc(name)).status?.modelStatus?.lastFailureInfo, 30_000);
+
+  before(async () => {
+    s3 = await startS3Server({ directory: join(tmp, 's3'), port: 0, keys: [KEY], buckets: ['models'] });
+    const client = new S3Client({ region: 'us-east-1', endpoint: s3.url, forcePathStyle: true, credentials: KEY });
+    for (const f of readdirSync(join(modelsDir, 'mnist'))) await client.send(new PutObjectCommand({ Bucket: 'models', Key: `mnist/${f}`, Body: readFileSync(join(modelsDir, 'mnist', f)) }));
+    client.destroy();
+    await namespace(NS3);
+  });
+  after(() => s3?.close());
+
+  it('the ServiceAccount named by the predictor lists the Secret with the store credentials: the model downloads and serves', async () => {
+    const kube = await KubeClient.create({ kubeconfig: api.kubeconfigPath });
+    await kube.applyS3Credentials(s3Credentials(store(), NS3, 'models-s3', { 'mlv.io/run': 'r1' }));
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS3, body: s3Isvc('mnist', 's3://models/mnist', 'models-s3') });
+    await waitFor('team-s3/mnist Ready', () => ready('mnist', NS3), 60_000);
+    const [pod] = await pods('mnist', NS3);
+    const log = await core.readNamespacedPodLog({ namespace: NS3, name: pod!.metadata.name, container: 'storage-initializer' });
+    assert.match(log, /Found S3 object: mnist\/model\.onnx \(\d+ bytes\)/);
+    assert.match(log, /Successfully copied s3:\/\/models\/mnist to \/mnt\/models/);
+    assert.equal((pod as unknown as { spec: { serviceAccountName?: string } }).spec.serviceAccountName, 'models-s3');
+    await custom.deleteNamespacedCustomObject({ ...G, namespace: NS3, name: 'mnist' });
+  });
+
+  it('a ServiceAccount that does not exist: no pod can be created (RevisionFailed with the admission error) until it is', async () => {
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS3, body: s3Isvc('nosa', 's3://models/mnist', 'nobody') });
+    const cfg = await waitFor('PredictorConfigurationReady False', async () => (await conditions('nosa', NS3)).find((c) => c.type === 'PredictorConfigurationReady' && c.status === 'False'));
+    assert.equal(cfg.reason, 'RevisionFailed');
+    assert.match(
+      cfg.message!,
+      /^Revision "nosa-predictor-00001" failed with message: pods "nosa-predictor-00001-deployment-[b-z2-9]{10}-" is forbidden: error looking up service account team-s3\/nobody: serviceaccount "nobody" not found\.$/,
+    );
+    assert.equal((await pods('nosa', NS3)).length, 0);
+    const st = (await getIsvc('nosa')).status!.modelStatus!;
+    assert.deepEqual([st.transitionStatus, st.states?.targetModelState, st.lastFailureInfo], ['BlockedByFailedLoad', 'FailedToLoad', undefined]);
+    const ev = (await core.listNamespacedEvent({ namespace: NS3 })).items.find((e) => e.reason === 'FailedCreate');
+    assert.match(ev?.message ?? '', /^Error creating: pods "nosa-predictor-00001-deployment-\w+-" is forbidden/);
+    await core.createNamespacedServiceAccount({ namespace: NS3, body: { metadata: { name: 'nobody' }, secrets: [{ name: 'models-s3' }] } });
+    await waitFor('team-s3/nosa Ready', () => ready('nosa', NS3), 60_000);
+    await custom.deleteNamespacedCustomObject({ ...G, namespace: NS3, name: 'nosa' });
+  });
+
+  it('a wrong secret is the storage-initializer failing with S3 error [403]; a missing key is "No model found"', async () => {
+    await kubeApplyBadCredentials();
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS3, body: s3Isvc('badkey', 's3://models/mnist', 'bad-s3') });
+    await custom.createNamespacedCustomObject({ ...G, namespace: NS3, body: s3Isvc('nokey', 's3://models/nope/model', 'models-s3') });
+    const bad = await failure('badkey');
+    assert.deepEqual([bad.reason, bad.message], ['ModelLoadFailed', 'S3 error [403]: Forbidden']);
+    // the failed pod's storage-initializer log (and its termination message) has boto's error
+    const log = await core.readNamespacedPodLog({ namespace: NS3, name: 'badkey-predictor-00001-deployment-storage', container: 'storage-initializer' });
+    assert.match(log, /S3 error for s3:\/\/models\/mnist: An error occurred \(403\) when calling the HeadBucket operation: Forbidden\n(.*\n)*RuntimeError: S3 error \[403\]: Forbidden\n$/);
+    const none = await failure('nokey');
+    assert.deepEqual([none.reason, none.message], ['ModelLoadFailed', 'Failed to fetch model. No model found in nope/model.']);
+    for (const name of ['badkey', 'nokey']) await custom.deleteNamespacedCustomObject({ ...G, namespace: NS3, name });
+  });
+
+  async function kubeApplyBadCredentials(): Promise<void> {
+    const kube = await KubeClient.create({ kubeconfig: api.kubeconfigPath });
+    await kube.applyS3Credentials(s3Credentials({ ...store(), secretAccessKey: 'not-the-secret' }, NS3, 'bad-s3', {}));
+  }
 });

@@ -324,7 +324,7 @@ export class Controller {
     } else if (st.latest === undefined || gen > st.latest) {
       try {
         // the URI's form only (KServe's webhook); a missing model is the storage-initializer's error (./init-failure.ts)
-        checkStorageUri(spec.storageUri, { stateDir: this.opts.stateDir, s3Root: this.opts.s3Root });
+        checkStorageUri(spec.storageUri, { stateDir: this.opts.stateDir });
         if (st.specFailure) st.specFailure = undefined;
         createRevision(this.host, st, gen, spec);
       } catch (e) {

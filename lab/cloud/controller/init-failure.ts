@@ -47,6 +47,7 @@ export function failedStoragePod(st: IsvcState, rev: Revision, dest: string): { 
     },
     spec: {
       nodeName: NODE_NAME,
+      serviceAccountName: rev.serviceAccountName ?? 'default',
       restartPolicy: 'Always',
       initContainers: [{ name: STORAGE_INITIALIZER, image: STORAGE_IMAGE, args: [rev.storageUri, '/mnt/models'], terminationMessagePolicy: 'FallbackToLogsOnError' }],
       containers: [

@@ -3,7 +3,7 @@
  *
  *   node --import tsx lab/cloud/controller/main.ts --kubeconfig <path>
  *        [--state-dir /var/lib/mlops-lab/cloud] [--run-dir <dir>] [--ingress 127.0.0.1:8443]
- *        [--scale-down-delay 15] [--window 6] [--replica-cap 5] [--s3-root <dir>]
+ *        [--scale-down-delay 15] [--window 6] [--replica-cap 5]
  *        [--activator-timeout 30] [--resync 30]
  *
  * See lab/cloud/controller/README.md.
@@ -22,7 +22,6 @@ function usage(msg?: string): never {
       '  --scale-down-delay SEC   KPA scale-down delay; default 15 (annotation autoscaling.knative.dev/scale-down-delay overrides)',
       '  --window SEC             KPA stable window; default 6 (annotation autoscaling.knative.dev/window overrides)',
       '  --replica-cap N          upper bound for maxReplicas (absent/0 = this); default 5',
-      '  --s3-root DIR            local directory that backs s3://bucket/key (env LAB_S3_ROOT)',
       '  --activator-timeout SEC  how long requests wait for a replica while scaling from zero/starting; default 30',
       '  --resync SEC             periodic full reconcile; default 30',
       '',
@@ -50,7 +49,6 @@ async function main(): Promise<void> {
         'scale-down-delay': { type: 'string' },
         window: { type: 'string' },
         'replica-cap': { type: 'string' },
-        's3-root': { type: 'string' },
         'activator-timeout': { type: 'string' },
         resync: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -77,7 +75,6 @@ async function main(): Promise<void> {
     scaleDownDelayMs: seconds(values['scale-down-delay'], '--scale-down-delay', 15),
     stableWindowMs: seconds(values.window, '--window', 6),
     replicaCap: cap,
-    s3Root: values['s3-root'] ?? process.env.LAB_S3_ROOT,
     activatorTimeoutMs: seconds(values['activator-timeout'], '--activator-timeout', 30),
     resyncMs: seconds(values.resync, '--resync', 30),
   });

@@ -133,7 +133,7 @@ export function unschedulablePod(st: IsvcState, rev: Revision, name: string, lab
       labels,
       ownerReferences: [isvcOwnerReference(st)],
     },
-    spec: { restartPolicy: 'Always', containers: [{ name: 'kserve-container', image: IMAGE, resources: rev.resources }] },
+    spec: { serviceAccountName: rev.serviceAccountName ?? 'default', restartPolicy: 'Always', containers: [{ name: 'kserve-container', image: IMAGE, resources: rev.resources }] },
   };
   const status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: ts() }] };
   return { pod, status };

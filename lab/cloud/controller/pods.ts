@@ -79,6 +79,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
     },
     spec: {
       nodeName: s.nodeName ?? NODE_NAME,
+      serviceAccountName: rev.serviceAccountName ?? 'default',
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 5,
       initContainers: [

@@ -32,6 +32,8 @@ const LEGACY_V2 = new Set(['onnx', 'triton', 'huggingface']);
 interface Predictor {
   model?: Impl;
   resources?: unknown;
+  serviceAccountName?: unknown;
+  annotations?: unknown;
   [framework: string]: unknown;
 }
 interface Impl {
@@ -85,7 +87,10 @@ export function predictorSpec(isvc: KObject, runtimes: RuntimeCatalog): Predicto
   if (typeof storageUri !== 'string' || !storageUri) return fail('InvalidPredictorSpec', 'storageUri is required (spec.predictor.model.storageUri)');
   const resources = (impl.resources ?? p.resources ?? {}) as Record<string, unknown>;
   const runtime = { name: selected.runtime.name, cluster: selected.runtime.cluster, flavor: labFlavor(selected.runtime), protocolVersion: selected.protocolVersion };
-  return { storageUri, format: model.format.name, resources, runtime };
+  const annotations = (o: unknown) => (o && typeof o === 'object' ? (o as Record<string, string>) : {});
+  const podAnnotations = { ...annotations(isvc.metadata.annotations), ...annotations(p.annotations) };
+  const serviceAccountName = str(p.serviceAccountName);
+  return { storageUri, format: model.format.name, resources, runtime, ...(serviceAccountName && { serviceAccountName }), ...(Object.keys(podAnnotations).length && { podAnnotations }) };
 }
 
 /** Runtime threads (the CPU request, else limit, else 1; at least 1, at most the host's cores) and the memory limit. */

@@ -10,6 +10,7 @@ import { claimOrphans } from './adoption.ts';
 import { CLAIM_RETRY_MS, claimFor } from './claims.ts';
 import { describeError, httpCode } from './kube.ts';
 import { createFailedStoragePod, deleteFailedStoragePod } from './init-failure.ts';
+import { ADMISSION_RETRY_MS, admitPods, setPodForbidden } from './pod-admission.ts';
 import { gpuRequest, unschedulablePod } from './nodes.ts';
 import { podLabels, podObject } from './pods.ts';
 import { replicaSizing } from './predictor.ts';
@@ -38,6 +39,8 @@ export function createRevision(c: ControllerHost, st: IsvcState, gen: number, sp
     slowdown: spec.slowdown ?? 1,
     runtimeFlavor: spec.runtime?.flavor,
     runtime: spec.runtime && { name: spec.runtime.name, cluster: spec.runtime.cluster },
+    serviceAccountName: spec.serviceAccountName,
+    podAnnotations: spec.podAnnotations,
   };
   st.revisions.set(gen, rev);
   st.latest = gen;
@@ -67,9 +70,10 @@ function adopt(c: ControllerHost, st: IsvcState, rev: Revision, metas: ReplicaMe
 }
 
 /**
- * Stage the model (storage-initializer stand-in); replicas start on the next reconcile. A pvc://
- * model waits for its claim in the InferenceService's namespace first (./claims.ts), retried
- * while the revision lives and the controller runs.
+ * Stage the model (storage-initializer stand-in); replicas start on the next reconcile. The pods
+ * must be admitted first (their ServiceAccount, for s3:// the credential Secrets: ./pod-admission.ts),
+ * and a pvc:// model waits for its claim in the InferenceService's namespace (./claims.ts); both
+ * are retried while the revision lives and the controller runs.
  */
 function stage(c: ControllerHost, st: IsvcState, rev: Revision): void {
   const dest = join(c.opts.stateDir, 'models', st.namespace, st.name, rev.name);
@@ -81,11 +85,19 @@ function stage(c: ControllerHost, st: IsvcState, rev: Revision): void {
     void createFailedStoragePod(c, st, rev, dest).then(() => c.enqueue(st.key));
   };
   const live = () => st.revisions.get(rev.generation) === rev && !c.scheduler.stopped;
-  void claimFor(c, st, rev).then((claim) => {
+  const retry = (ms: number) => void setTimeout(() => live() && stage(c, st, rev), ms).unref();
+  void admitPods(c, st, rev).then(async (adm) => {
     if (!live()) return;
-    if ('pending' in claim) return void setTimeout(() => live() && stage(c, st, rev), CLAIM_RETRY_MS).unref();
+    if ('pending' in adm) return retry(ADMISSION_RETRY_MS);
+    setPodForbidden(c, st, rev, 'forbidden' in adm ? adm.forbidden : undefined);
+    if ('forbidden' in adm) return retry(ADMISSION_RETRY_MS);
+    const claim = await claimFor(c, st, rev);
+    if (!live()) return;
+    if ('pending' in claim) return retry(CLAIM_RETRY_MS);
     if ('error' in claim) return fail(new StorageError('ModelLoadFailed', claim.error));
-    stageModel(rev.storageUri, { stateDir: c.opts.stateDir, s3Root: c.opts.s3Root, claimPath: claim.claimPath }, dest).then((dir) => {
+    // the kubelet refuses a secretKeyRef to a missing data key (CreateContainerConfigError): the storage-initializer never runs
+    if (adm.missingKey) return fail(new StorageError('ModelLoadFailed', adm.missingKey, 'CreateContainerConfigError'));
+    stageModel(rev.storageUri, { stateDir: c.opts.stateDir, claimPath: claim.claimPath, s3Env: adm.s3Env }, dest).then((dir) => {
       rev.modelDir = dir;
       rev.staging = false;
       c.enqueue(st.key);

@@ -117,7 +117,8 @@ function view(st: IsvcState, clock: () => string): View {
   const invalidSpec = st.specFailure && SPEC_REASONS.has(failureReason(st.specFailure.reason)) ? st.specFailure : undefined;
   const upToDate = !!latest && latest === active && (!!invalidSpec || (latest.generation === gen && !st.specFailure));
   const failedRev = latest?.failure?.exitCode !== undefined ? latest : active && !activeReady ? active : undefined;
-  const loadFailed = !!latest?.failure || (!!active && !activeReady);
+  // no pod of the latest revision can be created: PropagateModelStatus sees no pods and a False Knative condition (FailedToLoad)
+  const loadFailed = !!latest?.failure || !!latest?.podForbidden || (!!active && !activeReady);
   return { st, gen, active, latest, activeReady, upToDate, invalidSpec, loadFailed, failedRev, clock };
 }
 
@@ -160,6 +161,8 @@ function knativeService(v: View): { cfg: Cond; route: Cond; ready: Cond } {
   // the latest revision's pod cannot be scheduled: Knative marks the revision's ResourcesAvailable False with the
   // pod's PodScheduled reason and message (reconcile_resources.go), the Configuration RevisionFailed with it
   else if (unschedulable) cfg = { status: 'False', reason: 'RevisionFailed', message: `Revision "${v.latest!.name}" failed with message: ${unschedulable.message}.` };
+  // its pods are refused at admission: the Deployment's ReplicaFailure (FailedCreate) message makes ResourcesAvailable False (revision_lifecycle.go PropagateDeploymentStatus)
+  else if (v.latest?.podForbidden) cfg = { status: 'False', reason: 'RevisionFailed', message: `Revision "${v.latest.name}" failed with message: ${v.latest.podForbidden}.` };
   else if (v.failedRev) {
     const msg = (v.failedRev.failure ?? v.st.lastFailure)?.message ?? 'container failed';
     cfg = { status: 'False', reason: 'RevisionFailed', message: `Revision "${v.failedRev.name}" failed with message: Container failed with: ${msg}.` };

@@ -8,7 +8,8 @@
  *   pvc://<claim>/<path>    <claim's volume>/<path>: the hostPath of the volume bound to the claim of
  *                           that name in the InferenceService's namespace (./volumes.ts resolveClaim;
  *                           a missing or unbound claim keeps the pod Pending, it is never looked up elsewhere)
- *   s3://<bucket>/<key>     <s3-root>/<bucket>/<key>   (needs --s3-root / LAB_S3_ROOT)
+ *   s3://<bucket>/<key>     downloaded from the object store KServe's credentials name (./s3-download.ts),
+ *                           with the env ./s3-credentials.ts builds from the predictor's ServiceAccount
  *
  * Staging writes the storage-initializer's log (storageLogFile), as KServe's initializer logs
  * (python/storage-initializer/scripts/initializer-entrypoint, python/storage/kserve_storage/
@@ -18,11 +19,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { appendFile, cp, mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import type { S3Env } from './s3-credentials.ts';
+import { downloadS3, InitializerError } from './s3-download.ts';
 
 export class StorageError extends Error {
   constructor(
     readonly reason: string,
     message: string,
+    /** the Python exception the storage-initializer's log ends with */
+    readonly exception = 'RuntimeError',
   ) {
     super(message);
   }
@@ -30,10 +35,13 @@ export class StorageError extends Error {
 
 interface StorageRoots {
   stateDir: string;
-  s3Root?: string;
   /** for pvc://: the host folder of the volume bound to the URI's claim (./volumes.ts resolveClaim) */
   claimPath?: string;
+  /** for s3://: the storage-initializer's env (./s3-credentials.ts); none = no credentials */
+  s3Env?: S3Env;
 }
+
+const isS3 = (uri: string) => uri.startsWith('s3://');
 
 function within(root: string, rel: string, uri: string): string {
   const r = resolve(root);
@@ -42,7 +50,7 @@ function within(root: string, rel: string, uri: string): string {
   return p;
 }
 
-/** Map a storageUri to a local path (not checked for existence). */
+/** Map a file:// or pvc:// storageUri to a local path (not checked for existence); s3:// is downloaded, not mapped. */
 export function localPathFor(uri: string, roots: StorageRoots): string {
   const m = /^([a-z0-9]+):\/\/(.*)$/i.exec(uri);
   if (!m) throw new StorageError('InvalidStorageUri', `storageUri ${JSON.stringify(uri)} is not a URI; use file:///abs/path, pvc://<claim>/<path> or s3://<bucket>/<key>`);
@@ -61,22 +69,21 @@ export function localPathFor(uri: string, roots: StorageRoots): string {
       // default for direct callers (unit tests), the layout of the hostPath volume lab/cloud/up.sh provisions
       return within(roots.claimPath ?? join(roots.stateDir, 'pvc', claim), decodeURIComponent(path.join('/')), uri);
     }
-    case 's3': {
-      if (!roots.s3Root) {
-        throw new StorageError('ModelLoadFailed', `storageUri ${uri}: s3:// needs the lab object store, which this controller was not given (start it with --s3-root <dir> or LAB_S3_ROOT)`);
-      }
-      const [bucket, ...key] = rest.split('/');
-      if (!bucket) throw new StorageError('InvalidStorageUri', `storageUri ${uri}: s3://<bucket>/<key> needs a bucket`);
-      return within(join(roots.s3Root, bucket), decodeURIComponent(key.join('/')), uri);
-    }
+    case 's3':
+      // s3:// itself is downloaded (stageModel); KServe's prefixes are case-sensitive (IsPrefixSupported)
+      throw new StorageError('InvalidStorageUri', `storageUri ${uri}: ${isS3(uri) ? 'an s3:// model is downloaded, it has no local path' : `scheme ${m[1]}:// is not supported (s3:// is)`}`);
     default:
       throw new StorageError('InvalidStorageUri', `storageUri ${uri}: scheme ${scheme}:// is not supported by the lab (file://, pvc://, s3://)`);
   }
 }
 
-/** The URI's form only (KServe's webhook): throws StorageError for a URI the lab cannot resolve; a pvc:// claim is looked up when staging. */
+/**
+ * The URI's form only (KServe's webhook): throws StorageError for a URI the lab cannot resolve; a
+ * pvc:// claim is looked up when staging. Any s3:// URI passes, as utils.ValidateStorageURI lets it:
+ * what is wrong with it is the storage-initializer's error.
+ */
 export function checkStorageUri(uri: string, roots: StorageRoots): void {
-  localPathFor(uri, roots);
+  if (!isS3(uri)) localPathFor(uri, roots);
 }
 
 /** Resolve and check that the model exists. */
@@ -109,15 +116,20 @@ export async function stageModel(uri: string, roots: StorageRoots, dest: string)
   try {
     await copyModel(uri, roots, dest);
   } catch (e) {
-    const reason = e instanceof StorageError ? e.reason : 'ModelLoadFailed';
-    await appendFile(log, logLine('ERROR', `Storage initialization failed (${reason})`) + `RuntimeError: ${(e as Error).message}\n`);
-    throw e;
+    const err = e instanceof StorageError ? e : new StorageError('ModelLoadFailed', (e as Error).message, e instanceof InitializerError ? e.exception : 'RuntimeError');
+    await appendFile(log, logLine('ERROR', `Storage initialization failed (${err.reason})`) + `${err.exception}: ${err.message}\n`);
+    throw err;
   }
   await appendFile(log, logLine('INFO', `Successfully copied ${uri} to /mnt/models`));
   return dest;
 }
 
 async function copyModel(uri: string, roots: StorageRoots, dest: string): Promise<void> {
+  if (isS3(uri)) {
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dest, { recursive: true });
+    return downloadS3(uri, roots.s3Env ?? {}, dest, (level, message) => appendFile(storageLogFile(dest), logLine(level, message)));
+  }
   const { path, isFile } = resolveStorage(uri, roots);
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true });

@@ -25,7 +25,6 @@ export interface ControllerOptions {
   scaleDownDelayMs?: number;
   stableWindowMs?: number;
   replicaCap?: number;
-  s3Root?: string;
   tickMs?: number;
   resyncMs?: number;
   activatorTimeoutMs?: number;
@@ -63,6 +62,12 @@ export interface Revision {
   runtime?: { name: string; cluster: boolean };
   /** the Pending pod standing for replicas the scheduler could not place (./nodes.ts), with its message */
   unschedulable?: { pod: string; message: string };
+  /** spec.predictor.serviceAccountName (the pods' service account; absent = default) */
+  serviceAccountName?: string;
+  /** the pods' annotations: the InferenceService's, then its predictor's */
+  podAnnotations?: Record<string, string>;
+  /** why no pod of the revision can be created (the admission error the ReplicaSet reports; ./pod-admission.ts) */
+  podForbidden?: string;
 }
 
 /** The lab process standing in for a ServingRuntime: Triton-like, KServe Python server-like (both runtime/main.ts), Hugging Face-like (runtime-hf/main.py). */
@@ -76,6 +81,10 @@ export interface PredictorSpec {
   slowdown?: number;
   /** the selected ServingRuntime (a ClusterServingRuntime when `cluster`), the lab process that stands in for it, and the protocol the model gets */
   runtime?: { name: string; cluster: boolean; flavor: RuntimeFlavor; protocolVersion: string };
+  /** spec.predictor.serviceAccountName */
+  serviceAccountName?: string;
+  /** the InferenceService's annotations, then its predictor's (KServe puts both on the pod) */
+  podAnnotations?: Record<string, string>;
 }
 
 export interface IsvcState {
