@@ -30,6 +30,7 @@ declare -A WHAT=(
   [replica-killed]='one-shot: every model-server replica process killed (SIGKILL); the controller restarts them'
   [apiserver-down]='the cloud lab API server stopped'
   [job-requeued]="one-shot: every running job of $LAB_USER requeued (scontrol requeue), as after a preemption"
+  [mlflow-artifact-corrupted]="the lab MLflow's artifact store serves every file with its last byte flipped, as bit rot would"
   [ssh-dropped]="one-shot: every SSH session of $LAB_USER cut (its sshd session processes killed), as a restarted sshd or a firewall reset would"
 )
 
@@ -122,6 +123,7 @@ fault_on() {
       local id
       for id in $(squeue -h -u "$LAB_USER" -t RUNNING -o %i </dev/null); do scontrol requeue "$id" </dev/null && say "requeued job $id"; done
       return ;;
+    mlflow-artifact-corrupted) ;; # the stand-in reads the marker (lab/mlflow/standin/artifacts.py)
     ssh-dropped)
       # The per-connection processes ("sshd: user@notty", "sshd-session: …" on OpenSSH 10), not the listener.
       pkill -KILL -f "^sshd(-session)?: $LAB_USER[@ ]" && say "cut the SSH sessions of $LAB_USER" || say "no SSH session of $LAB_USER to cut"
@@ -145,6 +147,7 @@ fault_off() {
       rm -rf "$SHARED/venvs/no-torch" ;;
     host-key-changed) rm -rf "$FAULTS/host-key" ;;
     replica-killed | job-requeued | ssh-dropped) return ;; # one-shot: nothing to undo
+    mlflow-artifact-corrupted) unmark "$name"; return ;;
     apiserver-down)
       # The lab's API server keeps no state across a restart (a real one has etcd): restart the
       # controller too, so it registers its GPU node and resyncs, as `lab up` brings it up.

@@ -90,6 +90,6 @@ set_env_keys() {
   keys=$(printf '%s\n' "$@" | sed 's/=.*//' | paste -sd'|' -)
   grep -vE "^(MLV_KUBE|MLV_INGRESS|MLV_INFERENCE|${keys})=" "$file" >"$tmp" || true
   printf '%s\n' "$@" >>"$tmp"
-  chmod 644 "$tmp"
+  chmod 600 "$tmp" # the target file holds the lab object store's secret key
   mv "$tmp" "$file"
 }

@@ -59,6 +59,6 @@ set_mlflow_env_keys() {
   keys=$(printf '%s\n' "$@" | sed 's/=.*//' | paste -sd'|' -)
   grep -vE "^(${keys})=" "$file" >"$tmp" || true
   printf '%s\n' "$@" >>"$tmp"
-  chmod 644 "$tmp"
+  chmod 600 "$tmp" # the target file holds the lab object store's secret key
   mv "$tmp" "$file"
 }

@@ -315,7 +315,7 @@ keys_re="^($(cut -d= -f1 <<<"$block" | paste -sd'|'))="
 {
   printf '%s\n' "$block"
   [[ -f $TARGET_ENV ]] && grep -Ev "$keys_re" "$TARGET_ENV" || true
-} | install_file "$TARGET_ENV" 644 root:root || true
+} | install_file "$TARGET_ENV" 600 root:root || true
 
 say "SLURM lab up: $(sinfo -h -o '%D nodes %T' -p "$PARTITION" </dev/null | paste -sd, -) | ssh $LAB_USER@127.0.0.1:$SSH_PORT | target $TARGET_ENV"
 say "up took $(elapsed_since "$T0") s"

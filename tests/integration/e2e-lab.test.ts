@@ -60,3 +60,19 @@ test('control: MLflow down is an infra error naming the URI within 15 s, before 
   assert.ok(t.durationMs < 15_000, `${t.durationMs} ms`);
   assert.deepEqual(await leftOf(run.runId), []);
 });
+
+test('control: a corrupted registered artifact (one flipped byte) stops the path at sync, nothing deployed, nothing left', { timeout: 5 * 60_000 }, async () => {
+  const fault = (state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', 'mlflow-artifact-corrupted', state]).status, 0);
+  fault('on');
+  let run;
+  try {
+    run = await runSuite(['--project=e2e']);
+  } finally {
+    fault('off');
+  }
+  const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
+  assert.equal(t?.outcome, 'fail', `${t?.outcome} ${t?.reason}`);
+  assert.match(t.reason, /stage "sync" failed after [\d.]+ s: the registered artifact .*model\.onnx has sha256 [0-9a-f]{64}, not the trained model's [0-9a-f]{64} \(not run: deploy, infer\)/);
+  assert.ok(!t.criteria.some((c) => c.name === 'deploy_seconds'), 'no deploy criterion: nothing was deployed');
+  assert.deepEqual(await leftOf(run.runId), []);
+});

@@ -10,6 +10,9 @@ import validate
 from errors import invalid, not_found
 
 # MLflow sends these extensions (and MLmodel / MLproject) as text/plain
+# lab/fault.sh mlflow-artifact-corrupted: while its marker exists, every download has its last byte flipped
+CORRUPTED_MARKER = os.path.join(os.environ.get("MLV_LAB_ROOT", "/var/lib/mlops-lab"), "faults", "mlflow-artifact-corrupted")
+
 TEXT_EXTENSIONS = set(
     "txt log err cfg conf cnf cf ini properties prop hocon toml yaml yml xml json js py py3 csv tsv md rst".split()
 ) | {"MLmodel", "MLproject"}
@@ -78,7 +81,10 @@ class Artifacts:
                 f"{self.root}:\n##### File {path} #####\nNo such artifact: '{path}'"
             )
         with open(local, "rb") as f:
-            return f.read()
+            data = f.read()
+        if data and os.path.exists(CORRUPTED_MARKER):
+            data = data[:-1] + bytes([data[-1] ^ 0x01])
+        return data
 
     def delete(self, path):
         path = validate.safe_path(path)
