@@ -43,11 +43,7 @@ export function refusedBatchLimit(e: unknown): number | undefined {
  * Batches are 50 digits, smaller where the server refuses that many (Triton without a config.pbtxt
  * allows 4); `batchSize` is what was used.
  */
-export async function predictV2(
-  v2: KServeV2Client,
-  model: string,
-  digits: Digit[],
-): Promise<{ labels: number[]; logits: number[][]; tensorProblems: string[]; inputName: string; batchSize: number }> {
+export async function predictV2(v2: KServeV2Client, model: string, digits: Digit[]): Promise<{ labels: number[]; logits: number[][]; tensorProblems: string[]; inputName: string; batchSize: number }> {
   const meta = await v2.modelMetadata(model);
   const input = meta.inputs[0];
   if (!input) throw new Error(`V2 metadata of ${model} declares no inputs`);
