@@ -1,8 +1,8 @@
 /**
  * Builds the reports from the last run: the validation matrix (Markdown, HTML, JSON) from
  * Playwright's JSON results, then the Allure HTML report (Allure 3, no Java).
- * Usage: npm run report [-- --no-allure]. MLV_RESULTS_JSON, MLV_REPORT_OUT, MLV_ALLURE_RESULTS and
- * MLV_ALLURE_REPORT move its inputs and outputs (the integration tests use their own folders).
+ * Usage: npm run report [-- --no-allure]. MLV_RESULTS_JSON, MLV_REPORT_OUT, MLV_ALLURE_RESULTS,
+ * MLV_ALLURE_REPORT and MLV_ALLURE_HISTORY (a history file kept between runs) move its inputs and outputs (the integration tests use their own folders).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,8 @@ if (existsSync(manifestFile)) {
   if (m.target.gpuKind === 'fake') notExercised['GPU passthrough'] = 'not exercised: stand-in GPUs (MLV_GPU_KIND=fake), training runs on the CPU; the CUDA checks are N/A';
   else if (!m.compute.cudaAvailable) notExercised['GPU passthrough'] = 'not exercised: torch on the compute nodes sees no CUDA device';
 }
+// MLOPS-5.1/5.2 name Monitoring, but no spec queries Prometheus for the served model's traffic yet
+notExercised.Monitoring = "not exercised: no check queries Prometheus for the served model's request rate and latency yet";
 const rows = buildMatrix(tests, notExercised);
 const hostKeys = hostKeyWarnings(md.hostKeyCheck as string | undefined, md.runId as string | undefined);
 const meta: Record<string, string> = redactRecord({
@@ -79,7 +81,12 @@ if (!process.argv.includes('--no-allure')) {
   // The tree: category (epic) > MLOPS task (feature) > its tests, each test once. The story is the
   // test's own title, so it adds no level; components are `component` labels (fixtures/task-labels.ts).
   const config = resolve(OUT, 'allurerc.json');
-  writeFileSync(config, JSON.stringify({ name: `mlops-validation ${meta.target}`, categories: ALLURE_CATEGORIES, plugins: { awesome: { options: { groupBy: ['epic', 'feature'] } } } }, null, 2));
+  // MLV_ALLURE_HISTORY: a history file kept between runs (a CI cache), so the report shows trends and flaky/new-failure marks
+  const history = process.env.MLV_ALLURE_HISTORY ? { historyPath: resolve(process.env.MLV_ALLURE_HISTORY) } : {};
+  writeFileSync(
+    config,
+    JSON.stringify({ name: `mlops-validation ${meta.target}`, categories: ALLURE_CATEGORIES, ...history, plugins: { awesome: { options: { groupBy: ['epic', 'feature'] } } } }, null, 2),
+  );
   const r = spawnSync('npx', ['--no-install', 'allure', 'generate', allureResults, '--config', config, '--output', allureReport], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',

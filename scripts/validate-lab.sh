@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The first README command: bring up the embedded lab (installing what is missing), run the
 # suite against it, and build the Allure report and the validation matrix.
-#   bash scripts/validate-lab.sh                 # preflight + hpc (+ cloud when the cloud lab is up)
+#   bash scripts/validate-lab.sh                 # preflight + hpc (+ cloud when the cloud lab is up, + e2e with its store and MLflow)
 #   bash scripts/validate-lab.sh --project=hpc   # any extra arguments go to playwright
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,11 @@ bash lab/lab.sh up || { echo "lab up failed (see the message above)"; exit 1; }
 args=("$@")
 if [ ${#args[@]} -eq 0 ]; then
   args=(--project=hpc)
-  if bash lab/cloud/status.sh >/dev/null 2>&1 && ls specs/cloud/*.spec.ts >/dev/null 2>&1; then args+=(--project=cloud); fi
+  if bash lab/cloud/status.sh >/dev/null 2>&1 && ls specs/cloud/*.spec.ts >/dev/null 2>&1; then
+    args+=(--project=cloud)
+    # the train-to-serve path, where the lab's object store and MLflow are up too
+    if bash lab/s3/status.sh >/dev/null 2>&1 && bash lab/mlflow/status.sh >/dev/null 2>&1; then args+=(--project=e2e); fi
+  fi
 fi
 start=$(date +%s)
 npx playwright test "${args[@]}"
