@@ -49,12 +49,16 @@ slurm_up() {
   keep=$(mktemp)
   cp -p "$TARGET_ENV" "$keep"
   "$LAB/slurm/up.sh" >/dev/null || { rm -f "$keep"; return 1; }
+  resume_duplicate_drains
   cp -p "$keep" "$TARGET_ENV"
   rm -f "$keep"
 }
 
 # Every process in a node's network namespace: its slurmd, slurmstepd and job tasks.
 kill_node() { ip netns pids "$1" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true; }
+
+# The job id of a slurmstepd process ("slurmstepd: [12.batch]"), or nothing.
+stepd_job() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | sed -n 's/^slurmstepd: \[\([0-9]*\)\..*/\1/p'; }
 
 # After a controller crash lost its recent state, job processes it no longer knows keep running
 # on the nodes, and a new job given the same id finds "Duplicate jobid" and drains the node.
@@ -63,13 +67,30 @@ reap_unknown_jobs() {
   local n pid id
   for n in "${NODES[@]}"; do
     for pid in $(ip netns pids "$n" 2>/dev/null); do
-      id=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^slurmstepd: \[\([0-9]*\)\..*/\1/p')
+      id=$(stepd_job "$pid")
       [[ -n $id ]] || continue
       [[ -n $(squeue -h -j "$id" -o %i 2>/dev/null </dev/null) ]] && continue
       say "killing job $id's processes on $n: slurmctld no longer knows the job"
       pkill -KILL -P "$pid" 2>/dev/null || true # the job script under the step daemon
       kill -KILL "$pid" 2>/dev/null || true
     done
+  done
+}
+
+# A job that slurmctld recovered after its crash and started again while the job's old processes
+# still ran on a node drains that node ("Duplicate jobid"). Kill, on such a node, the processes of
+# jobs that are not running there by slurmctld's account, and resume it: the lab comes back clean.
+resume_duplicate_drains() {
+  local n pid id
+  for n in $(sinfo -h -N -R -o '%N|%E' </dev/null 2>/dev/null | awk -F'|' '$2 ~ /Duplicate jobid/ {print $1}' | sort -u); do
+    for pid in $(ip netns pids "$n" 2>/dev/null); do
+      id=$(stepd_job "$pid")
+      [[ -n $id && -z $(squeue -h -j "$id" -t RUNNING -w "$n" -o %i 2>/dev/null </dev/null) ]] || continue
+      pkill -KILL -P "$pid" 2>/dev/null || true
+      kill -KILL "$pid" 2>/dev/null || true
+    done
+    say "resuming $n, drained for a duplicate job id after the controller crash"
+    scontrol update nodename="$n" state=resume </dev/null || true
   done
 }
 

@@ -56,7 +56,8 @@ test('control: MLflow down is an infra error naming the URI within 15 s, before 
   const run = await runSuite(['--project=e2e'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
   const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
   assert.equal(t?.outcome, 'infra', `${t?.outcome} ${t?.reason}`);
-  assert.match(t.reason, /MLflow at http:\/\/127\.0\.0\.1:9 could not be reached/);
+  assert.match(t.reason, /stage "train" failed after \d\.\d s: MLflow at http:\/\/127\.0\.0\.1:9 could not be reached .*\(not run: track, register, sync, deploy, infer\)/);
+  assert.ok(!t.criteria.some((c) => c.name === 'job completed'), 'no training job ran');
   assert.ok(t.durationMs < 15_000, `${t.durationMs} ms`);
   assert.deepEqual(await leftOf(run.runId), []);
 });
