@@ -77,3 +77,28 @@ test('control: a corrupted registered artifact (one flipped byte) stops the path
   assert.ok(!t.criteria.some((c) => c.name === 'deploy_seconds'), 'no deploy criterion: nothing was deployed');
   assert.deepEqual(await leftOf(run.runId), []);
 });
+
+test('a run killed (kill -9) after the sync leaves its experiment, model, objects and namespace; the next preflight removes them', { timeout: 5 * 60_000 }, async () => {
+  const runId = `mlv-kill9e-${Date.now().toString(36)}`;
+  const store = new ObjectStore(target.objectStore!);
+  const synced = async () => (await store.list(`${target.objectStore!.prefix}/${runId}/`)).length >= 2;
+  await runSuite(['--project=e2e'], { MLV_RUN_ID: runId }, 4 * 60_000, (pid) => {
+    const poll = async (): Promise<void> => {
+      if (await synced().catch(() => false)) {
+        process.kill(-pid, 'SIGKILL');
+        return;
+      }
+      setTimeout(() => void poll(), 200);
+    };
+    void poll();
+  });
+  const left = await leftOf(runId);
+  for (const kind of ['experiment', 'registered model', 'object', 'namespace'])
+    assert.ok(
+      left.some((l) => l.startsWith(kind)),
+      `the killed run should have left a ${kind}: ${left.join(', ')}`,
+    );
+  const next = await runSuite(['--project=preflight-cloud']);
+  assert.equal(next.code, 0, next.output.slice(-2000));
+  assert.deepEqual(await leftOf(runId), []);
+});
