@@ -78,18 +78,34 @@ stop_pidfile() {
   rm -f "$f"
 }
 
-# set_env_keys <file> KEY=VALUE...: replace the MLV_KUBE*/MLV_INGRESS*/MLV_INFERENCE* lines.
+# set_env_keys <file> KEY=VALUE...: replace exactly those keys' lines, keep every other line.
 set_env_keys() {
   local file=$1; shift
   mkdir -p "$(dirname "$file")"
   touch "$file"
-  local tmp
+  local tmp keys
   tmp=$(mktemp "$file.XXXXXX")
-  # Drop every key being set (and the older cloud keys), then append the new values.
-  local keys
   keys=$(printf '%s\n' "$@" | sed 's/=.*//' | paste -sd'|' -)
-  grep -vE "^(MLV_KUBE|MLV_INGRESS|MLV_INFERENCE|${keys})=" "$file" >"$tmp" || true
+  grep -vE "^(${keys})=" "$file" >"$tmp" || true
   printf '%s\n' "$@" >>"$tmp"
   chmod 600 "$tmp" # the target file holds the lab object store's secret key
   mv "$tmp" "$file"
+}
+
+# wait_started <name> <seconds> <what> <check...>: wait until the check passes while the process
+# of $RUN_DIR/<name>.pid lives. If it exits or the time runs out, say so with the last lines of
+# $LOG_DIR/<name>.log and return 1 (the caller cleans up and exits).
+wait_started() {
+  local name=$1 secs=$2 what=$3 i; shift 3
+  for ((i = 0; i < secs * 10; i++)); do
+    "$@" && return 0
+    if ! pid_alive "$RUN_DIR/$name.pid"; then
+      log "$name exited; last log lines:"; tail -n 20 "$LOG_DIR/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.1
+  done
+  "$@" && return 0
+  log "$what did not answer within $secs s; last log lines:"; tail -n 20 "$LOG_DIR/$name.log" >&2 || true
+  return 1
 }

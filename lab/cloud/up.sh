@@ -19,15 +19,7 @@ else
   log "starting apiserver on $APISERVER_LISTEN"
   start_detached apiserver node --import tsx lab/cloud/apiserver/main.ts \
     --listen "$APISERVER_LISTEN" --state-dir "$STATE_DIR" --quiet
-  for ((i = 0; i < 300; i++)); do
-    apiserver_up && break
-    if ! pid_alive "$RUN_DIR/apiserver.pid"; then
-      log "apiserver exited; last log lines:"; tail -n 20 "$LOG_DIR/apiserver.log" >&2 || true
-      exit 1
-    fi
-    sleep 0.1
-  done
-  apiserver_up || { log "apiserver did not answer within 30 s"; tail -n 20 "$LOG_DIR/apiserver.log" >&2; exit 1; }
+  wait_started apiserver 30 apiserver apiserver_up || exit 1
   log "apiserver up (pid $(<"$RUN_DIR/apiserver.pid")), kubeconfig $KUBECONFIG_FILE"
 fi
 
@@ -56,15 +48,7 @@ elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
     log "starting controller"
     start_detached controller node --import tsx lab/cloud/controller/main.ts \
       --kubeconfig "$KUBECONFIG_FILE" --state-dir "$STATE_DIR" --ingress "$INGRESS_LISTEN"
-    for ((i = 0; i < 300; i++)); do
-      ingress_ok && break
-      if ! pid_alive "$RUN_DIR/controller.pid"; then
-        log "controller exited; last log lines:"; tail -n 20 "$LOG_DIR/controller.log" >&2 || true
-        exit 1
-      fi
-      sleep 0.1
-    done
-    ingress_ok || { log "controller ingress $INGRESS_URL did not answer within 30 s"; tail -n 20 "$LOG_DIR/controller.log" >&2; exit 1; }
+    wait_started controller 30 "controller ingress $INGRESS_URL" ingress_ok || exit 1
     echo "$code" > "$RUN_DIR/controller.code"
     log "controller up (pid $(<"$RUN_DIR/controller.pid")), ingress $INGRESS_URL"
   fi

@@ -46,19 +46,3 @@ standin_code_hash() { cat "$MLFLOW_DIR"/standin/*.py | sha256sum | cut -c1-16; }
 
 # real_mlflow_ready: the venv holds the pinned MLflow (stamped by a successful install).
 real_mlflow_ready() { [[ -x $MLFLOW_VENV/bin/mlflow && $(cat "$MLFLOW_VENV/.mlv-stamp" 2>/dev/null) == "mlflow==$MLFLOW_VERSION" ]]; }
-
-# set_mlflow_env_keys <file> KEY=VALUE...: replace exactly those keys' lines, keep every other
-# line. (lab/cloud/lib.sh's set_env_keys also drops all MLV_KUBE*/MLV_INGRESS*/MLV_INFERENCE*
-# lines, which would erase the cloud lab's keys.)
-set_mlflow_env_keys() {
-  local file=$1; shift
-  mkdir -p "$(dirname "$file")"
-  touch "$file"
-  local tmp keys
-  tmp=$(mktemp "$file.XXXXXX")
-  keys=$(printf '%s\n' "$@" | sed 's/=.*//' | paste -sd'|' -)
-  grep -vE "^(${keys})=" "$file" >"$tmp" || true
-  printf '%s\n' "$@" >>"$tmp"
-  chmod 600 "$tmp" # the target file holds the lab object store's secret key
-  mv "$tmp" "$file"
-}

@@ -82,7 +82,7 @@ if pid_alive "$MLFLOW_PID"; then
     stop_pidfile mlflow 10
   elif mlflow_health; then
     log "already up (pid $(<"$MLFLOW_PID")): $(mlflow_which || echo "$have") on $MLFLOW_URL"
-    set_mlflow_env_keys "$TARGET_ENV" "MLFLOW_TRACKING_URI=$MLFLOW_URL"
+    set_env_keys "$TARGET_ENV" "MLFLOW_TRACKING_URI=$MLFLOW_URL"
     exit 0
   else
     log "pid $(<"$MLFLOW_PID") alive but $MLFLOW_URL/health does not answer; restarting"
@@ -114,18 +114,7 @@ else
   wait_s=10
 fi
 echo "$want" >"$MLFLOW_KIND"
-for ((i = 0; i < wait_s * 10; i++)); do
-  mlflow_health && break
-  if ! pid_alive "$MLFLOW_PID"; then
-    log "the server exited; last lines of $LOG_DIR/mlflow.log:"; tail -n 20 "$LOG_DIR/mlflow.log" >&2 || true
-    rm -f "$MLFLOW_PID" "$MLFLOW_KIND"
-    exit 1
-  fi
-  sleep 0.1
-done
-if ! mlflow_health; then
-  log "$MLFLOW_URL/health did not answer within $wait_s s; last lines of $LOG_DIR/mlflow.log:"
-  tail -n 20 "$LOG_DIR/mlflow.log" >&2 || true
+if ! wait_started mlflow "$wait_s" "$MLFLOW_URL/health" mlflow_health; then
   stop_pidfile mlflow 5
   rm -f "$MLFLOW_KIND"
   exit 1
@@ -133,5 +122,5 @@ fi
 log "up (pid $(<"$MLFLOW_PID")): $(mlflow_which || echo "$want") on $MLFLOW_URL, state $state"
 
 # ---- 4. target file for the suite
-set_mlflow_env_keys "$TARGET_ENV" "MLFLOW_TRACKING_URI=$MLFLOW_URL"
+set_env_keys "$TARGET_ENV" "MLFLOW_TRACKING_URI=$MLFLOW_URL"
 log "wrote MLFLOW_TRACKING_URI to $TARGET_ENV"

@@ -10,6 +10,6 @@ stop_pidfile s3 10
 rm -f "$RUN_DIR/s3.code"
 if $purge; then
   rm -rf "$S3_DATA" "$S3_SECRETS"
-  s3log "removed $S3_DATA and $S3_SECRETS"
+  log "removed $S3_DATA and $S3_SECRETS"
 fi
-s3log "object store down"
+log "object store down"

@@ -12,7 +12,7 @@ S3_SECRETS=$LAB_ROOT/secrets/s3.env
 S3_BUCKET=mlv-e2e
 S3_REGION=us-east-1
 
-s3log() { printf '[s3] %s\n' "$*"; }
+log() { printf '[s3] %s\n' "$*"; }
 
 # s3_key <NAME>: a value from the secrets file.
 s3_key() { sed -n "s/^$1=//p" "$S3_SECRETS" 2>/dev/null | tail -n 1; }

@@ -14,47 +14,37 @@ if [[ -z $(s3_key AWS_ACCESS_KEY_ID) || -z $(s3_key AWS_SECRET_ACCESS_KEY) ]]; t
   secret=$(openssl rand -base64 45 | tr -d '\n/+=' | cut -c1-40)
   (umask 077 && printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' "$id" "$secret" >"$S3_SECRETS.tmp")
   mv "$S3_SECRETS.tmp" "$S3_SECRETS"
-  s3log "generated the object store's access key into $S3_SECRETS"
+  log "generated the object store's access key into $S3_SECRETS"
 fi
 chmod 600 "$S3_SECRETS"
 
 # the store's code: a running store older than it (or started with other keys) is restarted
 code=$(cat "$S3_SRC"/*.ts "$S3_SECRETS" | sha256sum | cut -d' ' -f1)
 if pid_alive "$RUN_DIR/s3.pid" && [[ $(cat "$RUN_DIR/s3.code" 2>/dev/null) != "$code" ]]; then
-  s3log "object store code or keys changed since it started; restarting it"
+  log "object store code or keys changed since it started; restarting it"
   stop_pidfile s3 10
 fi
 if s3_up; then
-  s3log "object store already up (pid $(<"$RUN_DIR/s3.pid")), $S3_URL"
+  log "object store already up (pid $(<"$RUN_DIR/s3.pid")), $S3_URL"
 else
   if pid_alive "$RUN_DIR/s3.pid"; then
-    s3log "object store pid alive but not answering; restarting it"
+    log "object store pid alive but not answering; restarting it"
     stop_pidfile s3 5
   fi
-  s3log "starting the object store on $S3_LISTEN"
+  log "starting the object store on $S3_LISTEN"
   # --openssl-legacy-provider: s3rver's ListObjectsV2 continuation tokens use DES
   start_detached s3 node --openssl-legacy-provider --import tsx lab/s3/server.ts \
     --listen "$S3_LISTEN" --data-dir "$S3_DATA" --credentials "$S3_SECRETS" --region "$S3_REGION" --bucket "$S3_BUCKET"
-  for ((i = 0; i < 300; i++)); do
-    s3_up && break
-    if ! pid_alive "$RUN_DIR/s3.pid"; then
-      s3log "object store exited; last log lines:"; tail -n 20 "$LOG_DIR/s3.log" >&2 || true
-      exit 1
-    fi
-    sleep 0.1
-  done
-  s3_up || { s3log "object store did not answer within 30 s"; tail -n 20 "$LOG_DIR/s3.log" >&2; exit 1; }
+  wait_started s3 30 "object store $S3_URL" s3_up || exit 1
   echo "$code" >"$RUN_DIR/s3.code"
-  s3log "object store up (pid $(<"$RUN_DIR/s3.pid")), $S3_URL, bucket $S3_BUCKET"
+  log "object store up (pid $(<"$RUN_DIR/s3.pid")), $S3_URL, bucket $S3_BUCKET"
 fi
 
-# ---- target file for the suite (set_env_keys also drops the MLV_KUBE*/MLV_INGRESS*/MLV_INFERENCE*
-# lines it does not get, so the cloud lab's are passed along unchanged)
-mapfile -t keep < <(grep -E '^(MLV_KUBE|MLV_INGRESS|MLV_INFERENCE)[A-Z_]*=' "$TARGET_ENV" 2>/dev/null || true)
-set_env_keys "$TARGET_ENV" "${keep[@]}" \
+# ---- target file for the suite
+set_env_keys "$TARGET_ENV" \
   "MLV_S3_ENDPOINT=$S3_URL" \
   "MLV_S3_BUCKET=$S3_BUCKET" \
   "MLV_S3_REGION=$S3_REGION" \
   "AWS_ACCESS_KEY_ID=$(s3_key AWS_ACCESS_KEY_ID)" \
   "AWS_SECRET_ACCESS_KEY=$(s3_key AWS_SECRET_ACCESS_KEY)"
-s3log "wrote MLV_S3_* and AWS_* keys to $TARGET_ENV"
+log "wrote MLV_S3_* and AWS_* keys to $TARGET_ENV"
