@@ -4,6 +4,8 @@
  * predictions are not enough (a retrained or wrong-version model mostly predicts the same
  * digits); equal outputs, to float32 rounding, are.
  */
+import { argmax } from './mnist-samples.ts';
+
 export interface OutputComparison {
   samples: number;
   /** the largest |served − registered| over every output value */
@@ -15,8 +17,6 @@ export interface OutputComparison {
   /** shape problems (missing rows, different widths, non-finite values): any makes the check fail */
   problems: string[];
 }
-
-const argmax = (r: readonly number[]) => r.reduce((best, v, i) => (v > r[best]! ? i : best), 0);
 
 export function compareOutputs(served: readonly (readonly number[])[], registered: readonly (readonly number[])[]): OutputComparison {
   const problems: string[] = [];
