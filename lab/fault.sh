@@ -97,9 +97,14 @@ resume_duplicate_drains() {
 gres_nodes() { if [[ $1 == all ]]; then echo "${NODES[@]}"; else echo "$1"; fi; }
 
 fault_on() {
-  local name=$1 node=${2:-node2} n
+  local name=$1 node=${2:-node2} n pid
   case $name in
-    slurmctld-down) kill -KILL "$(daemon_pid slurmctld slurmctld)" 2>/dev/null || true ;;
+    slurmctld-down)
+      # Killed for sure: a fault that did not take would let a control pass for the wrong reason.
+      pid=$(daemon_pid slurmctld slurmctld)
+      [[ -n $pid ]] || die "fault slurmctld-down: slurmctld is not running (no live pid in $RUN/slurmctld.pid)"
+      kill -KILL "$pid"
+      for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done ;;
     slurmctld-hung) kill -STOP "$(daemon_pid slurmctld slurmctld)" ;;
     slurmdbd-down) stop_daemon slurmdbd slurmdbd 5 >/dev/null ;;
     node-lost) kill_node "$node"; mark "$name" "$node"; return ;;

@@ -5,14 +5,14 @@
  * happens. Times to verdict are printed for the record.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { RUN_LABEL } from '../../clients/kube.ts';
 import type { Manifest } from '../../helpers/manifest.ts';
-import { manifestPath } from '../../helpers/run-state.ts';
+import { LEDGER_DIR, manifestPath } from '../../helpers/run-state.ts';
 import { jobsOfRun, runSuite, type PwRun } from './pw.ts';
 import { waitFor } from './wait.ts';
 
@@ -38,11 +38,27 @@ const noStack = (out: string) => assert.doesNotMatch(out, /^\s+at \S+ \(.*:\d+:\
 const outcomeOf = (run: PwRun, title: RegExp) => run.tests().find((t) => title.test(t.title));
 const PREFLIGHT = /probe the HPC target/;
 
-/** Preflight-time faults: the HPC preflight fails with the class and message, in the time given. */
-const preflightFaults: { name: string; node?: string; outcome: 'infra' | 'fail'; expect: RegExp; within: number }[] = [
-  { name: 'slurmctld-down', outcome: 'infra', expect: /INFRA: slurmctld \(the SLURM controller\) does not answer: scontrol ping: .* is DOWN\. Fix: start or resume slurmctld/, within: 15 },
-  { name: 'slurmctld-hung', outcome: 'infra', expect: /INFRA: slurmctld \(the SLURM controller\) does not answer: scontrol ping: .*\. Fix: start or resume slurmctld/, within: 15 },
-  { name: 'slurmdbd-down', outcome: 'infra', expect: /INFRA: slurmdbd \(SLURM accounting\) does not answer: sacct: .*Connection refused.*Fix: start slurmdbd/, within: 15 },
+/** A ledger of a dead run that still lists a SLURM job (as a killed run leaves it): the preflight's sweep asks SLURM about it first. */
+function leaveOrphanJob(): string {
+  const runId = `mlv-orphan-${Date.now().toString(36)}`;
+  const deadPid = spawnSync('true').pid;
+  mkdirSync(LEDGER_DIR, { recursive: true });
+  const file = join(LEDGER_DIR, `${runId}.jsonl`);
+  writeFileSync(file, JSON.stringify({ op: 'created', kind: 'slurm-job', id: '999999', detail: { name: `${runId}-gone` }, runId, runnerPid: deadPid, at: new Date().toISOString() }) + '\n');
+  return file;
+}
+
+/** Preflight-time faults: the HPC preflight fails with the class and message, in the time given; `orphan`: with an earlier run's job to sweep. */
+const preflightFaults: { name: string; node?: string; outcome: 'infra' | 'fail'; expect: RegExp; within: number; orphan?: boolean }[] = [
+  {
+    name: 'slurmctld-down',
+    outcome: 'infra',
+    expect: /INFRA: slurmctld \(the SLURM controller\) does not answer: scontrol ping: .* is DOWN\. Fix: start or resume slurmctld/,
+    within: 15,
+    orphan: true,
+  },
+  { name: 'slurmctld-hung', outcome: 'infra', expect: /INFRA: slurmctld \(the SLURM controller\) does not answer: scontrol ping: .*\. Fix: start or resume slurmctld/, within: 15, orphan: true },
+  { name: 'slurmdbd-down', outcome: 'infra', expect: /INFRA: slurmdbd \(SLURM accounting\) does not answer: sacct: .*Connection refused.*Fix: start slurmdbd/, within: 15, orphan: true },
   { name: 'sshd-down', outcome: 'infra', expect: /INFRA: SSH to mlops@127\.0\.0\.1:2222: connection refused\..*Fix: check MLV_SSH_HOST and MLV_SSH_PORT/, within: 15 },
   {
     name: 'host-key-changed',
@@ -82,13 +98,20 @@ const preflightFaults: { name: string; node?: string; outcome: 'infra' | 'fail';
 ];
 
 for (const f of preflightFaults) {
-  test(`fault ${f.name}${f.node ? ` (${f.node})` : ''}: the HPC preflight reports ${f.outcome.toUpperCase()}, naming it`, { timeout: 3 * 60_000 }, async () => {
+  const title = `fault ${f.name}${f.node ? ` (${f.node})` : ''}${f.orphan ? ', with a job of a killed run in its ledger' : ''}: the HPC preflight reports ${f.outcome.toUpperCase()}, naming it`;
+  test(title, { timeout: 3 * 60_000 }, async () => {
+    const orphan = f.orphan ? leaveOrphanJob() : undefined;
     fault(f.name, 'on', ...(f.node ? [f.node] : []));
     let run: PwRun;
     try {
       run = await runSuite(['--project=preflight-hpc'], {}, 2 * 60_000);
     } finally {
       fault(f.name, 'off');
+    }
+    if (orphan) {
+      assert.match(readFileSync(orphan, 'utf8'), /"id":"999999"/, 'the ledger keeps the job for the next sweep');
+      assert.doesNotMatch(readFileSync(orphan, 'utf8'), /"op":"removed"/, 'the job is not marked removed while SLURM does not answer');
+      rmSync(orphan);
     }
     const seconds = verdictSeconds(run, PREFLIGHT);
     console.log(`fault ${f.name}${f.node ? ` ${f.node}` : ''}: ${f.outcome} ${seconds.toFixed(1)} s into the preflight (the run took ${run.seconds.toFixed(1)} s)`);
