@@ -49,16 +49,22 @@ function burnCpu(ms: number, cpuUs: () => number = processCpuUs): void {
   if (Number.isNaN(x)) throw new Error('unreachable');
 }
 
-/** The server's own CPU per inference request: the process CPU since the first request, less the extra work, over the requests done. */
+/**
+ * The server's own CPU per inference request: the process CPU since the second request began, less
+ * the extra work, over the requests done since. The first request alone sets it until then: it is the
+ * warm-up (lazy initialisation, the JIT), which would inflate every later request's extra work.
+ */
 export class CpuMeter {
   private startUs?: number;
   private done = 0;
   private extraUs = 0;
+  private warm = false;
   constructor(private readonly cpuUs: () => number = processCpuUs) {}
 
   /** Called as a request starts. */
   begin(): void {
-    this.startUs ??= this.cpuUs();
+    if (this.startUs === undefined) this.startUs = this.cpuUs();
+    else if (!this.warm && this.done > 0) [this.warm, this.startUs, this.done, this.extraUs] = [true, this.cpuUs(), 0, 0];
   }
 
   /** Called as a request's own work ends: its CPU per request so far, ms (undefined before the first ends). */
