@@ -32,7 +32,7 @@ export const STANDARD_KEYS = new Set([
 /** Required once the HPC side is configured. */
 export const HPC_REQUIRED = ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT'] as const;
 /** Setting any of these configures the HPC side (and makes HPC_REQUIRED required). */
-export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|GPU_KIND$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_)/;
+export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|GPU_KIND$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_|OUMI$|OUMI_|HF_HOME$)/;
 /** Setting any of these (or claiming "kserve") configures the cloud side. */
 export const CLOUD_KEYS = /^MLV_(KUBE|INGRESS_URL$|INFERENCE_|PROMETHEUS_URL$|MNIST_MODEL_URI$|LLM_MODEL_URI$)/;
 
@@ -58,6 +58,14 @@ export const FIXES: Record<string, string> = {
   MLV_DATASET_DIR: 'set it to an absolute path holding the MNIST IDX files',
   MLV_RUNTIME_PREFIX: 'use plain words, e.g. "apptainer exec --nv /shared/containers/pytorch.sif" (no ; | $ or redirections)',
   MLV_PYTHON: 'set it to the python interpreter on the compute nodes, e.g. python3',
+  MLV_OUMI:
+    'set it to how Oumi runs on the compute nodes (after MLV_RUNTIME_PREFIX), in plain words, e.g. /shared/venvs/oumi/bin/oumi or "apptainer exec --nv /shared/containers/oumi.sif oumi", or leave it empty',
+  MLV_OUMI_RUNNER: 'set it to how Oumi runs on this machine for its launcher (MLOPS-3.1), in plain words, e.g. /opt/oumi/bin/oumi, or leave it empty for oumi on PATH',
+  MLV_OUMI_MODEL: 'point it to the pre-staged base model folder on the shared filesystem (e.g. /shared/models/SmolLM-135M), or give a Hub id already in MLV_HF_HOME (e.g. HuggingFaceTB/SmolLM-135M)',
+  MLV_HF_HOME: 'point it to the Hugging Face cache on the compute nodes (an absolute path), or leave it empty',
+  MLV_OUMI_SFT_DATA: 'point it to a JSONL file of {"messages": [...]} on the shared filesystem, or leave it empty for the suite\'s own small set',
+  MLV_OUMI_EVAL_TEXT: "point it to a plain-text file on the shared filesystem for perplexity, or leave it empty for the suite's own",
+  MLV_OUMI_EVAL_PROMPTS: 'point it to a JSONL file of {"prompt", "reference"} on the shared filesystem, or leave it empty for the task list\'s three prompts',
   MLV_GPUS_PER_NODE: 'set it to the number of GPUs per compute node as a whole number, e.g. 4 (0 for CPU-only)',
   MLV_NODE_COUNT: 'set it to the number of compute nodes in the partition as a whole number, e.g. 2',
   MLV_CAPABILITIES: `use a comma-separated subset of: ${CAPABILITIES.join(', ')}`,
@@ -203,6 +211,15 @@ export const RawSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9_./+-]+$/, { message: 'must be a command name or path' })
     .default('python3'),
+  MLV_OUMI: optional,
+  MLV_OUMI_RUNNER: optional,
+  MLV_OUMI_MODEL: optional.refine((v) => !v || (isAbsolute(v) ? !unnormalised(v) && /^\/[A-Za-z0-9_.+@/-]+$/.test(v) : /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(v)), {
+    message: 'must be an absolute path of letters, digits and . _ - + @ /, or a Hub id such as HuggingFaceTB/SmolLM-135M',
+  }),
+  MLV_HF_HOME: absPath.optional(),
+  MLV_OUMI_SFT_DATA: absPath.optional(),
+  MLV_OUMI_EVAL_TEXT: absPath.optional(),
+  MLV_OUMI_EVAL_PROMPTS: absPath.optional(),
   MLV_GPUS_PER_NODE: int(0, MAX_GPUS_PER_NODE).default(0),
   MLV_NODE_COUNT: int(1, SLURM_LIMITS.maxNodes).default(1),
   MLV_JOB_TIME_SCALE: z

@@ -10,6 +10,7 @@ import SSHConfig from 'ssh-config';
 import type { z } from 'zod';
 import { badCharacter, fileProblem, readDotenv, show, showPath, unknownKeyProblems, type FileKind } from './config-checks.ts';
 import { parseMlflow, parseObjectStore, type MlflowTarget, type ObjectStoreTarget } from './config-e2e.ts';
+import { parseOumi, type OumiTarget } from './config-oumi.ts';
 import { ConfigError } from './errors.ts';
 import { redact, redactWords } from './redact.ts';
 import { splitWords } from './shell.ts';
@@ -60,6 +61,7 @@ export interface HpcTarget {
   jobTimeScale: number;
   /** Scheduler poll interval, backing off from min to max while nothing changes. */
   poll: { minMs: number; maxMs: number };
+  oumi: OumiTarget;
 }
 
 export interface CloudTarget {
@@ -252,6 +254,7 @@ function parseHpc(vars: Record<string, string | undefined>, raw: Raw, caps: Capa
     nodeCount,
     jobTimeScale: raw.MLV_JOB_TIME_SCALE ?? 1,
     poll,
+    oumi: parseOumi(raw, problems),
   };
 }
 
@@ -405,6 +408,7 @@ function describeFields(t: Target): Record<string, string> {
       sharedRoot: h.sharedRoot,
       runtimePrefix: redactWords(h.runtimePrefix).join(' ') || '(none)',
       gpuKind: h.gpuKind,
+      oumi: h.oumi.compute ? `${redactWords(h.oumi.compute).join(' ')} (model ${h.oumi.model ?? 'not set'})` : '(MLV_OUMI not set)',
       inventory: `${h.nodeCount} node(s) x ${h.gpusPerNode} ${h.gpuKind === 'fake' ? 'stand-in ' : ''}GPU(s); claims: ${t.capabilities.join(', ') || 'none'}`,
     }),
     ...(c && {

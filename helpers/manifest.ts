@@ -27,8 +27,23 @@ export interface Manifest {
   /** Claimed capabilities the probe found broken, one sentence each. */
   problems: string[];
   orphansRemoved: string[];
+  /** Oumi, probed when MLV_OUMI is set: on a compute node (under the runtime prefix) and on the runner. */
+  oumi?: OumiManifest;
   /** A dry run: written from the declared inventory, nothing was probed. */
   dryRun?: boolean;
+}
+
+/** A version where the probe ran it, else the error it met. */
+export interface OumiProbe {
+  version?: string;
+  error?: string;
+}
+
+export interface OumiManifest {
+  compute: OumiProbe;
+  runner: OumiProbe;
+  /** The base model (MLV_OUMI_MODEL) is on the shared filesystem or in the HF cache. */
+  model: { present: boolean; detail: string };
 }
 
 export interface CloudManifest {
@@ -58,6 +73,8 @@ export interface Requirement {
   models?: ModelNeed[];
   /** Services of the e2e side: an MLflow tracking server, an S3-compatible object store. */
   services?: ServiceNeed[];
+  /** Oumi on the compute nodes (with its base model), and for its launcher on the machine running the suite. */
+  oumi?: ('compute' | 'runner')[];
 }
 
 export type ServiceNeed = 'mlflow' | 'object-store';
@@ -131,6 +148,29 @@ function decideCloud(req: Requirement, target: Target, m: CloudManifest | undefi
   return { run: true };
 }
 
+const OUMI_INSTALL = 'install Oumi (pip install oumi==0.8 into a venv on the shared filesystem, or an Apptainer image with it)';
+
+function decideOumi(req: Requirement, target: Target, m: Manifest): Decision {
+  const o = target.hpc?.oumi;
+  const verdict = (what: string) => (target.capabilities.includes('oumi') ? fail(`target claims "oumi" but ${what}`) : skip(what));
+  if (!o?.compute)
+    return verdict(
+      `Oumi is not available on "${target.name}": MLV_OUMI is not set (how Oumi runs on the compute nodes). Fix: ${OUMI_INSTALL} and set MLV_OUMI, e.g. MLV_OUMI=/shared/venvs/oumi/bin/oumi`,
+    );
+  if (!o.model)
+    return verdict(
+      `MLV_OUMI_MODEL is not set: no pre-staged base model for Oumi to fine-tune (nothing is downloaded at run time). Fix: stage one on the shared filesystem (e.g. SmolLM-135M) and set MLV_OUMI_MODEL`,
+    );
+  const p = m.oumi;
+  if (!p?.compute.version) return verdict(`Oumi does not run on the compute nodes of "${target.name}" (MLV_OUMI=${o.compute.join(' ')}): ${p?.compute.error ?? 'not probed'}. Fix: ${OUMI_INSTALL}`);
+  if (!p.model.present) return verdict(`the base model MLV_OUMI_MODEL=${o.model} is not there: ${p.model.detail}`);
+  if (req.oumi?.includes('runner') && !p.runner.version)
+    return verdict(
+      `Oumi's launcher does not run on this machine (MLV_OUMI_RUNNER=${o.runner.join(' ')}): ${p.runner.error ?? 'not probed'}. Fix: ${OUMI_INSTALL.replace('on the shared filesystem', 'here')} and set MLV_OUMI_RUNNER`,
+    );
+  return { run: true };
+}
+
 /** Whether a test runs, is skipped (the target does not claim what it needs) or fails (a claim is broken). */
 export function decide(req: Requirement, target: Target, m: Manifests): Decision {
   for (const side of req.sides ?? []) if (!target[side]) return skip(`target "${target.name}" has no ${side === 'hpc' ? 'HPC' : 'cloud'} side: this test needs ${SIDE_SETTINGS[side]}`);
@@ -145,6 +185,10 @@ export function decide(req: Requirement, target: Target, m: Manifests): Decision
   const hpcNeeded = req.gpusPerNode || req.nodes || req.tools?.length || req.cuda;
   if (hpcNeeded && m.hpc) {
     for (const d of [decideGpus(req, target, m.hpc), decideTools(req, target, m.hpc)]) if (!d.run) return d;
+  }
+  if (req.oumi?.length && m.hpc) {
+    const d = decideOumi(req, target, m.hpc);
+    if (!d.run) return d;
   }
   return decideCloud(req, target, m.cloud);
 }

@@ -31,6 +31,7 @@ case $cmd in
     part s3 up "$@"
     part mlflow up "$@"
     "$LAB/llm/build.sh" # the tiny causal LM + its venv on the shared path (lab/llm/)
+    part oumi up        # Oumi on the shared path, where the package index has it (lab/oumi/)
     ;;
   down)
     "$LAB/slurm/down.sh" "$@"

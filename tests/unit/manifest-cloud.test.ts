@@ -27,6 +27,7 @@ const hpcOnly = (gpusPerNode: number, nodeCount: number, capabilities: Capabilit
     nodeCount,
     jobTimeScale: 1,
     poll: { minMs: 2000, maxMs: 30000 },
+    oumi: { runner: ['oumi'] },
   },
 });
 const kube = (gpus: number[]): CloudManifest => ({

@@ -27,6 +27,7 @@ function target(gpusPerNode: number, nodeCount: number, capabilities: Capability
       nodeCount,
       jobTimeScale: 1,
       poll: { minMs: 2000, maxMs: 30000 },
+      oumi: { runner: ['oumi'] },
     },
     cloud: {},
   };
