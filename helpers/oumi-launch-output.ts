@@ -38,3 +38,8 @@ export function parseLaunchStatus(stdout: string): LaunchStatusRow[] {
 
 /** SLURM's state as sacct prints it ("CANCELLED by 1001") reduced to the word Oumi shows. */
 export const slurmStateWord = (state: string) => state.trim().split(/\s+/)[0] ?? '';
+
+/** The launcher's copies of working_dir on the cluster, relative to the remote home: `oumi_launcher/<time>` from its rsync lines. */
+export function launcherCopies(stdout: string): string[] {
+  return [...new Set([...stdout.matchAll(/:~\/(oumi_launcher\/[0-9_]+)(?=[\s/]|$)/g)].map((m) => m[1]!))];
+}

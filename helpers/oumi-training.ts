@@ -126,3 +126,15 @@ export function lossDecision(points: LossPoint[], t: Threshold, window?: number)
 
 /** The loss series for a chart: steps on x (helpers/charts.ts lineChart). */
 export const lossSeries = (name: string, points: LossPoint[]) => ({ name, points: points.map((p) => ({ x: p.step, y: p.loss })) });
+
+/** The mean of the last quarter of the logged losses (lossDecision's last window): a run's final loss. */
+export function finalLoss(points: LossPoint[]): number {
+  const w = Math.max(1, Math.floor(points.length / 4));
+  return points.length ? mean(points.slice(-w).map((p) => p.loss)) : NaN;
+}
+
+/** Throughput speedup of a data-parallel run over a 1-process run: samples per second, over samples per second. */
+export function throughputSpeedup(base: { samples: number; trainSeconds?: number }, ddp: { samples: number; trainSeconds?: number }): number {
+  if (!base.trainSeconds || !ddp.trainSeconds) return NaN;
+  return ddp.samples / ddp.trainSeconds / (base.samples / base.trainSeconds);
+}

@@ -96,6 +96,30 @@ const E2eWorkloadSchema = z.object({
   /** the probe batch of the served-model check: this many fixed test digits */
   probeSamples: z.number().int().positive().max(256).default(32),
 });
+/**
+ * MLOPS-1.2, 2.2, 3.1 and 3.2: the Oumi SFT run (helpers/oumi-config.ts renders it) and what checks it.
+ * The task list's plan (SmolLM-135M, no_robots, lr 2e-5, grad. accum. 4) is the default target's; a
+ * lab's tiny model and data use a few steps at a higher rate.
+ */
+const OumiWorkloadSchema = z.object({
+  steps: z.number().int().positive().default(100),
+  batchSize: z.number().int().positive().default(4),
+  gradientAccumulation: z.number().int().positive().default(4),
+  learningRate: z.number().positive().default(2e-5),
+  maxLength: z.number().int().positive().default(512),
+  /** Processes (one per GPU) of MLOPS-2.2's run. */
+  processes: z.number().int().min(2).default(2),
+  cpusPerTask: z.number().int().positive().default(8),
+  mem: z.string().default('32G'),
+  timeLimitSeconds: z.number().positive().default(1800),
+  /** Tokens generated per prompt by `oumi infer` and the generations task. */
+  maxNewTokens: z.number().int().positive().default(32),
+  /** The perplexity window (at most the model's context) and its stride. */
+  perplexityWindow: z.object({ maxLength: z.number().int().positive(), stride: z.number().int().positive() }).optional(),
+  /** MLOPS-3.1: the second, long job that `oumi launch cancel` ends. */
+  cancelJobSeconds: z.number().positive().default(600),
+});
+export type OumiWorkload = z.infer<typeof OumiWorkloadSchema>;
 export type E2eWorkload = z.infer<typeof E2eWorkloadSchema>;
 export type TrainingWorkload = z.infer<typeof TrainingWorkloadSchema>;
 export type InferenceWorkload = z.infer<typeof InferenceWorkloadSchema>;
@@ -113,6 +137,7 @@ const ReferencesSchema = z.object({
 });
 
 function workloadSchemaFor(taskId: string): z.ZodType | undefined {
+  if (/^MLOPS-(1\.2|2\.2|3\.\d+)$/.test(taskId)) return OumiWorkloadSchema;
   if (/^MLOPS-[12]\./.test(taskId)) return TrainingWorkloadSchema;
   if (/^MLOPS-4\./.test(taskId)) return InferenceWorkloadSchema;
   if (/^MLOPS-5\./.test(taskId)) return E2eWorkloadSchema;
@@ -212,6 +237,7 @@ function workloadOf<S extends z.ZodType>(schema: S, task: TaskReferences, what: 
 export const trainingWorkload = (task: TaskReferences) => workloadOf(TrainingWorkloadSchema, task, 'training workload');
 export const inferenceWorkload = (task: TaskReferences) => workloadOf(InferenceWorkloadSchema, task, 'inference workload');
 export const e2eWorkload = (task: TaskReferences) => workloadOf(E2eWorkloadSchema, task, 'e2e workload');
+export const oumiWorkload = (task: TaskReferences) => workloadOf(OumiWorkloadSchema, task, 'Oumi workload');
 
 export function threshold(task: TaskReferences, name: string): Threshold {
   const t = task.thresholds[name];

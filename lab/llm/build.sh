@@ -28,7 +28,7 @@ flock -w 600 8 || { say "another tiny LLM build has held the lock for 600 s" >&2
 
 venv_hash=$(hash_of "$HERE/requirements.txt")
 model_hash=$(hash_of "$HERE/requirements.txt" "$HERE/build.py" "$HERE/corpus.txt")
-install -m 644 "$HERE/sft.jsonl" "$HERE/eval.txt" "$HERE/eval-prompts.jsonl" "$DATA/"
+install -m 644 "$HERE"/../../workloads/oumi/data/{sft.jsonl,eval.txt,eval-prompts.jsonl} "$DATA/"
 
 if [[ $(cat "$VENV/.mlv-stamp" 2>/dev/null) == "$venv_hash" && $(cat "$OUT/.mlv-stamp" 2>/dev/null) == "$model_hash" ]]; then
   say "tiny LLM up to date: $OUT (venv $VENV)"

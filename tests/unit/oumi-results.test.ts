@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { lossDecision, parseOumiMetrics, parseTrainerState, parseTrainingLog, parseWorldSize } from '../../helpers/oumi-training.ts';
 import { degenerateGenerations, generationsOf, parseInferOutput, parseTaskResult, perplexityOf, TASK_RESULT_PATH, taskMetrics } from '../../helpers/oumi-eval.ts';
-import { parseLaunchStatus, parseLaunchUp, slurmStateWord } from '../../helpers/oumi-launch-output.ts';
+import { launcherCopies, parseLaunchStatus, parseLaunchUp, slurmStateWord } from '../../helpers/oumi-launch-output.ts';
 
 /** Real outputs of Oumi d8ed077 (0.9.dev121) on the lab's tiny LM: tests/recorded/oumi/README.md. */
 const rec = (f: string) => readFileSync(new URL(`../recorded/oumi/${f}`, import.meta.url), 'utf8');
@@ -133,6 +133,8 @@ test('oumi infer output and degenerate generations (empty, one token repeated, a
 test('oumi launch output: the job id and final status of up, the rows of status, sacct states', () => {
   assert.deepEqual(parseLaunchUp(rec('launch-up.log')), { jobId: '3', cluster: 'mlops@127.0.0.1', finalStatus: 'COMPLETED' });
   assert.deepEqual(parseLaunchUp(rec('launch-up-detach.log')), { jobId: '4', cluster: 'mlops@127.0.0.1', finalStatus: undefined });
+  assert.deepEqual(launcherCopies(rec('launch-up.log')), ['oumi_launcher/20261202_135402805009'], 'the copy on the cluster, to remove');
+  assert.deepEqual(launcherCopies(rec('launch-up-detach.log')), ['oumi_launcher/20261202_135437569839']);
   assert.deepEqual(parseLaunchStatus(rec('launch-status.log')), [
     { cluster: 'mlops@127.0.0.1', id: '1', status: 'COMPLETED' },
     { cluster: 'mlops@127.0.0.1', id: '2', status: 'COMPLETED' },
