@@ -20,6 +20,8 @@ export interface TrainingParams {
   timeLimitSeconds: number;
   /** also write model.onnx beside model.pt (the e2e path serves it) */
   exportOnnx?: boolean;
+  /** the workload's --seed (default 1): another seed trains another model (MLOPS-5.2's second version) */
+  seed?: number;
 }
 
 function trainingArgs(p: TrainingParams): (string | number)[] {
@@ -37,6 +39,7 @@ function trainingArgs(p: TrainingParams): (string | number)[] {
     '--test-samples',
     p.testSamples,
     ...(p.exportOnnx ? ['--export-onnx'] : []),
+    ...(p.seed !== undefined ? ['--seed', p.seed] : []),
   ];
 }
 

@@ -42,6 +42,8 @@ export class StageFailure extends Error {
 export class Stages {
   readonly records: StageRecord[];
   private readonly t0: number;
+  /** Called as each stage ends (the pipeline command's progress lines). */
+  onEnd?: (r: StageRecord) => void;
   constructor(
     names: readonly string[],
     private readonly clock: () => number = Date.now,
@@ -81,6 +83,7 @@ export class Stages {
       throw failure;
     } finally {
       rec.endMs = this.clock() - this.t0;
+      this.onEnd?.(rec);
     }
   }
 

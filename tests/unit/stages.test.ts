@@ -72,3 +72,12 @@ test('a stage that could not reach its system stays an infra error, naming the s
   assert.ok(err instanceof StageInfraError && err instanceof InfraError);
   assert.equal(err.message, 'INFRA: stage "train" failed after 0.0 s: MLflow at http://x could not be reached (not run: track)');
 });
+
+test('onEnd sees each stage as it ends, passed or failed (the pipeline command shows it as progress)', async () => {
+  const s = new Stages(['a', 'b', 'c']);
+  const seen: string[] = [];
+  s.onEnd = (r) => seen.push(`${r.name} ${r.status}`);
+  await s.run('a', async () => 1);
+  await assert.rejects(s.run('b', async () => Promise.reject(new Error('boom'))));
+  assert.deepEqual(seen, ['a passed', 'b failed']);
+});
