@@ -33,7 +33,7 @@ test('the lab names an MLflow server and an object store', () => {
 });
 
 test('MLOPS-5.1 passes on the lab: every stage within its limit, lineage, checksums, the served model is the registered one; nothing left', { timeout: 10 * 60_000 }, async () => {
-  const run = await runSuite(['--project=e2e']);
+  const run = await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.1']);
   const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
   const detail = `${t?.outcome} ${t?.reason}\n${t?.criteria.map((c) => `  ${c.status} ${c.name}: ${c.detail}`).join('\n')}\n${run.output.slice(-1500)}`;
   console.log(`e2e wall time ${run.seconds.toFixed(1)} s\n${detail}`);
@@ -53,7 +53,7 @@ test('MLOPS-5.1 passes on the lab: every stage within its limit, lineage, checks
 });
 
 test('control: MLflow down is an infra error naming the URI within 15 s, before any job is submitted', { timeout: 5 * 60_000 }, async () => {
-  const run = await runSuite(['--project=e2e'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
+  const run = await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.1'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
   const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
   assert.equal(t?.outcome, 'infra', `${t?.outcome} ${t?.reason}`);
   assert.match(t.reason, /stage "train" failed after \d\.\d s: MLflow at http:\/\/127\.0\.0\.1:9 could not be reached .*\(not run: track, register, sync, deploy, infer\)/);
@@ -62,27 +62,59 @@ test('control: MLflow down is an infra error naming the URI within 15 s, before 
   assert.deepEqual(await leftOf(run.runId), []);
 });
 
-test('control: a corrupted registered artifact (one flipped byte) stops the path at sync, nothing deployed, nothing left', { timeout: 5 * 60_000 }, async () => {
+/** `npx mlv-pipeline <args>`, as a user runs it: its exit code, its output, and the run it made. */
+function pipelineCommand(...args: string[]) {
+  const r = spawnSync('npx', ['--no-install', 'mlv-pipeline', ...args], { encoding: 'utf8', timeout: 10 * 60_000 });
+  const runId = readFileSync('reports/out/pipeline/latest', 'utf8').trim();
+  return { code: r.status, output: `${r.stdout}${r.stderr}`, runId };
+}
+
+test('control: a corrupted registered artifact (one flipped byte) stops mlv-pipeline run at sync: exit 1 naming the stage, nothing deployed, nothing left', { timeout: 5 * 60_000 }, async () => {
   const fault = (state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', 'mlflow-artifact-corrupted', state]).status, 0);
   fault('on');
   let run;
   try {
-    run = await runSuite(['--project=e2e']);
+    run = pipelineCommand('run');
   } finally {
     fault('off');
   }
-  const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
-  assert.equal(t?.outcome, 'fail', `${t?.outcome} ${t?.reason}`);
-  assert.match(t.reason, /stage "sync" failed after [\d.]+ s: the registered artifact .*model\.onnx has sha256 [0-9a-f]{64}, not the trained model's [0-9a-f]{64} \(not run: deploy, infer\)/);
-  assert.ok(!t.criteria.some((c) => c.name === 'deploy_seconds'), 'no deploy criterion: nothing was deployed');
+  assert.equal(run.code, 1, run.output);
+  assert.match(run.output, /failed stage: path sync: the registered artifact .*model\.onnx has sha256 [0-9a-f]{64}, not the trained model's [0-9a-f]{64}/);
+  assert.match(run.output, / deploy +NOT RUN/);
+  assert.match(run.output, /logs: reports\/out\/pipeline\/mlv-/);
   assert.deepEqual(await leftOf(run.runId), []);
 });
+
+test(
+  'mlv-pipeline run --release passes MLOPS-5.2: a broken step fails alone, version 2 rolls out and back under load without a failed request; status shows it; nothing left',
+  { timeout: 10 * 60_000 },
+  async () => {
+    const run = pipelineCommand('run', '--release');
+    console.log(run.output.slice(-4000));
+    assert.equal(run.code, 0, run.output);
+    for (const line of [
+      /path +deploy +PASSED/,
+      /v2 +sync +PASSED/,
+      /broken-step promote +FAILED .*did not take/,
+      /broken-step\n +promote +FAILED[^\n]*\n +verify +NOT RUN/,
+      /v2 +verify +PASSED/,
+      /rollback promote +PASSED/,
+      /rollback verify +PASSED/,
+    ])
+      assert.match(run.output, line);
+    assert.match(run.output, /the deliberately broken step failed, as it must: promote/);
+    const status = pipelineCommand('status');
+    assert.equal(status.code, 0, status.output);
+    assert.match(status.output, /rollback\n +promote +PASSED/);
+    assert.deepEqual(await leftOf(run.runId), []);
+  },
+);
 
 test('a run killed (kill -9) after the sync leaves its experiment, model, objects and namespace; the next preflight removes them', { timeout: 5 * 60_000 }, async () => {
   const runId = `mlv-kill9e-${Date.now().toString(36)}`;
   const store = new ObjectStore(target.objectStore!);
   const synced = async () => (await store.list(`${target.objectStore!.prefix}/${runId}/`)).length >= 2;
-  await runSuite(['--project=e2e'], { MLV_RUN_ID: runId }, 4 * 60_000, (pid) => {
+  await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.1'], { MLV_RUN_ID: runId }, 4 * 60_000, (pid) => {
     const poll = async (): Promise<void> => {
       if (await synced().catch(() => false)) {
         process.kill(-pid, 'SIGKILL');
