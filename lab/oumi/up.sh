@@ -14,18 +14,23 @@ LOG=$LOG_DIR/oumi-install.log
 say() { printf '[oumi] %s\n' "$*"; }
 mkdir -p "$(dirname "$LOG")" "$SHARED/venvs"
 
+pip_in() { PIP_RETRIES=0 PIP_DISABLE_PIP_VERSION_CHECK=1 timeout "$1" "$VENV/bin/pip" "${@:2}" --no-input --timeout 15 </dev/null >>"$LOG" 2>&1; }
 if [[ ! -x $VENV/bin/oumi ]]; then
+  : >"$LOG"
   probe=$(mktemp -d)
-  if python3 -m pip download -q --no-deps -d "$probe" "oumi==$OUMI_VERSION" >"$LOG" 2>&1; then
-    say "installing oumi==$OUMI_VERSION into $VENV (log $LOG)"
-    python3 -m venv "$VENV" >>"$LOG" 2>&1 && "$VENV/bin/pip" install -q "oumi==$OUMI_VERSION" >>"$LOG" 2>&1 || {
-      rm -rf "$VENV"
-      say "installing oumi==$OUMI_VERSION failed (last lines of $LOG below): the Oumi specs will skip"
-      tail -n 5 "$LOG"
-    }
+  if ! timeout 60 /usr/bin/python3 -m venv "$VENV" >>"$LOG" 2>&1; then
+    say "no Python venv for Oumi (python3 -m venv failed, see $LOG): the Oumi specs will skip, naming it"
+  elif ! pip_in 120 download -q --no-deps -d "$probe" "oumi==$OUMI_VERSION"; then
+    if grep -q 'No matching distribution found' "$LOG"; then
+      say "the package index has no oumi==$OUMI_VERSION: the Oumi specs (MLOPS-1.2, 2.2, 3.1, 3.2) will skip, naming it; install Oumi into $VENV, or set MLV_OUMI, to run them"
+    else
+      say "looking for oumi==$OUMI_VERSION failed (see $LOG): the Oumi specs will skip, naming it"
+    fi
   else
-    say "the package index has no oumi==$OUMI_VERSION: the Oumi specs (MLOPS-1.2, 2.2, 3.1, 3.2) will skip, naming it; install Oumi into $VENV, or set MLV_OUMI, to run them"
+    say "installing oumi==$OUMI_VERSION into $VENV (log $LOG)"
+    pip_in 1800 install -q "oumi==$OUMI_VERSION" || say "installing oumi==$OUMI_VERSION failed (see $LOG): the Oumi specs will skip, naming it"
   fi
+  [[ -x $VENV/bin/oumi ]] || rm -rf "$VENV"
   rm -rf "$probe"
 fi
 
