@@ -19,6 +19,7 @@ CLOUD_RUN=$LAB_DIR/run
 declare -A WHAT=(
   [slurmctld-down]='slurmctld killed (SIGKILL), as a crash: while a job runs, or before a run'
   [slurmctld-hung]='slurmctld stopped with SIGSTOP: it accepts connections and never answers'
+  [rollout-unsafe]='the cloud lab moves traffic to a new revision before it is ready, with no activator: requests get 503 during a rollout'
   [slurmdbd-down]='slurmdbd (accounting) killed'
   [node-lost]='a node lost: its slurmd and every job process on it killed (default node2)'
   [node-drained]='a node drained by an administrator (default node2)'
@@ -150,6 +151,7 @@ fault_on() {
       for id in $(squeue -h -u "$LAB_USER" -t RUNNING -o %i </dev/null); do scontrol requeue "$id" </dev/null && say "requeued job $id"; done
       return ;;
     mlflow-artifact-corrupted) ;; # the stand-in reads the marker (lab/mlflow/standin/artifacts.py)
+    rollout-unsafe) ;; # the controller reads the marker (lab/cloud/controller/controller.ts unsafeRollout)
     ssh-dropped)
       # The per-connection processes ("sshd: user@notty", "sshd-session: …" on OpenSSH 10), not the listener.
       pkill -KILL -f "^sshd(-session)?: $LAB_USER[@ ]" && say "cut the SSH sessions of $LAB_USER" || say "no SSH session of $LAB_USER to cut"
@@ -173,7 +175,7 @@ fault_off() {
       rm -rf "$SHARED/venvs/no-torch" ;;
     host-key-changed) rm -rf "$FAULTS/host-key" ;;
     replica-killed | job-requeued | ssh-dropped) return ;; # one-shot: nothing to undo
-    mlflow-artifact-corrupted) unmark "$name"; return ;;
+    mlflow-artifact-corrupted | rollout-unsafe) unmark "$name"; return ;;
     apiserver-down)
       # The lab's API server keeps no state across a restart (a real one has etcd): restart the
       # controller too, so it registers its GPU node and resyncs, as `lab up` brings it up.

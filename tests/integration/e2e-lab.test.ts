@@ -110,6 +110,36 @@ test(
   },
 );
 
+test(
+  'control: an unsafe rollout (lab fault rollout-unsafe: traffic moved before the new revision is ready, no activator) fails rollout_errors of MLOPS-5.2, each way; nothing left',
+  { timeout: 8 * 60_000 },
+  async () => {
+    const fault = (state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', 'rollout-unsafe', state]).status, 0);
+    fault('on');
+    let run;
+    try {
+      run = await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.2']);
+    } finally {
+      fault('off');
+    }
+    const t = byTitle(run.tests(), /MLOPS-5\.2/)[0];
+    const errors = t?.criteria.filter((c) => c.name === 'rollout_errors') ?? [];
+    console.log(`unsafe rollout: ${t?.outcome}; ${errors.map((c) => c.detail).join(' | ')}`);
+    assert.equal(t?.outcome, 'fail', `${t?.outcome} ${t?.reason}`);
+    assert.deepEqual(
+      errors.map((c) => c.status),
+      ['fail', 'fail'],
+      'the rollout and the rollback each fail rollout_errors',
+    );
+    assert.deepEqual(
+      t.criteria.filter((c) => c.status === 'fail').map((c) => c.name),
+      ['rollout_errors', 'rollout_errors'],
+      'and nothing else fails',
+    );
+    assert.deepEqual(await leftOf(run.runId), []);
+  },
+);
+
 test('a run killed (kill -9) after the sync leaves its experiment, model, objects and namespace; the next preflight removes them', { timeout: 5 * 60_000 }, async () => {
   const runId = `mlv-kill9e-${Date.now().toString(36)}`;
   const store = new ObjectStore(target.objectStore!);

@@ -15,7 +15,7 @@
  * (BlockedByFailedLoad). Runtime processes left by an earlier controller are
  * adopted or killed (./adoption.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { deleteStalePodsOf, deleteUnbackedPods, dropOrphansOfDeleted, removeStaleModelDirs, scanPidFiles } from './adoption.ts';
@@ -336,14 +336,24 @@ export class Controller {
     }
   }
 
-  /** Traffic moves to the latest revision once it is ready. */
+  /**
+   * Lab fault `rollout-unsafe` (lab/fault.sh; its marker beside the state dir): a broken rollout, for the
+   * controls. Traffic moves to a new revision before any replica of it is ready, and no activator holds
+   * the requests meanwhile: they get 503, as behind an ingress that routes to a revision too early.
+   */
+  private unsafeRollout(): boolean {
+    return existsSync(join(dirname(this.opts.stateDir), 'faults', 'rollout-unsafe'));
+  }
+
+  /** Traffic moves to the latest revision once it is ready (at once under the rollout-unsafe fault). */
   private moveTraffic(st: IsvcState): void {
     const latest = latestRevision(st);
     if (!latest || st.active === latest.generation) return;
     const ready = readyCount(latest);
-    const needed = st.active === undefined ? 1 : Math.max(1, latest.initialScale);
+    const needed = this.unsafeRollout() && st.active !== undefined ? 0 : st.active === undefined ? 1 : Math.max(1, latest.initialScale);
     if (ready < needed) return;
     const prev = activeRevision(st);
+    st.unsafeSwitch = !!prev && ready === 0;
     st.active = latest.generation;
     latest.desired = Math.max(latest.desired, latest.initialScale);
     this.autoscaler.reset(st.key);
@@ -377,8 +387,10 @@ export class Controller {
     const starting = serving ? [...serving.replicas.values()].some((r) => !r.isStopping && !r.status.ready && !r.status.failedBeforeReady) || serving.staging : false;
     const scaledToZero = !!active && active.desired === 0;
     const failure = serving?.failure ?? st.specFailure;
+    if (ups.length) st.unsafeSwitch = false;
+    const unsafeGap = !!st.unsafeSwitch; // no activator holds requests: 503 until a replica is ready
     this.router.setRoute(st.namespace, st.name, ups, {
-      activating: !failure && (starting || scaledToZero || (!!active && readyCount(active) === 0 && active.desired > 0)),
+      activating: !failure && !unsafeGap && (starting || scaledToZero || (!!active && readyCount(active) === 0 && active.desired > 0)),
       unavailableReason: failure ? `${failure.reason}: ${failure.message}` : undefined,
       onDemand: () => this.scaleFromZero(st),
     });

@@ -95,6 +95,8 @@ export interface IsvcState {
   obj: KObject;
   revisions: Map<number, Revision>;
   active?: number;
+  /** the rollout-unsafe fault moved traffic to a revision with no ready replica yet (controller.ts) */
+  unsafeSwitch?: boolean;
   latest?: number;
   /** spec/storage problem of the current generation (no revision made) */
   specFailure?: Failure & { generation: number };
