@@ -36,25 +36,11 @@ test('MLOPS-5.2 releases a new model version under traffic, survives a broken st
   await criteria.servedModel((await pipeline.serves(v1, svc, s1)).comparison);
 
   const up = await v2.promote(svc, s2);
-  await criteria.check(
-    'version 2 rolled out, and the alias moved to it',
-    up.rollout.verdict.state === 'rolled' && up.aliasVersion === s2.registered.version.version,
-    `${up.rollout.verdict.state} in ${up.rollout.seconds.toFixed(1)} s; alias → ${up.aliasVersion}`,
-  );
-  await criteria.check('the load ran through the whole rollout', up.covered, `${up.load.requests} requests in ${(up.load.wallMs / 1000).toFixed(1)} s`);
-  await criteria.threshold('rollout_errors', up.load.errors.total);
-  await criteria.threshold('rollout_p95_latency_ms', up.load.latency?.p95 ?? NaN);
+  await criteria.rolledOut('rollout to version 2', up, s2.registered.version.version);
   await criteria.servedModel((await v2.verify(svc, s2)).comparison);
 
   const back = pipeline.rollout(v1, 'rollback');
   const down = await back.promote(svc, s1);
-  await criteria.check(
-    'rolled back to version 1, and the alias moved back',
-    down.rollout.verdict.state === 'rolled' && down.aliasVersion === s1.registered.version.version,
-    `${down.rollout.verdict.state} in ${down.rollout.seconds.toFixed(1)} s; alias → ${down.aliasVersion}`,
-  );
-  await criteria.check('the load ran through the whole rollback', down.covered, `${down.load.requests} requests in ${(down.load.wallMs / 1000).toFixed(1)} s`);
-  await criteria.threshold('rollout_errors', down.load.errors.total);
-  await criteria.threshold('rollout_p95_latency_ms', down.load.latency?.p95 ?? NaN);
+  await criteria.rolledOut('rollback to version 1', down, s1.registered.version.version);
   await criteria.servedModel((await back.verify(svc, s1)).comparison);
 });
