@@ -1,12 +1,17 @@
 /**
  * One poller per connection: every job a worker waits on shares one squeue call per tick,
- * backing off from the min to the max poll interval while nothing changes. A failed call is
+ * backing off from the min to the max poll interval while nothing changes. A job seen RUNNING
+ * is then asked about only every RUNNING_FALLBACK_MS: its end comes from the end marker its
+ * script writes to its output file (sbatch.ts), read on the login node by a waiter that costs
+ * the daemons nothing; the marker makes the next tick ask the scheduler for the final state.
+ * squeue runs with --local (no federation lookup): one slurmctld RPC for one job. A failed call is
  * not swallowed: a streak of failures (FAILURE_LIMIT) is reported to every watcher as a
  * fault naming the daemon and SLURM's own message. After a failed squeue the next probe is
  * `scontrol ping`, which answers at once where squeue spends ~18 s retrying a dead controller.
  */
 import { daemonOf, parsePing, parseSacct, parseSqueue, SACCT_FIELDS, slurmMessage, SQUEUE_FORMAT, UNKNOWN_JOB, type SacctRow } from '../helpers/slurm-parsers.ts';
 import { ConnectionLostError } from '../helpers/errors.ts';
+import { MARKERS } from '../helpers/job-output.ts';
 import type { RemoteShell } from './ssh.ts';
 
 export interface JobState {
@@ -41,6 +46,26 @@ export interface FailureLimit {
 export const FAILURE_LIMIT: FailureLimit = { calls: 3, spanMs: 10_000 };
 /** Each poll call gets this long: a hung controller is a failed call, not a stuck wait. */
 export const CALL_TIMEOUT_MS = 20_000;
+/** How often a RUNNING job with an output file is still asked about: for a job that dies without writing its end marker. */
+export const RUNNING_FALLBACK_MS = 10_000;
+export interface MarkerTiming {
+  /** Seconds one round of the end-marker waiter lasts before it starts again with the jobs running then. */
+  roundS: number;
+  /** How often a RUNNING job whose markers are read is still asked about. */
+  fallbackMs: number;
+}
+export const MARKER_TIMING: MarkerTiming = { roundS: 3, fallbackMs: RUNNING_FALLBACK_MS };
+/** Prints each file whose tail holds the end marker ("?file" for one that is not there), once one does, or nothing after $1 seconds. */
+const MARKER_WAITER = `n=$1; shift; i=0
+while [ "$i" -lt $((n * 5)) ]; do
+  hit=0
+  for f in "$@"; do
+    if [ ! -e "$f" ]; then [ "$i" = 5 ] && { echo "?$f"; hit=1; }
+    elif tail -c 1024 "$f" | grep -q '^${MARKERS.end} '; then echo "$f"; hit=1; fi
+  done
+  [ "$hit" = 1 ] && exit 0
+  sleep 0.2; i=$((i + 1))
+done`;
 
 class CallError extends Error {
   constructor(readonly failure: CallFailure) {
@@ -73,6 +98,12 @@ interface Watched {
   last?: JobState;
   /** When a successful poll last listed the job. */
   seenAt?: number;
+  /** Where the job's script writes its markers; without it the job is polled at every tick. */
+  outputPath?: string;
+  /** The end marker is there: the next tick asks the scheduler. */
+  ended?: boolean;
+  /** Its output file is not visible from the login node (1 s after RUNNING): polled at every tick. */
+  unseen?: boolean;
   listeners: Set<(e: PollEvent) => void>;
 }
 
@@ -82,19 +113,27 @@ export class JobPoller {
   private interval: number;
   private failures: CallFailure[] = [];
   private streakStart = 0;
+  private markerRound?: Promise<void>;
+  /** A waiter round failed on this connection (no sh, a timeout): RUNNING jobs are polled at every tick. */
+  private markersBroken = false;
+  private markerTimer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Waiter rounds run and end markers seen (the bench reads them). */
+  readonly markerStats = { rounds: 0, ends: 0 };
 
   constructor(
     private readonly conn: RemoteShell,
     private readonly minIntervalMs: number,
     private readonly maxIntervalMs: number,
     readonly limit: FailureLimit = FAILURE_LIMIT,
+    private readonly markers: MarkerTiming = MARKER_TIMING,
   ) {
     this.interval = minIntervalMs;
   }
 
-  watch(jobId: string, listener: (e: PollEvent) => void): () => void {
+  watch(jobId: string, listener: (e: PollEvent) => void, outputPath?: string): () => void {
     let w = this.watched.get(jobId);
-    if (!w) this.watched.set(jobId, (w = { listeners: new Set() }));
+    if (!w) this.watched.set(jobId, (w = { listeners: new Set(), outputPath }));
     w.listeners.add(listener);
     if (w.last) listener({ kind: 'state', state: w.last });
     this.interval = this.minIntervalMs;
@@ -121,16 +160,22 @@ export class JobPoller {
     this.timer = setTimeout(() => void this.tick(), this.interval);
   }
 
+  /** A RUNNING job that writes markers is asked about only at the fallback interval, or once its end marker is there. */
+  private due(w: Watched, now: number): boolean {
+    if (this.markersBroken || !w.outputPath || w.ended || w.unseen || w.last?.state !== 'RUNNING') return true;
+    return now - (w.seenAt ?? 0) >= Math.max(this.maxIntervalMs, this.markers.fallbackMs);
+  }
+
   private async tick() {
     this.timer = undefined;
-    const ids = [...this.watched.keys()];
-    if (!ids.length) return;
+    if (!this.watched.size) return;
     const started = Date.now();
+    const ids = [...this.watched].filter(([, w]) => this.due(w, started)).map(([id]) => id);
     let changed = false;
     try {
       // While the controller fails, ask it the cheap question first: squeue would spend ~18 s retrying.
       if (this.failures.at(-1)?.daemon === 'slurmctld') await this.ping();
-      changed = await this.poll(ids);
+      if (ids.length) changed = await this.poll(ids);
       this.failures = [];
     } catch (e) {
       if (e instanceof ConnectionLostError) {
@@ -144,6 +189,57 @@ export class JobPoller {
     }
     const failing = this.failures.length > 0;
     this.interval = failing || changed ? this.minIntervalMs : Math.min(this.maxIntervalMs, Math.round(this.interval * 1.5));
+    this.schedule();
+    this.watchMarkers();
+  }
+
+  /** One waiter round at a time over the output files of the RUNNING jobs; a round that fails leaves the fallback polls. */
+  private watchMarkers() {
+    if (this.markerRound || this.stopped) return;
+    const running = [...this.watched.values()].filter((w) => w.outputPath && !w.ended && !w.unseen && w.last?.state === 'RUNNING');
+    if (!running.length) return;
+    const files = [...new Set(running.map((w) => w.outputPath!))];
+    this.markerStats.rounds++;
+    const began = Date.now();
+    let hit = false;
+    this.markerRound = this.conn
+      .exec(['sh', '-c', MARKER_WAITER, 'mlv-marker-waiter', this.markers.roundS, ...files], { timeoutMs: (this.markers.roundS + 20) * 1000 })
+      .then((r) => {
+        if (r.code !== 0) {
+          this.markersBroken = true;
+          return;
+        }
+        const lines = new Set(r.stdout.split('\n').filter(Boolean));
+        for (const w of this.watched.values()) {
+          if (!w.outputPath || w.ended) continue;
+          if (lines.has(`?${w.outputPath}`)) w.unseen = true;
+          else if (lines.has(w.outputPath)) {
+            w.ended = true;
+            this.markerStats.ends++;
+          } else continue;
+          hit = true;
+        }
+        if (hit) this.pollSoon();
+      })
+      .catch(() => {
+        this.markersBroken = true;
+      })
+      .finally(() => {
+        // A round that failed or returned at once (no sh, no shared file) waits before the next one.
+        const again = hit || Date.now() - began >= this.markers.roundS * 500 ? 0 : this.markers.roundS * 1000;
+        this.markerTimer = setTimeout(() => {
+          this.markerRound = undefined;
+          this.watchMarkers();
+        }, again);
+        this.markerTimer.unref?.();
+      });
+  }
+
+  /** The end marker is written just before the script exits: ask a moment later, when SLURM has seen it end. */
+  private pollSoon() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.interval = Math.min(this.minIntervalMs, 500);
     this.schedule();
   }
 
@@ -165,7 +261,8 @@ export class JobPoller {
 
   private async poll(ids: string[]): Promise<boolean> {
     // One job id the controller has purged makes squeue exit 1 "Invalid job id specified": not a failure.
-    const out = await slurmCall(this.conn, ['squeue', '-h', '--states=all', '-j', ids.join(','), '-o', SQUEUE_FORMAT], (err) => UNKNOWN_JOB.test(err));
+    // --local: no federation lookup (one RPC fewer); --me with several ids: only this user's jobs come back, not the whole queue.
+    const out = await slurmCall(this.conn, ['squeue', '--local', '-h', '--states=all', ...(ids.length > 1 ? ['--me'] : []), '-j', ids.join(','), '-o', SQUEUE_FORMAT], (err) => UNKNOWN_JOB.test(err));
     const rows = new Map(parseSqueue(out).map((row) => [row.jobId, { state: row.state, reason: row.reason, nodes: row.nodes }]));
     // Jobs gone from squeue (purged after MinJobAge) are finished: ask sacct once.
     const missing = ids.filter((id) => !rows.has(id));
@@ -186,6 +283,8 @@ export class JobPoller {
   }
 
   stop() {
+    this.stopped = true;
+    clearTimeout(this.markerTimer);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.watched.clear();

@@ -167,12 +167,13 @@ export function renderSbatch(spec: JobSpec, ctx: RenderContext): string {
       );
     lines.push(`export ${k}=${quote(v)}`);
   }
+  // The end marker also on failure (set -e) and cancellation: the suite learns a job's end from it, not from polling.
+  lines.push(`trap 'mlv_rc=$?; echo "${MARKERS.end} $(date +%s.%N) $mlv_rc"' EXIT`);
   lines.push(`echo "${MARKERS.start} $(date +%s.%N) $(hostname)"`);
   lines.push(
     `echo "${MARKERS.gpuEnv} CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES-unset} SLURM_JOB_GPUS=\${SLURM_JOB_GPUS-unset} GPU_DEVICE_ORDINAL=\${GPU_DEVICE_ORDINAL-unset} SLURM_JOB_NODELIST=\${SLURM_JOB_NODELIST-unset}"`,
   );
   for (const step of spec.steps) lines.push(renderStep(step, ctx));
-  lines.push(`echo "${MARKERS.end} $(date +%s.%N)"`);
   return lines.join('\n') + '\n';
 }
 

@@ -46,7 +46,7 @@ function stepOutput(stdout: string): string {
   assert.match(lines[1]!, new RegExp(`^${MARKERS.gpuEnv} `));
   const endAt = stdout.lastIndexOf(`\n${MARKERS.end} `);
   assert.ok(endAt > 0, 'no end marker');
-  assert.match(stdout.slice(endAt + 1), new RegExp(`^${MARKERS.end} \\d+\\.\\d+\\n$`));
+  assert.match(stdout.slice(endAt + 1), new RegExp(`^${MARKERS.end} \\d+\\.\\d+ 0\\n$`));
   const startOfSteps = lines[0]!.length + 1 + lines[1]!.length + 1;
   return stdout.slice(startOfSteps, endAt + 1);
 }
@@ -221,11 +221,11 @@ test('executed with bash: the GPU env line prints unset values, and set ones', (
   assert.equal(set, `${MARKERS.gpuEnv} CUDA_VISIBLE_DEVICES=0,1 SLURM_JOB_GPUS=2,3 GPU_DEVICE_ORDINAL=0,1 SLURM_JOB_NODELIST=node[1-2]`);
 });
 
-test('executed with bash: a failing step stops the job (set -e), no end marker', () => {
+test('executed with bash: a failing step stops the job (set -e); the end marker still comes, with the exit status', () => {
   const r = execute(renderSbatch(spec({ steps: [{ argv: ['bash', '--norc', '-c', 'exit 3'] }, { argv: ['echo', 'after'] }] }), ctx));
   assert.equal(r.status, 3);
   assert.ok(!r.stdout.includes('after'));
-  assert.ok(!r.stdout.includes(MARKERS.end));
+  assert.match(r.stdout, new RegExp(`\\n${MARKERS.end} \\d+\\.\\d+ 3\\n$`));
 });
 
 test('runtime prefix: quoted and applied to every step unless inRuntime is false', () => {
