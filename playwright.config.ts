@@ -48,6 +48,8 @@ const projects: Project[] = [
   { name: 'preflight-cloud', testMatch: /preflight\/cloud\.setup\.ts$/, teardown: 'cleanup-cloud', timeout: minutes(3) },
   { name: 'cleanup-cloud', testMatch: /preflight\/cloud\.teardown\.ts$/, timeout: minutes(2) },
   { name: 'hpc', testMatch: /hpc\/.*\.spec\.ts$/, dependencies: ['preflight-hpc'] },
+  // Which node is bad: a short check on every idle node of the partition (not part of `hpc`).
+  { name: 'hpc-sweep', testMatch: /sweep\/.*\.spec\.ts$/, dependencies: ['preflight-hpc'] },
   { name: 'cloud', testMatch: /cloud\/.*\.spec\.ts$/, dependencies: ['preflight-cloud'] },
   { name: 'e2e', testMatch: /e2e\/.*\.spec\.ts$/, dependencies: ['preflight-hpc', 'preflight-cloud'] },
 ];

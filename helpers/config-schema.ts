@@ -32,7 +32,7 @@ export const STANDARD_KEYS = new Set([
 /** Required once the HPC side is configured. */
 export const HPC_REQUIRED = ['MLV_SSH_HOST', 'MLV_SLURM_PARTITION', 'MLV_SHARED_ROOT'] as const;
 /** Setting any of these configures the HPC side (and makes HPC_REQUIRED required). */
-export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|GPU_KIND$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_|OUMI$|OUMI_|HF_HOME$)/;
+export const HPC_KEYS = /^MLV_(SSH_|SLURM_|SHARED_ROOT$|DATASET_DIR$|RUNTIME_PREFIX$|PYTHON$|GPUS_PER_NODE$|GPU_KIND$|NODE_COUNT$|JOB_TIME_SCALE$|POLL_|SWEEP_CONCURRENCY$|OUMI$|OUMI_|HF_HOME$)/;
 /** Setting any of these (or claiming "kserve") configures the cloud side. */
 export const CLOUD_KEYS = /^MLV_(KUBE|INGRESS_URL$|INFERENCE_|PROMETHEUS_URL$|MNIST_MODEL_URI$|LLM_MODEL_URI$)/;
 
@@ -76,6 +76,7 @@ export const FIXES: Record<string, string> = {
   MLV_KEEP_ON_FAILURE: `set it to how long a failed test's resources stay for post-mortem, as ${DURATION_HINT}, or leave it empty to remove them at once`,
   MLV_POLL_MIN_MS: 'set it to the shortest scheduler poll interval in milliseconds, e.g. 2000',
   MLV_POLL_MAX_MS: 'set it to the longest scheduler poll interval in milliseconds, e.g. 30000',
+  MLV_SWEEP_CONCURRENCY: 'set it to how many node-check jobs the node sweep may have queued at once, e.g. 16',
   MLV_KUBECONFIG: 'point it to a readable kubeconfig file (default: KUBECONFIG or ~/.kube/config)',
   MLV_INGRESS_URL: 'use an absolute http(s) URL of the ingress gateway, or leave it empty to use status.url',
   MLV_INFERENCE_CA: 'point it to a readable PEM CA bundle, or leave it empty to use the system CAs',
@@ -233,6 +234,7 @@ export const RawSchema = z.object({
   MLV_GPU_KIND: z.enum(['nvidia', 'fake']).default('nvidia'),
   MLV_POLL_MIN_MS: int(100, 600_000).default(2000),
   MLV_POLL_MAX_MS: int(100, 600_000).default(30_000),
+  MLV_SWEEP_CONCURRENCY: int(1, 1000).default(16),
   // Cloud side
   MLV_KUBECONFIG: filePath,
   MLV_KUBE_CONTEXT: optional.refine((v) => !v || v.length <= 253, { message: 'must be at most 253 characters' }),

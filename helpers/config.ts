@@ -59,6 +59,8 @@ export interface HpcTarget {
   gpuKind: 'nvidia' | 'fake';
   nodeCount: number;
   jobTimeScale: number;
+  /** The node sweep: at most this many node-check jobs queued at once. */
+  sweepConcurrency: number;
   /** Scheduler poll interval, backing off from min to max while nothing changes. */
   poll: { minMs: number; maxMs: number };
   oumi: OumiTarget;
@@ -253,6 +255,7 @@ function parseHpc(vars: Record<string, string | undefined>, raw: Raw, caps: Capa
     gpuKind: raw.MLV_GPU_KIND ?? 'nvidia',
     nodeCount,
     jobTimeScale: raw.MLV_JOB_TIME_SCALE ?? 1,
+    sweepConcurrency: raw.MLV_SWEEP_CONCURRENCY ?? 16,
     poll,
     oumi: parseOumi(raw, problems),
   };

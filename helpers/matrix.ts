@@ -5,6 +5,7 @@
  * of a scheduler-transient fault or a dropped SSH connection (a `flaky` annotation).
  */
 import { stripVTControlCharacters } from 'node:util';
+import { z } from 'zod';
 import { INFRA_MARKER } from './errors.ts';
 import { redact } from './redact.ts';
 import { TASKS, taskFromFile, type Component } from './tasks.ts';
@@ -22,6 +23,14 @@ export interface TestOutcome {
   criteria: { name: string; status: string; detail: string }[];
   /** the test's `deployment-mode` annotation (the KServe mode it validated) */
   deploymentMode?: string;
+  /** the node sweep's verdicts (`node-check` annotations), one per node */
+  nodes?: NodeRow[];
+}
+
+export interface NodeRow {
+  node: string;
+  outcome: Outcome;
+  reason: string;
 }
 
 interface MatrixRow {
@@ -102,6 +111,19 @@ const firstLine = (r: PwResult | undefined) =>
     .slice(0, 400) ??
   r?.status ??
   '?';
+const NodeRowSchema = z.object({ node: z.string(), outcome: z.enum(['pass', 'fail', 'skip']), reason: z.string() });
+const nodeAnnotations = (as: { type: string; description?: string }[]) => {
+  const nodes = as.flatMap((a) => {
+    if (a.type !== 'node-check') return [];
+    try {
+      const r = NodeRowSchema.safeParse(JSON.parse(a.description ?? ''));
+      return r.success ? [{ ...r.data, reason: redact(r.data.reason) }] : [];
+    } catch {
+      return [];
+    }
+  });
+  return nodes.length ? { nodes } : {};
+};
 const modeAnnotation = (as: { type: string; description?: string }[]) => {
   const m = as.find((a) => a.type === 'deployment-mode')?.description;
   return m ? { deploymentMode: m } : {};
@@ -159,6 +181,7 @@ export function testOutcomes(report: PwReport, readAttachment: (a: PwAttachment)
           durationMs: r?.duration ?? 0,
           criteria,
           ...modeAnnotation(annotations),
+          ...nodeAnnotations(annotations),
         });
       }
     }
@@ -188,10 +211,19 @@ const ICON: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', infra: 'INFR
 const modeOf = (r: MatrixRow) => (r.modes.length ? ` (KServe ${r.modes.join(', ')})` : '');
 const testMode = (t: TestOutcome) => (t.deploymentMode ? ` [deployment mode: ${t.deploymentMode}]` : '');
 
-export function matrixMarkdown(rows: MatrixRow[], meta: Record<string, string>): string {
+/** The node sweep's rows, one per node (the last sweep of the run wins for a node). */
+export const nodeRows = (tests: readonly TestOutcome[]): NodeRow[] => [...new Map(tests.flatMap((t) => t.nodes ?? []).map((n) => [n.node, n])).values()];
+
+const cellText = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+
+export function matrixMarkdown(rows: MatrixRow[], meta: Record<string, string>, nodes: readonly NodeRow[] = []): string {
   const lines = [`# Validation matrix`, '', ...Object.entries(meta).map(([k, v]) => `- **${k}**: ${v}`), ''];
   lines.push(`| Task | Tier | Result | ${COMPONENTS.join(' | ')} |`, `|---|---|---|${COMPONENTS.map(() => '---').join('|')}|`);
   for (const r of rows) lines.push(`| ${r.task} ${r.title}${modeOf(r)} | ${r.tier} | ${ICON[r.outcome]} | ${COMPONENTS.map((c) => (r.components[c] ? ICON[r.components[c]!] : '')).join(' | ')} |`);
+  if (nodes.length) {
+    lines.push('', '## Nodes (node sweep)', '', '| Node | Result | Detail |', '|---|---|---|');
+    for (const n of nodes) lines.push(`| ${n.node} | ${ICON[n.outcome]} | ${cellText(n.reason)} |`);
+  }
   lines.push('', '## Details', '');
   for (const r of rows) {
     lines.push(`### ${r.task} ${r.title}: ${ICON[r.outcome]}`, '');
@@ -208,7 +240,7 @@ export function matrixMarkdown(rows: MatrixRow[], meta: Record<string, string>):
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLOR: Record<Outcome, string> = { pass: '#2e7d32', fail: '#c62828', infra: '#ef6c00', flaky: '#f9a825', skip: '#757575', 'not run': '#bdbdbd' };
 
-export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>): string {
+export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>, nodes: readonly NodeRow[] = []): string {
   const cell = (o: Outcome | undefined, title = '') => (o ? `<td title="${esc(title)}" style="background:${COLOR[o]};color:#fff;text-align:center">${ICON[o]}</td>` : '<td></td>');
   const head = `<tr><th>Task</th><th>Tier</th><th>Result</th>${COMPONENTS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = rows
@@ -220,9 +252,12 @@ export function matrixHtml(rows: MatrixRow[], meta: Record<string, string>): str
         `<h3>${esc(r.task)} ${esc(r.title)}: ${ICON[r.outcome]}</h3>${r.tests.length ? '' : `<p><em>${esc(r.reason)}</em></p>`}<ul>${r.tests.map((t) => `<li><b>${ICON[t.outcome]}</b> ${esc(t.title + testMode(t))}${t.reason ? `: ${esc(t.reason)}` : ''}<ul>${t.criteria.map((c) => `<li>${c.status.toUpperCase()} ${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul></li>`).join('')}</ul>`,
     )
     .join('\n');
+  const nodesHtml = nodes.length
+    ? `<h2>Nodes (node sweep)</h2><table><tr><th>Node</th><th>Result</th><th>Detail</th></tr>${nodes.map((n) => `<tr><td>${esc(n.node)}</td>${cell(n.outcome, n.reason)}<td>${esc(n.reason)}</td></tr>`).join('')}</table>`
+    : '';
   return `<!doctype html><html><head><meta charset="utf-8"><title>Validation matrix</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}</style></head><body><h1>Validation matrix</h1><ul>${Object.entries(
     meta,
   )
     .map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(v)}</li>`)
-    .join('')}</ul><table>${head}${body}</table><h2>Details</h2>${details}</body></html>\n`;
+    .join('')}</ul><table>${head}${body}</table>${nodesHtml}<h2>Details</h2>${details}</body></html>\n`;
 }

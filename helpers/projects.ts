@@ -7,6 +7,7 @@ import { SIDE_SETTINGS, type Side, type Target } from './config.ts';
 
 const PROJECT_SIDES: Record<string, Side[]> = {
   hpc: ['hpc'],
+  'hpc-sweep': ['hpc'],
   cloud: ['cloud'],
   e2e: ['hpc', 'cloud'],
   'preflight-hpc': ['hpc'],

@@ -24,6 +24,7 @@ declare -A WHAT=(
   [node-lost]='a node lost: its slurmd and every job process on it killed (default node2)'
   [node-drained]='a node drained by an administrator (default node2)'
   [gres-missing]='3 of the 4 GPUs of a node vanish (slurmd restarted with 1 device); node name or "all"'
+  [node-python-broken]='the target Python on one node dies at start, as a half-upgraded node image would; SLURM still sees the node idle (default node2)'
   [shared-ro]="the shared filesystem $SHARED remounted read-only"
   [no-torch]='the target Python (MLV_PYTHON in the lab target) is a venv without torch'
   [sshd-down]="sshd on 127.0.0.1:$SSH_PORT stopped"
@@ -122,6 +123,19 @@ fault_on() {
           sh -c "hostname $n && exec /usr/sbin/slurmd -D" >/dev/null
       done
       mark "$name" "$node"; return ;;
+    node-python-broken)
+      # slurmd restarted in its own mount namespace, where the target Python is a program that
+      # fails to load: the node stays idle to SLURM, and every job it starts gets that Python.
+      local py
+      py=$(readlink -f "$(sed -n 's/^MLV_PYTHON=//p' "$TARGET_ENV")")
+      install -d -m 755 "$FAULTS"
+      printf '%s\n' '#!/bin/sh' 'echo "python3: error while loading shared libraries: libpython3.11.so.1.0: cannot open shared object file: No such file or directory" >&2' 'exit 127' >"$FAULTS/broken-python"
+      chmod 755 "$FAULTS/broken-python"
+      stop_daemon "slurmd-$node" slurmd 5 >/dev/null
+      start_daemon "slurmd-$node" slurmd nsenter --net="/run/netns/$node" unshare --uts --mount --propagation private \
+        sh -c "mount --bind $FAULTS/broken-python $py && hostname $node && exec /usr/sbin/slurmd -D" >/dev/null
+      for _ in $(seq 30); do [[ $(sinfo -h -n "$node" -o %T </dev/null 2>/dev/null) == idle ]] && break; sleep 0.5; done
+      mark "$name" "$node"; return ;;
     shared-ro)
       mountpoint -q "$SHARED" || mount --bind "$SHARED" "$SHARED"
       mount -o remount,bind,ro "$SHARED" ;;
@@ -169,6 +183,7 @@ fault_off() {
     slurmctld-down | slurmdbd-down | sshd-down | node-lost) ;;
     node-drained) scontrol update nodename="$node" state=resume </dev/null || true ;;
     gres-missing) ;; # up.sh renders gres.conf again and restarts the daemons
+    node-python-broken) stop_daemon "slurmd-$node" slurmd 5 >/dev/null; rm -f "$FAULTS/broken-python" ;; # up.sh starts it again
     shared-ro) while mountpoint -q "$SHARED"; do umount "$SHARED"; done ;;
     no-torch)
       [[ -s $FAULTS/no-torch ]] && sed -i "s|^MLV_PYTHON=.*|$(<"$FAULTS/no-torch")|" "$TARGET_ENV"

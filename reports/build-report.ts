@@ -13,7 +13,7 @@ import type { Manifest } from '../helpers/manifest.ts';
 import type { Component } from '../helpers/tasks.ts';
 import { hostKeyWarnings } from '../helpers/known-hosts.ts';
 import { redactRecord } from '../helpers/redact.ts';
-import { buildMatrix, matrixHtml, matrixMarkdown, testOutcomes, type PwReport } from '../helpers/matrix.ts';
+import { buildMatrix, matrixHtml, matrixMarkdown, nodeRows, testOutcomes, type PwReport } from '../helpers/matrix.ts';
 
 const OUT = resolve(process.env.MLV_REPORT_OUT ?? 'reports/out');
 const results = resolve(process.env.MLV_RESULTS_JSON ?? resolve(OUT, 'results.json'));
@@ -53,8 +53,8 @@ const meta: Record<string, string> = redactRecord({
   'wall time': report.stats?.duration !== undefined ? `${(report.stats.duration / 1000).toFixed(1)} s` : '?',
 });
 mkdirSync(OUT, { recursive: true });
-writeFileSync(resolve(OUT, 'validation-matrix.md'), matrixMarkdown(rows, meta));
-writeFileSync(resolve(OUT, 'validation-matrix.html'), matrixHtml(rows, meta));
+writeFileSync(resolve(OUT, 'validation-matrix.md'), matrixMarkdown(rows, meta, nodeRows(tests)));
+writeFileSync(resolve(OUT, 'validation-matrix.html'), matrixHtml(rows, meta, nodeRows(tests)));
 writeFileSync(resolve(OUT, 'validation-matrix.json'), JSON.stringify({ meta, rows }, null, 2));
 const counts = tests.reduce<Record<string, number>>((acc, t) => ((acc[t.outcome] = (acc[t.outcome] ?? 0) + 1), acc), {});
 console.log(`validation matrix: ${rows.map((r) => `${r.task}=${r.outcome}`).join(' ')}`);
@@ -95,6 +95,6 @@ if (!process.argv.includes('--no-allure')) {
     console.error(`allure generate failed:\n${r.stderr || r.stdout}`);
     process.exit(1);
   }
-  writeFileSync(resolve(allureReport, 'validation-matrix.html'), matrixHtml(rows, meta));
+  writeFileSync(resolve(allureReport, 'validation-matrix.html'), matrixHtml(rows, meta, nodeRows(tests)));
   console.log(`Allure report: ${resolve(allureReport, 'index.html')} (open it, or: npx allure open ${allureReport})`);
 }

@@ -26,6 +26,7 @@ const hpcOnly = (gpusPerNode: number, nodeCount: number, capabilities: Capabilit
     gpuKind: 'nvidia',
     nodeCount,
     jobTimeScale: 1,
+    sweepConcurrency: 16,
     poll: { minMs: 2000, maxMs: 30000 },
     oumi: { runner: ['oumi'] },
   },

@@ -26,6 +26,7 @@ function target(gpusPerNode: number, nodeCount: number, capabilities: Capability
       gpuKind: 'nvidia',
       nodeCount,
       jobTimeScale: 1,
+      sweepConcurrency: 16,
       poll: { minMs: 2000, maxMs: 30000 },
       oumi: { runner: ['oumi'] },
     },
