@@ -9,7 +9,7 @@
  * fault naming the daemon and SLURM's own message. After a failed squeue the next probe is
  * `scontrol ping`, which answers at once where squeue spends ~18 s retrying a dead controller.
  */
-import { daemonOf, parsePing, parseSacct, parseSqueue, SACCT_FIELDS, slurmMessage, SQUEUE_FORMAT, UNKNOWN_JOB, type SacctRow } from '../helpers/slurm-parsers.ts';
+import { daemonOf, expandHostlist, parsePing, parseSacct, parseScontrolJobs, parseSqueue, SACCT_FIELDS, slurmMessage, SQUEUE_FORMAT, UNKNOWN_JOB, type SacctRow } from '../helpers/slurm-parsers.ts';
 import { ConnectionLostError } from '../helpers/errors.ts';
 import { MARKERS } from '../helpers/job-output.ts';
 import type { RemoteShell } from './ssh.ts';
@@ -49,19 +49,31 @@ export const CALL_TIMEOUT_MS = 20_000;
 /** How often a RUNNING job with an output file is still asked about: for a job that dies without writing its end marker. */
 export const RUNNING_FALLBACK_MS = 10_000;
 export interface MarkerTiming {
-  /** Seconds one round of the end-marker waiter lasts before it starts again with the jobs running then. */
+  /** Seconds one round of the marker waiter lasts before it starts again with the jobs watched then. */
   roundS: number;
   /** How often a RUNNING job whose markers are read is still asked about. */
   fallbackMs: number;
+  /** A new job is first asked about after this long: a job that starts at once says so by its start marker. */
+  firstPollMs: number;
 }
-export const MARKER_TIMING: MarkerTiming = { roundS: 3, fallbackMs: RUNNING_FALLBACK_MS };
-/** Prints each file whose tail holds the end marker ("?file" for one that is not there), once one does, or nothing after $1 seconds. */
-const MARKER_WAITER = `n=$1; shift; i=0
+export const MARKER_TIMING: MarkerTiming = { roundS: 3, fallbackMs: RUNNING_FALLBACK_MS, firstPollMs: 2000 };
+/**
+ * The marker waiter, run on the login node. Arguments: the round's seconds, then `S:<file>` (wait
+ * for the start: prints `S <file> <SLURM_JOB_NODELIST>`, and `E <file>` too if it has also ended)
+ * or `E:<file>` (wait for the end: prints `E <file>`, or `? <file>` when the file is not there).
+ * It returns once something was printed, or after the round.
+ */
+export const MARKER_WAITER = `n=$1; shift; i=0
 while [ "$i" -lt $((n * 5)) ]; do
   hit=0
-  for f in "$@"; do
-    if [ ! -e "$f" ]; then [ "$i" = 5 ] && { echo "?$f"; hit=1; }
-    elif tail -c 1024 "$f" | grep -q '^${MARKERS.end} '; then echo "$f"; hit=1; fi
+  for a in "$@"; do
+    f=\${a#?:}
+    case $a in
+      S:*) [ -e "$f" ] && l=$(head -c 4096 "$f" | grep -m1 '^${MARKERS.gpuEnv} ') || continue
+        echo "S $f \${l##*SLURM_JOB_NODELIST=}"; hit=1 ;;
+      *) if [ ! -e "$f" ]; then [ "$i" = 4 ] && { echo "? $f"; hit=1; }; continue; fi ;;
+    esac
+    if tail -c 1024 "$f" | grep -q '^${MARKERS.end} '; then echo "E $f"; hit=1; fi
   done
   [ "$hit" = 1 ] && exit 0
   sleep 0.2; i=$((i + 1))
@@ -104,6 +116,7 @@ interface Watched {
   ended?: boolean;
   /** Its output file is not visible from the login node (1 s after RUNNING): polled at every tick. */
   unseen?: boolean;
+  watchedAt: number;
   listeners: Set<(e: PollEvent) => void>;
 }
 
@@ -119,7 +132,7 @@ export class JobPoller {
   private markerTimer?: NodeJS.Timeout;
   private stopped = false;
   /** Waiter rounds run and end markers seen (the bench reads them). */
-  readonly markerStats = { rounds: 0, ends: 0 };
+  readonly markerStats = { rounds: 0, starts: 0, ends: 0 };
 
   constructor(
     private readonly conn: RemoteShell,
@@ -133,11 +146,12 @@ export class JobPoller {
 
   watch(jobId: string, listener: (e: PollEvent) => void, outputPath?: string): () => void {
     let w = this.watched.get(jobId);
-    if (!w) this.watched.set(jobId, (w = { listeners: new Set(), outputPath }));
+    if (!w) this.watched.set(jobId, (w = { listeners: new Set(), outputPath, watchedAt: Date.now() }));
     w.listeners.add(listener);
     if (w.last) listener({ kind: 'state', state: w.last });
     this.interval = this.minIntervalMs;
     this.schedule();
+    this.watchMarkers();
     return () => {
       w!.listeners.delete(listener);
       if (!w!.listeners.size) this.watched.delete(jobId);
@@ -160,9 +174,15 @@ export class JobPoller {
     this.timer = setTimeout(() => void this.tick(), this.interval);
   }
 
-  /** A RUNNING job that writes markers is asked about only at the fallback interval, or once its end marker is there. */
+  /**
+   * With markers: a new job is asked about once firstPollMs has passed without its start marker,
+   * a RUNNING one at the fallback interval or once its end marker is there; a PENDING one (the
+   * scheduler's reasons) at every tick.
+   */
   private due(w: Watched, now: number): boolean {
-    if (this.markersBroken || !w.outputPath || w.ended || w.unseen || w.last?.state !== 'RUNNING') return true;
+    if (this.markersBroken || !w.outputPath || w.ended || w.unseen) return true;
+    if (!w.last) return now - w.watchedAt >= Math.max(this.minIntervalMs, this.markers.firstPollMs);
+    if (w.last.state !== 'RUNNING') return true;
     return now - (w.seenAt ?? 0) >= Math.max(this.maxIntervalMs, this.markers.fallbackMs);
   }
 
@@ -193,39 +213,33 @@ export class JobPoller {
     this.watchMarkers();
   }
 
-  /** One waiter round at a time over the output files of the RUNNING jobs; a round that fails leaves the fallback polls. */
+  /** One waiter round at a time over the output files of the jobs not yet started (S) and RUNNING (E); a round that fails leaves the polls. */
   private watchMarkers() {
-    if (this.markerRound || this.stopped) return;
-    const running = [...this.watched.values()].filter((w) => w.outputPath && !w.ended && !w.unseen && w.last?.state === 'RUNNING');
-    if (!running.length) return;
-    const files = [...new Set(running.map((w) => w.outputPath!))];
+    if (this.markerRound || this.stopped || this.markersBroken) return;
+    const args = new Map<string, string>();
+    for (const w of this.watched.values()) {
+      if (!w.outputPath || w.ended || w.unseen) continue;
+      if (!w.last || w.last.state === 'PENDING') args.set(w.outputPath, `S:${w.outputPath}`);
+      else if (w.last.state === 'RUNNING') args.set(w.outputPath, `E:${w.outputPath}`);
+    }
+    if (!args.size) return;
     this.markerStats.rounds++;
     const began = Date.now();
     let hit = false;
     this.markerRound = this.conn
-      .exec(['sh', '-c', MARKER_WAITER, 'mlv-marker-waiter', this.markers.roundS, ...files], { timeoutMs: (this.markers.roundS + 20) * 1000 })
+      .exec(['sh', '-c', MARKER_WAITER, 'mlv-marker-waiter', this.markers.roundS, ...args.values()], { timeoutMs: (this.markers.roundS + 20) * 1000 })
       .then((r) => {
         if (r.code !== 0) {
           this.markersBroken = true;
           return;
         }
-        const lines = new Set(r.stdout.split('\n').filter(Boolean));
-        for (const w of this.watched.values()) {
-          if (!w.outputPath || w.ended) continue;
-          if (lines.has(`?${w.outputPath}`)) w.unseen = true;
-          else if (lines.has(w.outputPath)) {
-            w.ended = true;
-            this.markerStats.ends++;
-          } else continue;
-          hit = true;
-        }
-        if (hit) this.pollSoon();
+        hit = this.applyMarkers(r.stdout);
       })
       .catch(() => {
         this.markersBroken = true;
       })
       .finally(() => {
-        // A round that failed or returned at once (no sh, no shared file) waits before the next one.
+        // A round that returned at once without news (no shared file yet) waits before the next one.
         const again = hit || Date.now() - began >= this.markers.roundS * 500 ? 0 : this.markers.roundS * 1000;
         this.markerTimer = setTimeout(() => {
           this.markerRound = undefined;
@@ -233,6 +247,35 @@ export class JobPoller {
         }, again);
         this.markerTimer.unref?.();
       });
+  }
+
+  /** The waiter's lines: a start is a RUNNING sighting, an end makes the next tick ask the scheduler. */
+  private applyMarkers(stdout: string): boolean {
+    const byPath = new Map([...this.watched].filter(([, w]) => w.outputPath).map(([id, w]) => [w.outputPath!, { id, w }]));
+    let ended = false;
+    let any = false;
+    const now = Date.now();
+    for (const line of stdout.split('\n')) {
+      const kind = line[0];
+      const rest = line.slice(2);
+      const path = kind === 'S' ? rest.slice(0, rest.lastIndexOf(' ')) : rest;
+      const hitOf = byPath.get(path);
+      if (!hitOf) continue;
+      const { w } = hitOf;
+      any = true;
+      if (kind === '?') w.unseen = true;
+      else if (kind === 'E' && !w.ended) {
+        w.ended = ended = true;
+        this.markerStats.ends++;
+      } else if (kind === 'S' && (!w.last || w.last.state === 'PENDING')) {
+        w.seenAt = now;
+        w.last = { state: 'RUNNING', reason: '', nodes: expandHostlist(rest.slice(rest.lastIndexOf(' ') + 1)), at: now };
+        this.markerStats.starts++;
+        for (const l of w.listeners) l({ kind: 'state', state: w.last });
+      }
+    }
+    if (ended) this.pollSoon();
+    return any;
   }
 
   /** The end marker is written just before the script exits: ask a moment later, when SLURM has seen it end. */
@@ -261,9 +304,7 @@ export class JobPoller {
 
   private async poll(ids: string[]): Promise<boolean> {
     // One job id the controller has purged makes squeue exit 1 "Invalid job id specified": not a failure.
-    // --local: no federation lookup (one RPC fewer); --me with several ids: only this user's jobs come back, not the whole queue.
-    const out = await slurmCall(this.conn, ['squeue', '--local', '-h', '--states=all', ...(ids.length > 1 ? ['--me'] : []), '-j', ids.join(','), '-o', SQUEUE_FORMAT], (err) => UNKNOWN_JOB.test(err));
-    const rows = new Map(parseSqueue(out).map((row) => [row.jobId, { state: row.state, reason: row.reason, nodes: row.nodes }]));
+    const rows = new Map((await this.query(ids)).map((row) => [row.jobId, { state: row.state, reason: row.reason, nodes: row.nodes }]));
     // Jobs gone from squeue (purged after MinJobAge) are finished: ask sacct once.
     const missing = ids.filter((id) => !rows.has(id));
     if (missing.length) for (const a of (await sacct(this.conn, missing)).filter((x) => !x.step)) rows.set(a.jobId, { state: a.state, reason: '', nodes: a.nodes });
@@ -280,6 +321,17 @@ export class JobPoller {
       for (const l of w.listeners) l({ kind: 'state', state: w.last });
     }
     return changed;
+  }
+
+  /**
+   * One job whose end marker is there: its final state from `scontrol --local show job` (one
+   * RPC). Otherwise squeue, whose reasons the fault checks read: --local (no federation lookup),
+   * and --me with several ids (only this user's jobs come back, not the whole queue).
+   */
+  private async query(ids: string[]) {
+    const unknown = (err: string) => UNKNOWN_JOB.test(err);
+    if (ids.length === 1 && this.watched.get(ids[0]!)?.ended) return parseScontrolJobs(await slurmCall(this.conn, ['scontrol', '--local', 'show', 'job', '-o', ids[0]!], unknown));
+    return parseSqueue(await slurmCall(this.conn, ['squeue', '--local', '-h', '--states=all', ...(ids.length > 1 ? ['--me'] : []), '-j', ids.join(','), '-o', SQUEUE_FORMAT], unknown));
   }
 
   stop() {

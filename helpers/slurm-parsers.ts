@@ -34,6 +34,23 @@ export interface SqueueRow {
   comment: string;
 }
 
+/**
+ * `scontrol --local show job -o <id>`: one line of Key=Value pairs per job (one slurmctld RPC,
+ * where squeue asks two for an active job). Only the fields the poller reads; a value never
+ * holds a space in these fields.
+ */
+export function parseScontrolJobs(text: string): Pick<SqueueRow, 'jobId' | 'state' | 'reason' | 'nodes'>[] {
+  const field = (line: string, key: string) => new RegExp(`(?:^|\\s)${key}=(\\S*)`).exec(line)?.[1];
+  return lines(text).map((line) => {
+    const jobId = field(line, 'JobId');
+    const state = field(line, 'JobState');
+    if (!jobId || !state) throw new Error(`unexpected scontrol show job line: ${line.slice(0, 200)}`);
+    const reason = field(line, 'Reason') ?? '';
+    const nodes = field(line, 'NodeList') ?? '';
+    return { jobId, state, reason: reason === 'None' ? '' : reason, nodes: nodes === '(null)' ? [] : expandHostlist(nodes) };
+  });
+}
+
 export function parseSqueue(text: string): SqueueRow[] {
   return lines(text).map((line) => {
     const f = line.split('|');

@@ -163,7 +163,8 @@ async function midJob(grep: string, job: string, name: string | string[], node?:
 test('fault node-lost mid 2-node job: FAIL naming NODE_FAIL and the node within 60 s of SLURM’s verdict; no job left', { timeout: 8 * 60_000 }, async () => {
   let r: Awaited<ReturnType<typeof midJob>>;
   try {
-    r = await midJob('2 ranks spread over 2 nodes', 'mlops-2.1', 'node-lost', 'node2');
+    // 3 s in: its ranks run on both nodes (killed before srun launched them, the job just fails to start its step).
+    r = await midJob('2 ranks spread over 2 nodes', 'mlops-2.1', 'node-lost', 'node2', 3000);
   } finally {
     fault('node-lost', 'off');
   }
