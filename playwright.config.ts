@@ -52,6 +52,8 @@ const projects: Project[] = [
   { name: 'hpc-sweep', testMatch: /sweep\/.*\.spec\.ts$/, dependencies: ['preflight-hpc'] },
   { name: 'cloud', testMatch: /cloud\/.*\.spec\.ts$/, dependencies: ['preflight-cloud'] },
   { name: 'e2e', testMatch: /e2e\/.*\.spec\.ts$/, dependencies: ['preflight-hpc', 'preflight-cloud'] },
+  // The rollback of a kept deployment: only `mlv-pipeline rollback` runs it, naming the deployment's record.
+  ...(process.env.MLV_PIPELINE_DEPLOYMENT ? [{ name: 'pipeline', testMatch: /pipeline\/.*\.spec\.ts$/, dependencies: ['preflight-cloud'] }] : []),
 ];
 // Self-test controls: deliberately broken inputs that must fail or skip. Only `npm test` enables them.
 const controls: Project[] = process.env.MLV_CONTROLS === '1' ? [{ name: 'controls', testMatch: /controls\/.*\.spec\.ts$/, dependencies: preflights }] : [];

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npx mlv-pipeline run|status: see scripts/mlv-pipeline.ts
+// npx mlv-pipeline run [--release] [--keep] | rollback [--to N] | status | down: see scripts/mlv-pipeline.ts
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

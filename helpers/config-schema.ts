@@ -291,6 +291,10 @@ export const RUNNER_VARS = new Set([
   'MLV_STATE_DIR',
   'MLV_REPORT_OUT',
   'MLV_KEEP_RUN_DIR',
+  // npx mlv-pipeline's kept deployment (fixtures/pipeline-keep.ts)
+  'MLV_PIPELINE_KEEP',
+  'MLV_PIPELINE_DEPLOYMENT',
+  'MLV_PIPELINE_TO',
 ]);
 
 /**

@@ -10,6 +10,7 @@ const PROJECT_SIDES: Record<string, Side[]> = {
   'hpc-sweep': ['hpc'],
   cloud: ['cloud'],
   e2e: ['hpc', 'cloud'],
+  pipeline: ['cloud'],
   'preflight-hpc': ['hpc'],
   'preflight-cloud': ['cloud'],
   'cleanup-hpc': ['hpc'],

@@ -3,11 +3,12 @@
  * through the lab's MLflow and object store, and leaves nothing behind (no job, namespace,
  * experiment, registered model or object of the run). Controls: MLflow down is an infra error
  * naming the URI before any job is submitted; a corrupted registered artifact stops the path at
- * the sync stage, before anything is deployed.
+ * the sync stage, before anything is deployed. `mlv-pipeline run --release --keep` keeps its
+ * deployment through later preflights; its rollbacks, status and down drive that deployment.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
 import { MlflowClient } from '../../clients/mlflow/client.ts';
@@ -62,6 +63,10 @@ test('control: MLflow down is an infra error naming the URI within 15 s, before 
   assert.deepEqual(await leftOf(run.runId), []);
 });
 
+const fault = (name: string, state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', name, state]).status, 0, `fault ${name} ${state}`);
+/** The record of the deployment `mlv-pipeline run --keep` keeps. */
+const KEPT = 'reports/out/pipeline/deployment.json';
+
 /** `npx mlv-pipeline <args>`, as a user runs it: its exit code, its output, and the run it made. */
 function pipelineCommand(...args: string[]) {
   const r = spawnSync('npx', ['--no-install', 'mlv-pipeline', ...args], { encoding: 'utf8', timeout: 10 * 60_000 });
@@ -70,13 +75,12 @@ function pipelineCommand(...args: string[]) {
 }
 
 test('control: a corrupted registered artifact (one flipped byte) stops mlv-pipeline run at sync: exit 1 naming the stage, nothing deployed, nothing left', { timeout: 5 * 60_000 }, async () => {
-  const fault = (state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', 'mlflow-artifact-corrupted', state]).status, 0);
-  fault('on');
+  fault('mlflow-artifact-corrupted', 'on');
   let run;
   try {
     run = pipelineCommand('run');
   } finally {
-    fault('off');
+    fault('mlflow-artifact-corrupted', 'off');
   }
   assert.equal(run.code, 1, run.output);
   assert.match(run.output, /failed stage: path sync: the registered artifact .*model\.onnx has sha256 [0-9a-f]{64}, not the trained model's [0-9a-f]{64}/);
@@ -86,27 +90,59 @@ test('control: a corrupted registered artifact (one flipped byte) stops mlv-pipe
 });
 
 test(
-  'mlv-pipeline run --release passes MLOPS-5.2: a broken step fails alone, version 2 rolls out and back under load without a failed request; status shows it; nothing left',
-  { timeout: 10 * 60_000 },
+  'mlv-pipeline run --release --keep passes MLOPS-5.2 and keeps the service; rollback under rollout-unsafe fails rollout_errors, rollback to 1 passes, status shows it; down leaves nothing',
+  { timeout: 12 * 60_000 },
   async () => {
-    const run = pipelineCommand('run', '--release');
-    console.log(run.output.slice(-4000));
-    assert.equal(run.code, 0, run.output);
-    for (const line of [
-      /path +deploy +PASSED/,
-      /v2 +sync +PASSED/,
-      /broken-step promote +FAILED .*did not take/,
-      /broken-step\n +promote +FAILED[^\n]*\n +verify +NOT RUN/,
-      /v2 +verify +PASSED/,
-      /rollback promote +PASSED/,
-      /rollback verify +PASSED/,
-    ])
-      assert.match(run.output, line);
-    assert.match(run.output, /the deliberately broken step failed, as it must: promote/);
-    const status = pipelineCommand('status');
-    assert.equal(status.code, 0, status.output);
-    assert.match(status.output, /rollback\n +promote +PASSED/);
-    assert.deepEqual(await leftOf(run.runId), []);
+    try {
+      const t0 = Date.now();
+      const run = pipelineCommand('run', '--release', '--keep');
+      console.log(run.output.slice(-2500));
+      assert.equal(run.code, 0, run.output);
+      for (const line of [
+        /path +deploy +PASSED/,
+        /v2 +sync +PASSED/,
+        /broken-step promote +FAILED .*did not take/,
+        /broken-step\n +promote +FAILED[^\n]*\n +verify +NOT RUN/,
+        /v2 +verify +PASSED/,
+        /rollback promote +PASSED/,
+        /rollback verify +PASSED/,
+        /the deliberately broken step failed, as it must: promote/,
+        /kept deployment mnist-release@mlv-\S+ \(MLOPS-5\.2, .*\n +version 1 +s3:\/\/.*\n +version 2 +s3:\/\/.*\n +serving: version 1, Ready.*alias mlv-serving → 1\n +served: 1 → 2 → 1; mlv-pipeline rollback goes to version 2/,
+      ])
+        assert.match(run.output, line);
+      const t1 = Date.now();
+      const missing = pipelineCommand('rollback', '--to', '7');
+      assert.equal(missing.code, 2, missing.output);
+      assert.match(missing.output, /^--to 7: deployment mnist-release@\S+ has no version 7 \(versions: 1, 2\)\. Fix: --to one of them$/m);
+      fault('rollout-unsafe', 'on');
+      let unsafe;
+      try {
+        unsafe = pipelineCommand('rollback');
+      } finally {
+        fault('rollout-unsafe', 'off');
+      }
+      assert.equal(unsafe.code, 1, unsafe.output);
+      assert.match(unsafe.output, /rollback of deployment mnist-release@\S+: version 1 → 2\n/);
+      assert.match(unsafe.output, /failed: .*rollout_errors = [1-9]\d*, want <= 0/);
+      assert.match(unsafe.output, /serving: version 2, Ready/, 'the rollout took, with failed requests: the record says so');
+      const back = pipelineCommand('rollback');
+      assert.equal(back.code, 0, back.output);
+      assert.match(back.output, /version 2 → 1\n[^]*rollback promote +PASSED[^]*rollback verify +PASSED/);
+      const status = pipelineCommand('status');
+      assert.equal(status.code, 0, status.output);
+      assert.match(status.output, /rollback\n +promote +PASSED[^]*serving: version 1, Ready.*alias mlv-serving → 1\n +served: 1 → 2 → 1 → 2 → 1;/);
+      const t2 = Date.now();
+      const down = pipelineCommand('down');
+      assert.equal(down.code, 0, down.output);
+      assert.match(down.output, /removed +k8s-namespace [^]*removed +s3-prefix [^]*deployment mnist-release@\S+ removed: nothing left/);
+      assert.deepEqual(await leftOf(run.runId), []);
+      const none = pipelineCommand('rollback');
+      assert.equal(none.code, 2, none.output);
+      assert.match(none.output, /^nothing kept to roll back\. Fix: keep a deployment with two versions first, mlv-pipeline run --release --keep$/m);
+      console.log(`kept run ${((t1 - t0) / 1000).toFixed(1)} s; 2 rollbacks + status ${((t2 - t1) / 1000).toFixed(1)} s; down ${((Date.now() - t2) / 1000).toFixed(1)} s`);
+    } finally {
+      if (existsSync(KEPT)) pipelineCommand('down'); // nothing left, also when a check above failed
+    }
   },
 );
 
@@ -114,13 +150,12 @@ test(
   'control: an unsafe rollout (lab fault rollout-unsafe: traffic moved before the new revision is ready, no activator) fails rollout_errors of MLOPS-5.2, each way; nothing left',
   { timeout: 8 * 60_000 },
   async () => {
-    const fault = (state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', 'rollout-unsafe', state]).status, 0);
-    fault('on');
+    fault('rollout-unsafe', 'on');
     let run;
     try {
       run = await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.2']);
     } finally {
-      fault('off');
+      fault('rollout-unsafe', 'off');
     }
     const t = byTitle(run.tests(), /MLOPS-5\.2/)[0];
     const errors = t?.criteria.filter((c) => c.name === 'rollout_errors') ?? [];
