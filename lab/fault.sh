@@ -32,6 +32,7 @@ declare -A WHAT=(
   [replica-killed]='one-shot: every model-server replica process killed (SIGKILL); the controller restarts them'
   [apiserver-down]='the cloud lab API server stopped'
   [job-requeued]="one-shot: every running job of $LAB_USER requeued (scontrol requeue), as after a preemption"
+  [prometheus-double-scrape]='the cloud lab Prometheus scrapes every predictor pod twice (a second job), as a PodMonitor beside an annotation-based scrape job does'
   [mlflow-artifact-corrupted]="the lab MLflow's artifact store serves every file with its last byte flipped, as bit rot would"
   [ssh-dropped]="one-shot: every SSH session of $LAB_USER cut (its sshd session processes killed), as a restarted sshd or a firewall reset would"
 )
@@ -54,6 +55,12 @@ slurm_up() {
   resume_duplicate_drains
   cp -p "$keep" "$TARGET_ENV"
   rm -f "$keep"
+}
+
+# The cloud lab's Prometheus with the config the fault markers make (lab/cloud/prometheus.sh).
+restart_prometheus() {
+  # shellcheck source=cloud/lib.sh
+  (source "$LAB/cloud/lib.sh" && source "$LAB/cloud/prometheus.sh" && start_prometheus >/dev/null)
 }
 
 # Every process in a node's network namespace: its slurmd, slurmstepd and job tasks.
@@ -165,6 +172,7 @@ fault_on() {
       for id in $(squeue -h -u "$LAB_USER" -t RUNNING -o %i </dev/null); do scontrol requeue "$id" </dev/null && say "requeued job $id"; done
       return ;;
     mlflow-artifact-corrupted) ;; # the stand-in reads the marker (lab/mlflow/standin/artifacts.py)
+    prometheus-double-scrape) mark "$name"; restart_prometheus; return ;;
     rollout-unsafe) ;; # the controller reads the marker (lab/cloud/controller/controller.ts unsafeRollout)
     ssh-dropped)
       # The per-connection processes ("sshd: user@notty", "sshd-session: …" on OpenSSH 10), not the listener.
@@ -191,6 +199,7 @@ fault_off() {
     host-key-changed) rm -rf "$FAULTS/host-key" ;;
     replica-killed | job-requeued | ssh-dropped) return ;; # one-shot: nothing to undo
     mlflow-artifact-corrupted | rollout-unsafe) unmark "$name"; return ;;
+    prometheus-double-scrape) unmark "$name"; restart_prometheus; return ;;
     apiserver-down)
       # The lab's API server keeps no state across a restart (a real one has etcd): restart the
       # controller too, so it registers its GPU node and resyncs, as `lab up` brings it up.

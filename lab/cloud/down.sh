@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop the cloud lab: model-server runtimes, controller, then the API server. Idempotent.
+# Stop the cloud lab: model-server runtimes, controller, Prometheus, then the API server. Idempotent.
 # `--purge` (as passed by lab/lab.sh down --purge) also removes the state dir (CA, token, kubeconfig).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,6 +14,7 @@ for f in "$RUN_DIR"/runtime-*.pid; do
   stop_pidfile "$name" 5
 done
 shopt -u nullglob
+stop_pidfile prometheus 10
 stop_pidfile apiserver 10
 if $purge; then
   rm -rf "$STATE_DIR"

@@ -2,6 +2,7 @@
 # Print up/down for each cloud lab component; exit non-zero if any expected one is down.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$CLOUD_DIR/prometheus.sh"
 
 rc=0
 pidof_file() { [[ -s $1 ]] && cat "$1" || echo -; }
@@ -18,6 +19,12 @@ if [[ -f $CLOUD_DIR/controller/main.ts && ${MLV_CLOUD_SKIP_CONTROLLER:-0} != 1 ]
   else
     echo "controller  down  (log: $LOG_DIR/controller.log)"; rc=1
   fi
+fi
+
+if prometheus_up; then
+  echo "prometheus  up    pid $(pidof_file "$RUN_DIR/prometheus.pid")  $PROM_URL ($(prometheus --version 2>/dev/null | sed -n '1s/^prometheus, version \([^ ]*\).*/\1/p'))"
+else
+  echo "prometheus  down  (log: $LOG_DIR/prometheus.log)"; rc=1
 fi
 
 shopt -s nullglob

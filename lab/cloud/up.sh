@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Bring up the cloud lab: the Kubernetes-compatible API server (lab/cloud/apiserver), the KServe
-# CRDs, and the InferenceService controller (lab/cloud/controller) when it exists.
+# CRDs, the InferenceService controller (lab/cloud/controller) when it exists, and Prometheus
+# scraping the predictor pods (lab/cloud/prometheus.sh).
 # Idempotent: components that are already up are left alone. See lab/cloud/README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$CLOUD_DIR/prometheus.sh"
 
 mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR"
 chmod 700 "$STATE_DIR"
@@ -55,6 +57,10 @@ elif [[ -f $CLOUD_DIR/controller/main.ts ]]; then
 else
   log "no lab/cloud/controller/main.ts yet; controller not started"
 fi
+
+# ---- Prometheus, scraping the predictor pods the controller lists (Debian's package)
+ensure_prometheus_package || exit 1
+start_prometheus || exit 1
 
 # ---- models the lab serves (from the project's own MNIST workload; PVC-style storage)
 MODELS_DIR="$STATE_DIR/pvc/mlv-models"
@@ -127,5 +133,6 @@ set_env_keys "$TARGET_ENV" \
   "MLV_KUBE_MODEL_NAMESPACE=mlv-models" \
   "MLV_INGRESS_URL=$INGRESS_URL" \
   "MLV_INFERENCE_CA=$STATE_DIR/ca.crt" \
+  "MLV_PROMETHEUS_URL=$PROM_URL" \
   ${llm_uri:+"MLV_LLM_MODEL_URI=$llm_uri"}
 log "wrote cloud keys to $TARGET_ENV"

@@ -5,14 +5,16 @@
  * the object store as a Triton model repository; an InferenceService from that URI (s3 credentials
  * the KServe way). Where: both sides of the target, its MLflow and its object store.
  * Pass: every stage, within the task list's stage limits; lineage tags on the run and the version;
- * checksums at every hand-over; and the served model is the registered one (its outputs on a fixed
- * probe batch equal the artifact's own, computed on the runner).
+ * checksums at every hand-over; the served model is the registered one (its outputs on a fixed
+ * probe batch equal the artifact's own, computed on the runner); and, where the target names a
+ * Prometheus, it counted the requests sent to the deployed model and has its latency quantile
+ * within the references (N/A without one).
  */
 import { test } from '../../fixtures/index.ts';
 
 test.use({ requires: { gpusPerNode: 1, claims: ['gres-gpu', 'kserve'], services: ['mlflow', 'object-store'] } });
 
-test('MLOPS-5.1 trains on HPC, registers in MLflow, syncs, deploys on KServe and serves the same model @critical @gpu', async ({ pipeline, criteria, mlflow }) => {
+test('MLOPS-5.1 trains on HPC, registers in MLflow, syncs, deploys on KServe and serves the same model @critical @gpu', async ({ pipeline, criteria, mlflow, serving }) => {
   const path = pipeline.mnist('mnist-e2e');
   const trained = await path.train();
   await criteria.jobCompleted(trained.run.job);
@@ -39,4 +41,5 @@ test('MLOPS-5.1 trains on HPC, registers in MLflow, syncs, deploys on KServe and
   const inferred = await path.infer(svc, synced);
   await criteria.threshold('prediction_accuracy', inferred.accuracy);
   await criteria.servedModel(inferred.comparison);
+  await serving.monitoringChecks(svc);
 });

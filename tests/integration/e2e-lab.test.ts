@@ -3,7 +3,8 @@
  * through the lab's MLflow and object store, and leaves nothing behind (no job, namespace,
  * experiment, registered model or object of the run). Controls: MLflow down is an infra error
  * naming the URI before any job is submitted; a corrupted registered artifact stops the path at
- * the sync stage, before anything is deployed. `mlv-pipeline run --release --keep` keeps its
+ * the sync stage, before anything is deployed; a Prometheus that counts each request twice fails
+ * the monitoring check. `mlv-pipeline run --release --keep` keeps its
  * deployment through later preflights; its rollbacks, status and down drive that deployment.
  */
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import { byTitle, jobsOfRun, runSuite } from './pw.ts';
 
 const target = parseTarget(parse(readFileSync(LAB_TARGET_FILE, 'utf8')), LAB_TARGET_FILE);
 const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', '/var/lib/mlops-lab/cloud/kubeconfig', ...args], { encoding: 'utf8' });
+
+const fault = (name: string, state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', name, state]).status, 0, `fault ${name} ${state}`);
 
 async function leftOf(runId: string): Promise<string[]> {
   const mlflow = new MlflowClient(target.mlflow!);
@@ -48,10 +51,37 @@ test('MLOPS-5.1 passes on the lab: every stage within its limit, lineage, checks
     'train_to_ready_seconds',
     'prediction_accuracy',
     'served_max_abs_diff',
+    'Prometheus scrapes the predictor pods',
+    'monitored_requests_ratio',
+    'monitored_p95_latency_ms',
   ])
     assert.equal(t.criteria.find((c) => c.name === name)?.status, 'pass', `${name}\n${detail}`);
   assert.deepEqual(await leftOf(run.runId), []);
 });
+
+test(
+  'control: a Prometheus that scrapes each pod twice (lab fault prometheus-double-scrape) fails monitored_requests_ratio of MLOPS-5.1, and nothing else; nothing left',
+  { timeout: 5 * 60_000 },
+  async () => {
+    fault('prometheus-double-scrape', 'on');
+    let run;
+    try {
+      run = await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.1']);
+    } finally {
+      fault('prometheus-double-scrape', 'off');
+    }
+    const t = byTitle(run.tests(), /MLOPS-5\.1/)[0];
+    const failed = t?.criteria.filter((c) => c.status === 'fail') ?? [];
+    console.log(`double scrape: ${t?.outcome}; ${failed.map((c) => `${c.name}: ${c.detail}`).join(' | ')}`);
+    assert.equal(t?.outcome, 'fail', `${t?.outcome} ${t?.reason}`);
+    assert.deepEqual(
+      failed.map((c) => c.name),
+      ['monitored_requests_ratio'],
+    );
+    assert.match(failed[0]!.detail, /monitored_requests_ratio = 2, .*series by scrape job: kubernetes-pods 1, podmonitor-duplicate 1/);
+    assert.deepEqual(await leftOf(run.runId), []);
+  },
+);
 
 test('control: MLflow down is an infra error naming the URI within 15 s, before any job is submitted', { timeout: 5 * 60_000 }, async () => {
   const run = await runSuite(['--project=e2e', '--grep', 'MLOPS-5\\.1'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
@@ -63,7 +93,6 @@ test('control: MLflow down is an infra error naming the URI within 15 s, before 
   assert.deepEqual(await leftOf(run.runId), []);
 });
 
-const fault = (name: string, state: 'on' | 'off') => assert.equal(spawnSync('bash', ['lab/lab.sh', 'fault', name, state]).status, 0, `fault ${name} ${state}`);
 /** The record of the deployment `mlv-pipeline run --keep` keeps. */
 const KEPT = 'reports/out/pipeline/deployment.json';
 

@@ -2,7 +2,8 @@
  * The lab's Triton-like runtime (lab/cloud/runtime/main.ts --runtime triton): a model
  * repository with models named after their directories, V2 only (V1 paths 404 as tritonserver
  * answers them), no nulls in its answers, and the auto-completed max_batch_size (4) unless
- * config.pbtxt sets one, refused with Triton's error body.
+ * config.pbtxt sets one, refused with Triton's error body; and Triton's metrics on their own
+ * listener (the ready file's second line), under Triton's names.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,11 +22,11 @@ import { checkBatch } from '../../lab/cloud/runtime/triton.ts';
 const RUNTIME = join(import.meta.dirname, '../../lab/cloud/runtime/main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-triton-'));
 
-function start(repo: string): Promise<{ proc: ChildProcess; base: string }> {
+function start(repo: string, extra: string[] = []): Promise<{ proc: ChildProcess; base: string; metrics?: string }> {
   const ready = join(tmp, `ready-${Math.random().toString(36).slice(2)}`);
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', RUNTIME, '--runtime', 'triton', '--model-name', 'my-isvc', '--model-dir', repo, '--listen', '127.0.0.1:0', '--ready-file', ready, '--no-access-log'],
+    ['--import', 'tsx', RUNTIME, '--runtime', 'triton', '--model-name', 'my-isvc', '--model-dir', repo, '--listen', '127.0.0.1:0', '--ready-file', ready, '--no-access-log', ...extra],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -37,7 +38,8 @@ function start(repo: string): Promise<{ proc: ChildProcess; base: string }> {
     const poll = setInterval(() => {
       if (existsSync(ready)) {
         clearInterval(poll);
-        resolve({ proc, base: `http://127.0.0.1:${readFileSync(ready, 'utf8').trim()}` });
+        const [port, metricsPort] = readFileSync(ready, 'utf8').split('\n');
+        resolve({ proc, base: `http://127.0.0.1:${port}`, metrics: metricsPort ? `http://127.0.0.1:${metricsPort}` : undefined });
       } else if (proc.exitCode !== null) {
         clearInterval(poll);
         reject(new Error(`exit ${proc.exitCode}: ${out}`));
@@ -195,5 +197,35 @@ describe('model repository rules', () => {
     writeFileSync(join(r, 'm', 'config.pbtxt'), 'name: "other"');
     assert.throws(() => scanRepository(r), /does not match the directory name/);
     assert.throws(() => scanRepository(join(r, 'nope')), /failed to stat/);
+  });
+});
+
+describe("Triton's metrics on their own listener", () => {
+  let rt: { proc: ChildProcess; base: string; metrics?: string };
+  before(async () => {
+    const repo = join(tmp, 'metrics-repo');
+    writeTinyAffine(join(repo, 'affine', '2'));
+    rt = await start(repo, ['--metrics-config', 'summary_latencies=true']);
+  });
+  after(() => {
+    rt?.proc.kill('SIGTERM');
+  });
+
+  it('counts what reached the model, per model and version, in the text format without _total; a refused batch is not counted', async () => {
+    for (const n of [1, 2, 4]) assert.equal((await req(`${rt.base}/v2/models/affine/infer`, batch(n))).status, 200);
+    assert.equal((await req(`${rt.base}/v2/models/affine/infer`, batch(5))).status, 400);
+    const res = await fetch(`${rt.metrics}/metrics`);
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+    const text = await res.text();
+    const sample = (name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    assert.equal(sample('nv_inference_request_success\\{model="affine",version="2"\\}'), '3');
+    assert.equal(sample('nv_inference_count\\{model="affine",version="2"\\}'), '7', 'batch elements: 1 + 2 + 4');
+    assert.equal(sample('nv_inference_request_failure\\{model="affine",version="2",reason="BACKEND"\\}'), '0');
+    assert.ok(!/_total/.test(text), 'prometheus-cpp counters carry no _total suffix');
+    assert.match(text, /^# TYPE nv_inference_request_summary_us summary$/m);
+    assert.match(text, /^nv_inference_request_summary_us\{quantile="0\.95",model="affine",version="2"\} \d/m);
+    assert.equal(sample('nv_inference_request_summary_us_count\\{model="affine",version="2"\\}'), '3');
+    assert.equal((await fetch(`${rt.metrics}/metrics`, { method: 'POST' })).status, 405);
+    assert.equal(await (await fetch(`${rt.metrics}/other`)).text(), '');
   });
 });

@@ -22,14 +22,15 @@ import { deleteStalePodsOf, deleteUnbackedPods, dropOrphansOfDeleted, removeStal
 import { Autoscaler, configFromIsvc, type ScalerDefaults } from './autoscaler.ts';
 import { CertIssuer } from './certs.ts';
 import { Informer, keyOf, type KObject } from './informer.ts';
-import { EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type InvolvedObject } from './kube.ts';
-import { PodStatusWriter } from './pods.ts';
+import { COMPONENT, EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type InvolvedObject } from './kube.ts';
+import { PodStatusWriter, podLabels } from './pods.ts';
 import { predictorSpec, slowdownFromIsvc } from './predictor.ts';
 import type { Replica, ReplicaMeta } from './replica.ts';
 import { Scheduler } from './nodes.ts';
 import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
+import { ScrapeTargetsWriter, targetsFile, type ScrapeReplica } from './scrape-targets.ts';
 import { computeStatus, readinessEvent, readyCount } from './status.ts';
 import { StorageError, checkStorageUri } from './storage.ts';
 import { activeRevision, latestRevision, ts, type ControllerHost, type ControllerOptions, type EventKind, type Failure, type IsvcState } from './types.ts';
@@ -54,6 +55,8 @@ export class Controller {
   private readonly log: (line: string) => void;
   private readonly defaults: ScalerDefaults;
   private readonly pods: PodStatusWriter;
+  /** the lab Prometheus's file_sd targets: the running replicas' metrics endpoints */
+  private readonly scrapeTargets: ScrapeTargetsWriter;
   /** this controller as its parts (revisions, adoption) see it */
   private readonly host: ControllerHost;
 
@@ -69,6 +72,7 @@ export class Controller {
       replicaCap: opts.replicaCap ?? 5,
     };
     this.pods = new PodStatusWriter(this.kube, this.log);
+    this.scrapeTargets = new ScrapeTargetsWriter(targetsFile(opts.stateDir), this.log);
     this.host = {
       opts,
       runDir: this.runDir,
@@ -161,6 +165,7 @@ export class Controller {
     const all: Promise<void>[] = [];
     for (const st of this.states.values()) for (const rev of st.revisions.values()) for (const r of rev.replicas.values()) all.push(r.stop(5000));
     await Promise.all(all);
+    this.scrapeTargets.update([]);
     // best effort: tell the API the predictors are gone
     const updates: Promise<unknown>[] = [];
     for (const st of this.states.values()) {
@@ -409,6 +414,7 @@ export class Controller {
 
   private tick(): void {
     if (this.stopping) return;
+    this.scrapeTargets.update(this.scrapeReplicas());
     const now = Date.now();
     for (const st of this.states.values()) {
       for (const rev of st.revisions.values()) for (const r of rev.replicas.values()) void r.probe();
@@ -431,6 +437,19 @@ export class Controller {
         this.enqueue(st.key);
       }
     }
+  }
+
+  /** Every running replica, for the scrape targets (pods are scraped whether ready or not, as kubernetes_sd lists them). */
+  private scrapeReplicas(): ScrapeReplica[] {
+    const out: ScrapeReplica[] = [];
+    for (const st of this.states.values())
+      for (const rev of st.revisions.values())
+        for (const r of rev.replicas.values()) {
+          if (r.status.state !== 'running' || r.isStopping) continue;
+          const labels = { ...podLabels(st, rev), 'app.kubernetes.io/managed-by': COMPONENT };
+          out.push({ namespace: st.namespace, podName: r.spec.podName, runtime: r.spec.runtime, podLabels: labels, port: r.status.port, metricsPort: r.status.metricsPort });
+        }
+    return out;
   }
 
   // ---------------------------------------------------------------- status

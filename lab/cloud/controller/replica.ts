@@ -62,6 +62,8 @@ export interface ReplicaStatus {
   restartCount: number;
   lastTermination?: Termination;
   port?: number;
+  /** the runtime's metrics listener (the ready file's second line; Triton-like runtimes only) */
+  metricsPort?: number;
   pid?: number;
   /** terminated at least once before ever becoming ready (load failure) */
   failedBeforeReady: boolean;
@@ -80,6 +82,8 @@ export function runtimeArgs(s: Pick<ReplicaSpec, 'modelName' | 'modelDir' | 'thr
   // runtime-hf/main.py: the same ready file (the port, one line), a free port; no slowdown knob
   if (s.runtime === 'huggingface') return ['--model-name', s.modelName, '--model-dir', s.modelDir, '--port', '0', '--ready-file', readyFile, '--threads', String(s.threads)];
   const args = ['--runtime', s.runtime ?? 'python', '--model-name', s.modelName, '--model-dir', s.modelDir, '--listen', '127.0.0.1:0', '--ready-file', readyFile, '--threads', String(s.threads)];
+  // Triton's latency summaries (nv_inference_request_summary_us), off by default in tritonserver: the lab's runtime enables them
+  if (s.runtime === 'triton') args.push('--metrics-config', 'summary_latencies=true');
   if (s.slowdown > 1) args.push('--slowdown', String(s.slowdown));
   return args;
 }
@@ -214,7 +218,18 @@ export class Replica extends EventEmitter {
     this.adopted = false;
     const startedAt = now();
     this.runningSince = Date.now();
-    this.status = { ...this.status, state: 'running', waitingReason: undefined, waitingMessage: undefined, ready: false, started: true, startedAt, port: undefined, pid: child.pid };
+    this.status = {
+      ...this.status,
+      state: 'running',
+      waitingReason: undefined,
+      waitingMessage: undefined,
+      ready: false,
+      started: true,
+      startedAt,
+      port: undefined,
+      metricsPort: undefined,
+      pid: child.pid,
+    };
     if (child.pid) {
       writeFileSync(this.files.pid, `${child.pid}\n`);
       const { threads: _threads, memoryLimitBytes: _memory, slowdown: _slowdown, runtime: _runtime, runDir: _runDir, ...identity } = s;
@@ -244,10 +259,11 @@ export class Replica extends EventEmitter {
     this.readyPoll = setInterval(() => {
       if (this.stopping || this.status.state !== 'running') return clearInterval(this.readyPoll);
       if (!existsSync(this.files.port)) return;
-      const port = Number(readFileSync(this.files.port, 'utf8').trim());
+      const [port, metricsPort] = readFileSync(this.files.port, 'utf8').split('\n').map(Number);
       if (!port) return;
       clearInterval(this.readyPoll);
       this.status.port = port;
+      this.status.metricsPort = metricsPort || undefined;
       void this.probe();
     }, 50);
   }
@@ -322,7 +338,7 @@ export class Replica extends EventEmitter {
     this.child = undefined;
     this.adoptedPid = undefined;
     if (this.stopping) {
-      this.status = { ...this.status, state: 'terminated', ready: false, lastTermination: term, port: undefined, pid: undefined };
+      this.status = { ...this.status, state: 'terminated', ready: false, lastTermination: term, port: undefined, metricsPort: undefined, pid: undefined };
       this.changed();
       return;
     }
@@ -339,6 +355,7 @@ export class Replica extends EventEmitter {
       ready: false,
       lastTermination: term,
       port: undefined,
+      metricsPort: undefined,
       pid: undefined,
       failedBeforeReady,
     };

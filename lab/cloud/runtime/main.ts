@@ -4,6 +4,7 @@
  *   node --import tsx lab/cloud/runtime/main.ts [--runtime python|triton] --model-name <n>
  *        --model-dir <dir|file.onnx|repository> [--listen 127.0.0.1:0] [--ready-file <path>]
  *        [--threads 1] [--no-access-log] [--slowdown 1]
+ *        [--allow-metrics true|false] [--metrics-listen 127.0.0.1:0] [--metrics-config k=v]...
  *
  * --runtime python (default): a KServe Python model server-like one (./server.ts) serving the
  * model as --model-name over V1 and V2; the model dir holds model.onnx (or one .onnx), or is a
@@ -11,9 +12,15 @@
  * serving every model of the repository --model-dir under its directory's name, V2 only;
  * --model-name is only logged.
  *
+ * Triton's metrics (./metrics.ts) go on their own listener, --metrics-listen (Triton's --metrics-port,
+ * 8002 in a container; a free loopback port here), unless --allow-metrics false; --metrics-config
+ * takes Triton's summary_latencies=true and counter_latencies=false. The python server publishes
+ * KServe's on its own port at /metrics.
+ *
  * Listens first (liveness answers at once), then loads the model with
  * onnxruntime-node. When the model is loaded it prints "READY port=<p>" and
- * writes the bound port (one line) to --ready-file, atomically. If loading
+ * writes the bound port to --ready-file, atomically: one line, and a second with
+ * the metrics port where there is a metrics listener. If loading
  * fails it prints "FATAL: ..." and exits 1. SIGTERM/SIGINT: drain and exit 0.
  * --slowdown F (lab fault knob, ./slowdown.ts): each inference is answered F
  * times slower than it was computed; an invalid F is warned about and 1 used.
@@ -22,6 +29,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { LoadedModel } from './model.ts';
+import { MetricsServer, parseTritonMetricsConfig, TritonMetrics } from './metrics.ts';
 import { effectiveMaxBatchSize, scanRepository } from './repository.ts';
 import { ModelServer } from './server.ts';
 import { parseSlowdown } from './slowdown.ts';
@@ -50,6 +58,9 @@ async function main(): Promise<void> {
         'no-access-log': { type: 'boolean', default: false },
         slowdown: { type: 'string', default: '1' },
         runtime: { type: 'string', default: 'python' },
+        'allow-metrics': { type: 'string', default: 'true' },
+        'metrics-listen': { type: 'string', default: '127.0.0.1:0' },
+        'metrics-config': { type: 'string', multiple: true, default: [] },
       },
       strict: true,
     }).values;
@@ -70,18 +81,28 @@ async function main(): Promise<void> {
   const slowdown = parseSlowdown(args.slowdown, '--slowdown');
   if (slowdown.warning) log(`WARNING: ${slowdown.warning}`);
 
+  const allow = args['allow-metrics'];
+  if (allow !== 'true' && allow !== 'false') fatal(`--allow-metrics must be true or false, got ${allow}`, 2);
+  const mm = /^(.*):(\d+)$/.exec(args['metrics-listen']!);
+  if (!mm) fatal(`--metrics-listen must be host:port, got ${args['metrics-listen']}`, 2);
+  const metricsConfig = parseTritonMetricsConfig(args['metrics-config'] ?? []);
+  for (const w of metricsConfig.warnings) log(`WARNING: ${w}`);
+
   const base = { log: args['no-access-log'] ? null : undefined, slowdown: slowdown.factor };
-  const server = flavor === 'triton' ? new TritonServer(base) : new ModelServer({ modelName: name, ...base });
+  const server = flavor === 'triton' ? new TritonServer({ ...base, metrics: new TritonMetrics(metricsConfig) }) : new ModelServer({ modelName: name, ...base });
   const addr = await server.listen(m[1]!, Number(m[2]));
   const slow = slowdown.factor > 1 ? ` slowdown=${slowdown.factor}` : '';
   log(`listening on ${addr.address}:${addr.port} runtime=${flavor} model=${name} dir=${dir} pid=${process.pid}${slow}`);
+  const metricsServer = server instanceof TritonServer && allow === 'true' ? new MetricsServer(server.metrics) : undefined;
+  const metricsAddr = await metricsServer?.listen(mm[1]!, Number(mm[2]));
+  if (metricsAddr) log(`metrics on http://${metricsAddr.address}:${metricsAddr.port}/metrics${metricsConfig.summaryLatencies ? ' (summary latencies)' : ''}`);
 
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;
     stopping = true;
     log(`received ${sig}, draining`);
-    server.close(5000).then(() => {
+    Promise.all([server.close(5000), metricsServer?.close()]).then(() => {
       log('stopped');
       process.exit(0);
     });
@@ -91,7 +112,7 @@ async function main(): Promise<void> {
 
   const t0 = performance.now();
   try {
-    if (server instanceof TritonServer) server.setModels(await loadRepository(dir, threads, t0));
+    if (server instanceof TritonServer) server.setModels(await loadRepository(dir, threads, t0), (performance.now() - t0) / 1000);
     else server.setModel(await loadSingle(name, dir, threads, t0));
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
@@ -100,10 +121,10 @@ async function main(): Promise<void> {
   }
   if (args['ready-file']) {
     const tmp = `${args['ready-file']}.tmp.${process.pid}`;
-    writeFileSync(tmp, `${addr.port}\n`);
+    writeFileSync(tmp, `${addr.port}\n${metricsAddr ? `${metricsAddr.port}\n` : ''}`);
     renameSync(tmp, args['ready-file']);
   }
-  log(`READY port=${addr.port}`);
+  log(`READY port=${addr.port}${metricsAddr ? ` metrics_port=${metricsAddr.port}` : ''}`);
 }
 
 const desc = (ts: LoadedModel['inputs']) => ts.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');

@@ -6,11 +6,14 @@
  * pydantic models, so absent optional fields go out as null: InferenceResponse model_version,
  * parameters and outputs[].parameters; ModelMetadataResponse versions; the request id, or a
  * fresh uuid, is always echoed). Plain HTTP on loopback; the ingress router terminates TLS.
+ * GET /metrics: KServe's request_predict_seconds histogram (./metrics.ts), on the same port, as the
+ * Python server's REST app mounts it (protocol/rest/server.py).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send } from '../http.ts';
 import { readJson, RuntimeHttpServer, type BaseServerOptions } from './base.ts';
+import { KServeMetrics } from './metrics.ts';
 import type { LoadedModel } from './model.ts';
 
 const SERVER_NAME = 'mlv-lab-onnx-python';
@@ -30,6 +33,7 @@ export function pythonInferResponse(r: Record<string, unknown>, requestId: unkno
 
 export class ModelServer extends RuntimeHttpServer {
   private state: State = { phase: 'loading' };
+  readonly metrics = new KServeMetrics();
 
   constructor(private readonly opts: ModelServerOptions) {
     super(opts);
@@ -64,6 +68,11 @@ export class ModelServer extends RuntimeHttpServer {
   protected async route(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const get = method === 'GET' || method === 'HEAD';
     if (path === '/' && get) return send(res, 200, { status: 'alive' });
+    if (path === '/metrics' && get) {
+      const text = await this.metrics.text();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      return void res.end(text);
+    }
     if (path === '/v2/health/live' && get) return send(res, 200, { live: true });
     if (path === '/v2/health/ready' && get) return send(res, this.ready ? 200 : 503, { ready: this.ready });
     if (path === '/v2' && get) return send(res, 200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository_extension'] });
@@ -81,7 +90,7 @@ export class ModelServer extends RuntimeHttpServer {
       const body = await readJson(req);
       const model = this.model;
       if (!model) return this.notReady(res);
-      return this.answer(res, () => model.predictV1(body));
+      return this.metrics.time(this.name, () => this.answer(res, () => model.predictV1(body)));
     }
 
     m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
@@ -105,7 +114,7 @@ export class ModelServer extends RuntimeHttpServer {
       const body = await readJson(req);
       const model = this.model;
       if (!model) return this.notReady(res);
-      return this.answer(res, async () => pythonInferResponse(await model.inferV2(body), (body as { id?: unknown }).id));
+      return this.metrics.time(this.name, () => this.answer(res, async () => pythonInferResponse(await model.inferV2(body), (body as { id?: unknown }).id)));
     }
     if (!get) return send(res, 405, { error: `method ${method} not allowed` });
     const model = this.model;

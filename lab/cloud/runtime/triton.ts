@@ -14,6 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send } from '../http.ts';
 import { readJson, RuntimeHttpServer, type BaseServerOptions } from './base.ts';
+import { TritonMetrics } from './metrics.ts';
 import { RequestError, type LoadedModel } from './model.ts';
 
 export interface TritonModel {
@@ -38,26 +39,37 @@ const requestTag = (body: unknown) => {
 
 /** Triton's batch check: with max_batch_size > 0 the first dimension of the first input is the batch. */
 export function checkBatch(m: Pick<TritonModel, 'name' | 'maxBatchSize'>, body: unknown): void {
-  if (m.maxBatchSize <= 0) return;
-  const shape = (body as { inputs?: { shape?: unknown }[] })?.inputs?.[0]?.shape;
-  const batch = Array.isArray(shape) ? Number(shape[0]) : NaN;
-  if (Number.isFinite(batch) && batch > m.maxBatchSize) {
+  const batch = batchSize(m, body);
+  if (m.maxBatchSize > 0 && batch > m.maxBatchSize) {
     throw new RequestError(`${requestTag(body)}inference request batch-size must be <= ${m.maxBatchSize} for '${m.name}'`);
   }
 }
 
+/** The request's batch size: the first dimension of the first input where the model batches, else 1. */
+export function batchSize(m: Pick<TritonModel, 'maxBatchSize'>, body: unknown): number {
+  if (m.maxBatchSize <= 0) return 1;
+  const shape = (body as { inputs?: { shape?: unknown }[] })?.inputs?.[0]?.shape;
+  const batch = Array.isArray(shape) ? Number(shape[0]) : NaN;
+  return Number.isFinite(batch) ? batch : 1;
+}
+
 export class TritonServer extends RuntimeHttpServer {
   private state: State = { phase: 'loading' };
+  /** what its metrics listener (./metrics.ts MetricsServer) publishes */
+  readonly metrics: TritonMetrics;
 
-  constructor(opts: BaseServerOptions) {
+  constructor(opts: BaseServerOptions & { metrics?: TritonMetrics }) {
     super(opts);
+    this.metrics = opts.metrics ?? new TritonMetrics();
   }
 
   get ready(): boolean {
     return this.state.phase === 'ready';
   }
 
-  setModels(models: TritonModel[]): void {
+  /** The models are loaded (`loadSeconds`: how long that took, nv_model_load_duration_secs). */
+  setModels(models: TritonModel[], loadSeconds = 0): void {
+    for (const m of models) this.metrics.loaded({ model: m.name, version: m.version }, loadSeconds);
     this.state = { phase: 'ready', models: new Map(models.map((m) => [m.name, m])) };
   }
 
@@ -91,7 +103,13 @@ export class TritonServer extends RuntimeHttpServer {
       const body = await readJson(req);
       const tm = this.find(name, m[2]);
       checkBatch(tm, body);
-      return this.answer(res, async () => ({ ...(await tm.model.inferV2(body)), model_version: tm.version }));
+      // counted once the request reaches the model, as Triton's statistics are
+      return this.metrics.request(
+        { model: tm.name, version: tm.version },
+        batchSize(tm, body),
+        () => this.answer(res, async () => ({ ...(await tm.model.inferV2(body)), model_version: tm.version })),
+        (e) => !(e instanceof RequestError),
+      );
     }
     if (kind === 'config' && get) return send(res, 200, this.config(this.find(name, m[2])));
     if (kind === '' && get) {
