@@ -14,7 +14,8 @@
  * difference) and the SSH connections the lab's sshd accepted. It waits for an idle queue
  * first and records foreign jobs. --smoke: the preflight's probe job only, one run (npm test
  * checks that this runs). Writes <out>/bench.json and <out>/bench.md. Needs root on the lab host
- * (sdiag -r); it is not a test, and its figures are not assertions.
+ * (sdiag -r); it is not a test, and its figures are not assertions. After the lab phases it adds the
+ * scale section (scripts/bench-scale.ts); `--scale-only` runs that section alone, without a lab.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,9 +24,12 @@ import { parseArgs, promisify } from 'node:util';
 import { benchTable, parseBenchJobs, parseRpcStats, rpcDelta, summarise, type PhaseResult, type PhaseSummary } from '../helpers/bench-stats.ts';
 import { loadTarget } from '../helpers/config.ts';
 import { quote } from '../helpers/shell.ts';
+import { scaleBench, writeScale } from './bench-scale.ts';
 
 const exec = promisify(execFile);
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '1' }, smoke: { type: 'boolean', default: false }, out: { type: 'string', default: 'reports/out' } } });
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, smoke: { type: 'boolean', default: false }, 'scale-only': { type: 'boolean', default: false }, out: { type: 'string', default: 'reports/out' } },
+});
 const runs = args.smoke ? 1 : Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
   console.error(`--runs must be a whole number from 1 to 20 (got "${args.runs}")`);
@@ -34,6 +38,10 @@ if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
 const outDir = resolve(args.out!);
 const benchDir = join(outDir, 'bench');
 mkdirSync(benchDir, { recursive: true });
+if (args['scale-only']) {
+  console.log(`${writeScale(outDir, await scaleBench())}\n\nwritten: ${join(outDir, 'bench.json')} (scale), ${join(outDir, 'bench.md')}`);
+  process.exit(0);
+}
 
 const target = loadTarget();
 if (target.name !== 'lab' || !target.hpc) {
@@ -213,7 +221,7 @@ const table = benchTable(summaries);
 const slurmVersion = (await sh('sinfo', ['--version'])).trim();
 writeFileSync(join(outDir, 'bench.json'), JSON.stringify({ when: new Date().toISOString(), slurmVersion, smoke: args.smoke, poll: hpc.poll, runs: results, summaries }, null, 2));
 writeFileSync(join(outDir, 'bench.md'), `# Bench (${new Date().toISOString()}, ${slurmVersion}, ${runs} run(s)${args.smoke ? ', smoke' : ''})\n\n${table}\n`);
-console.log(`\n${table}\n\nwritten: ${join(outDir, 'bench.json')}, ${join(outDir, 'bench.md')}`);
+console.log(`\n${table}\n\n${writeScale(outDir, await scaleBench())}\n\nwritten: ${join(outDir, 'bench.json')}, ${join(outDir, 'bench.md')}`);
 for (const r of results) for (const p of [r.suite, r.baseline]) if (p.foreign.length) console.log(`note: ${p.way} ran beside foreign jobs: ${p.foreign.join('; ')}`);
 const broken = results.flatMap((r) => [r.suite, r.baseline]).filter((p) => !p.jobs.length || p.jobs.some((j) => j.state !== 'COMPLETED'));
 if (broken.length) {
