@@ -1,7 +1,8 @@
 /**
  * One poller per connection: every job a worker waits on shares one squeue call per tick,
  * backing off from the min to the max poll interval while nothing changes. A job seen RUNNING
- * is then asked about only every RUNNING_FALLBACK_MS: its end comes from the end marker its
+ * is then asked about only after RUNNING_FALLBACK_MS, then at doubling gaps up to
+ * RUNNING_FALLBACK_MAX_MS (10, 30, 70, 130 s…): its end comes from the end marker its
  * script writes to its output file (sbatch.ts), read on the login node by a waiter that costs
  * the daemons nothing; the marker makes the next tick ask the scheduler for the final state.
  * squeue runs with --local (no federation lookup): one slurmctld RPC for one job. A failed call is
@@ -48,11 +49,15 @@ export const FAILURE_LIMIT: FailureLimit = { calls: 3, spanMs: 10_000 };
 export const CALL_TIMEOUT_MS = 20_000;
 /** How often a RUNNING job with an output file is still asked about: for a job that dies without writing its end marker. */
 export const RUNNING_FALLBACK_MS = 10_000;
+/** The longest gap between those questions: a job killed with its node is found within this of SLURM's verdict. */
+export const RUNNING_FALLBACK_MAX_MS = 60_000;
 export interface MarkerTiming {
   /** Seconds one round of the marker waiter lasts before it starts again with the jobs watched then. */
   roundS: number;
-  /** How often a RUNNING job whose markers are read is still asked about. */
+  /** How often a RUNNING job whose markers are read is still asked about: first after this, then at doubling gaps. */
   fallbackMs: number;
+  /** The cap of those gaps; default RUNNING_FALLBACK_MAX_MS (never under fallbackMs). */
+  fallbackMaxMs?: number;
   /** A new job is first asked about after this long: a job that starts at once says so by its start marker. */
   firstPollMs: number;
 }
@@ -110,6 +115,8 @@ interface Watched {
   last?: JobState;
   /** When a successful poll last listed the job. */
   seenAt?: number;
+  /** Polls that found it RUNNING: each doubles the fallback gap. */
+  runningPolls: number;
   /** Where the job's script writes its markers; without it the job is polled at every tick. */
   outputPath?: string;
   /** The end marker is there: the next tick asks the scheduler. */
@@ -146,7 +153,7 @@ export class JobPoller {
 
   watch(jobId: string, listener: (e: PollEvent) => void, outputPath?: string): () => void {
     let w = this.watched.get(jobId);
-    if (!w) this.watched.set(jobId, (w = { listeners: new Set(), outputPath, watchedAt: Date.now() }));
+    if (!w) this.watched.set(jobId, (w = { listeners: new Set(), outputPath, watchedAt: Date.now(), runningPolls: 0 }));
     w.listeners.add(listener);
     if (w.last) listener({ kind: 'state', state: w.last });
     this.interval = this.minIntervalMs;
@@ -183,7 +190,9 @@ export class JobPoller {
     if (this.markersBroken || !w.outputPath || w.ended || w.unseen) return true;
     if (!w.last) return now - w.watchedAt >= Math.max(this.minIntervalMs, this.markers.firstPollMs);
     if (w.last.state !== 'RUNNING') return true;
-    return now - (w.seenAt ?? 0) >= Math.max(this.maxIntervalMs, this.markers.fallbackMs);
+    const { fallbackMs, fallbackMaxMs = RUNNING_FALLBACK_MAX_MS } = this.markers;
+    const gap = Math.min(Math.max(fallbackMs, fallbackMaxMs), fallbackMs * 2 ** w.runningPolls);
+    return now - (w.seenAt ?? 0) >= Math.max(this.maxIntervalMs, gap);
   }
 
   private async tick() {
@@ -315,6 +324,7 @@ export class JobPoller {
       const w = this.watched.get(id);
       if (!row || !w) continue;
       w.seenAt = now;
+      if (row.state === 'RUNNING' && w.last?.state === 'RUNNING') w.runningPolls++;
       if (w.last && w.last.state === row.state && w.last.reason === row.reason) continue;
       changed = true;
       w.last = { ...row, at: now };

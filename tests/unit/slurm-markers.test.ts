@@ -17,11 +17,11 @@ import { FakeShell, squeueLine, type Reply } from './fake-slurm.ts';
 
 const OUT = '/shared/jobs/mlv-test/job-12.out';
 
-function jobOn(shell: FakeShell, fallbackMs: number, firstPollMs = 50) {
+function jobOn(shell: FakeShell, fallbackMs: number, firstPollMs = 50, fallbackMaxMs?: number) {
   const session = new SlurmSession(
     shell,
     { runId: 'mlv-test', partition: 'lab', runtimePrefix: [], sharedRoot: '/shared' },
-    { minMs: 30, maxMs: 90, markers: { roundS: 0.2, fallbackMs, firstPollMs } },
+    { minMs: 30, maxMs: 90, markers: { roundS: 0.2, fallbackMs, firstPollMs, fallbackMaxMs } },
   );
   const job = new Job('12', 'mlv-test-job', { name: 'job', timeLimitSeconds: 60, steps: [] }, '', '/shared/jobs/mlv-test/job.sbatch', OUT, session);
   return { session, job };
@@ -105,6 +105,21 @@ test('a job that dies without writing its end marker is found by the fallback po
     `while RUNNING, polls only at the fallback interval: gaps ${gaps}`,
   );
   assert.ok(Date.now() - t0 < 3000);
+});
+
+test('while a job keeps RUNNING the fallback gap doubles, up to its cap', async () => {
+  let polls = 0;
+  const shell = new FakeShell().on('squeue', () => (++polls < 7 ? sq('RUNNING') : sq('FAILED'))).on('sh', { delayMs: 200, stdout: '' });
+  const { job, session } = jobOn(shell, 100, 50, 400);
+  const final = await job.wait({ timeoutMs: 10_000 });
+  session.close();
+  assert.equal(final.state, 'FAILED');
+  const at = shell.calls.filter((c) => c.argv[0] === 'squeue').map((c) => c.at);
+  const gaps = at.slice(1).map((t, i) => t - at[i]!);
+  // the first sighting, then gaps of 100, 200 and 400 ms thereafter (each at least its step; the ticks add up to 90 ms)
+  const want = [100, 200, 400, 400, 400, 400];
+  assert.equal(gaps.length, want.length, `gaps ${gaps}`);
+  gaps.forEach((g, i) => assert.ok(g >= want[i]! - 5 && g < want[i]! + 300, `gap ${i}: ${g} ms, want ~${want[i]} (gaps ${gaps})`));
 });
 
 test('where the waiter cannot run (no sh), or the output file is not visible, every tick polls as before', async () => {
