@@ -11,15 +11,16 @@
  * computed as successes / wall-clock seconds (never from the sum of latencies).
  * Latency percentiles cover **successful** requests only.
  *
- * Transport: Node `http`/`https` with one keep-alive Agent (maxSockets =
- * concurrency), destroyed when the run ends. TLS verification is ON unless
- * `insecureSkipVerify` is set; pass `ca` (PEM) for a private CA.
+ * Transport (clients/loadgen-transport.ts): undici, one keep-alive `Client`
+ * (pipelining 1) per worker, all destroyed when the run ends. TLS verification
+ * is ON unless `insecureSkipVerify` is set; pass `ca` (PEM) for a private CA.
+ * A request undici refuses outright (invalid header, method or path) rejects
+ * the run instead of being counted.
  */
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LatencyRecorder, type HistogramBucket, type LatencySummary } from '../helpers/percentiles.ts';
+import { redact } from '../helpers/redact.ts';
+import { createTransport, type Done, type Failure, type Lane } from './loadgen-transport.ts';
 
 interface LoadOptions {
   /** Full target URL (http or https). */
@@ -102,101 +103,25 @@ export interface LoadResult {
   histogram: HistogramBucket[];
 }
 
-type Outcome = { kind: 'ok'; ms: number } | { kind: 'status'; status: number } | { kind: 'timeout' | 'connection' | 'invalid' | 'other'; message: string };
-
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
-const MAX_BODY_BYTES = 1 << 20;
 const MAX_SAMPLES = 10;
 /** Hard wall-clock cap, for runs sized by `totalRequests` only. */
 const MAX_WALL_MS = 600_000;
 
-interface Wire {
-  url: URL;
-  transport: typeof http | typeof https;
-  agent: http.Agent;
-  method: string;
-  headers: Record<string, string>;
-  payload?: Buffer;
-}
-
-/** URL, method, headers, body and a keep-alive agent sized for the workers. */
-function wireFor(opts: LoadOptions): Wire {
-  const url = new URL(opts.url);
-  const isHttps = url.protocol === 'https:';
-  const payload = encodeBody(opts.body);
-  const method = (opts.method ?? (payload ? 'POST' : 'GET')).toUpperCase();
-  const headers: Record<string, string> = { ...opts.headers };
-  if (payload) {
-    headers['content-length'] = String(payload.length);
-    if (typeof opts.body !== 'string' && !Buffer.isBuffer(opts.body)) headers['content-type'] ??= 'application/json';
-  }
-  if (opts.hostHeader) headers['host'] = opts.hostHeader;
-  if (opts.bearerToken) headers['authorization'] = `Bearer ${opts.bearerToken}`;
-  const agentOpts = { keepAlive: true, maxSockets: opts.concurrency };
-  const agent = isHttps
-    ? new https.Agent({
-        ...agentOpts,
-        ca: opts.ca,
-        rejectUnauthorized: !opts.insecureSkipVerify,
-        servername: opts.servername ?? sniName(opts.hostHeader),
-      })
-    : new http.Agent(agentOpts);
-  return { url, transport: isHttps ? https : http, agent, method, headers, payload };
-}
-
-/** One request, classified; the body is read only when a validator needs it. */
-function sendOne(w: Wire, timeoutMs: number, validate: LoadOptions['validate']): Promise<Outcome> {
-  return new Promise<Outcome>((resolve) => {
-    const t0 = performance.now();
-    let settled = false;
-    const finish = (o: Outcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(o);
-    };
-    const req = w.transport.request(w.url, { method: w.method, headers: w.headers, agent: w.agent }, (res) => {
-      const status = res.statusCode ?? 0;
-      const ok = status >= 200 && status < 300;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      if (ok && validate) {
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= MAX_BODY_BYTES) chunks.push(c);
-        });
-      } else {
-        res.resume();
-      }
-      res.on('error', (e) => finish(classify(e)));
-      res.on('end', () => {
-        if (!ok) return finish({ kind: 'status', status });
-        if (validate) {
-          const verdict = runValidator(validate, Buffer.concat(chunks).toString('utf8'), status);
-          if (verdict !== true) return finish({ kind: 'invalid', message: verdict });
-        }
-        finish({ kind: 'ok', ms: performance.now() - t0 });
-      });
-    });
-    const timer = setTimeout(() => {
-      finish({ kind: 'timeout', message: `request timed out after ${timeoutMs} ms` });
-      req.destroy();
-    }, timeoutMs);
-    req.on('error', (e) => finish(classify(e)));
-    req.end(w.payload);
-  });
-}
-
-/** Count a failed outcome by kind (and status code), keeping a few samples. */
-function countError(errors: ErrorCounts, o: Exclude<Outcome, { kind: 'ok' }>) {
+/** Count a failed request by kind (and status code), keeping a few distinct samples, the token redacted. */
+function countError(errors: ErrorCounts, f: Failure, token: string | undefined): void {
   errors.total++;
-  if (o.kind === 'status') {
-    errors.byStatus[o.status] = (errors.byStatus[o.status] ?? 0) + 1;
-    addSample(errors, `HTTP ${o.status}`);
+  let sample: string;
+  if (f.kind === undefined) {
+    const status = f.status ?? 0;
+    errors.byStatus[status] = (errors.byStatus[status] ?? 0) + 1;
+    sample = `HTTP ${status}`;
   } else {
-    errors[o.kind]++;
-    addSample(errors, `${o.kind}: ${o.message}`);
+    errors[f.kind]++;
+    sample = `${f.kind}: ${f.message ?? ''}`;
   }
+  if (errors.samples.length >= MAX_SAMPLES) return;
+  sample = redact(sample, [token]);
+  if (!errors.samples.includes(sample)) errors.samples.push(sample);
 }
 
 /** Run a closed-loop load test; resolves when every worker has stopped. */
@@ -204,7 +129,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   validateOptions(opts);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const tickMs = opts.tickMs ?? 1000;
-  const wire = wireFor(opts);
+  const transport = createTransport({ ...opts, timeoutMs });
 
   const recorder = new LatencyRecorder();
   const errors: ErrorCounts = { byStatus: {}, timeout: 0, connection: 0, invalid: 0, other: 0, total: 0, samples: [] };
@@ -217,7 +142,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
   const start = performance.now();
   const deadline = start + Math.min(opts.durationMs ?? Infinity, MAX_WALL_MS);
-  const stopped = () => performance.now() >= deadline || (opts.totalRequests !== undefined && issued >= opts.totalRequests);
+  const limit = opts.totalRequests ?? Infinity;
 
   const pushPoint = () => {
     timeline.push({ tMs: Math.round(performance.now() - start), inFlight, completed: intervalOk, errors: intervalErr });
@@ -226,33 +151,48 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
   const ticker = setInterval(pushPoint, tickMs);
 
-  const account = (o: Outcome) => {
-    if (o.kind === 'ok') {
-      successes++;
-      intervalOk++;
-      recorder.record(o.ms);
-      return;
-    }
-    intervalErr++;
-    countError(errors, o);
-  };
-
-  const worker = async () => {
-    while (!stopped()) {
-      issued++;
-      inFlight++;
-      const outcome = await sendOne(wire, timeoutMs, opts.validate);
-      inFlight--;
-      account(outcome);
-    }
-  };
-
+  // Each worker: send, and from the completion callback send again until stopped (no promise per request).
+  let fatal: { error: unknown } | undefined;
   try {
-    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+    await new Promise<void>((allStopped) => {
+      let running = transport.lanes.length;
+      const stop = () => {
+        if (--running === 0) allStopped();
+      };
+      const next = (lane: Lane, done: Done) => {
+        if (fatal || issued >= limit || performance.now() >= deadline) return stop();
+        issued++;
+        inFlight++;
+        try {
+          lane.send(done);
+        } catch (error) {
+          issued--;
+          inFlight--;
+          fatal = { error };
+          stop();
+        }
+      };
+      for (const lane of transport.lanes) {
+        const done: Done = (failure, ms) => {
+          inFlight--;
+          if (failure === null) {
+            successes++;
+            intervalOk++;
+            recorder.record(ms);
+          } else {
+            intervalErr++;
+            countError(errors, failure, opts.bearerToken);
+          }
+          next(lane, done);
+        };
+        next(lane, done);
+      }
+    });
   } finally {
     clearInterval(ticker);
-    wire.agent.destroy();
+    await transport.close();
   }
+  if (fatal) throw fatal.error;
   const wallMs = performance.now() - start;
   if (intervalOk > 0 || intervalErr > 0) pushPoint();
 
@@ -278,49 +218,4 @@ function validateOptions(o: LoadOptions): void {
   if (o.timeoutMs !== undefined && !(o.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${o.timeoutMs}`);
   const protocol = new URL(o.url).protocol;
   if (protocol !== 'http:' && protocol !== 'https:') throw new RangeError(`unsupported protocol ${protocol}`);
-}
-
-function encodeBody(body: unknown): Buffer | undefined {
-  if (body === undefined) return undefined;
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body);
-  return Buffer.from(JSON.stringify(body));
-}
-
-function runValidator(fn: NonNullable<LoadOptions['validate']>, body: string, status: number): true | string {
-  try {
-    const v = fn(body, status);
-    if (v === false) return 'response rejected by validator';
-    if (typeof v === 'string') return v;
-    return true;
-  } catch (e) {
-    return errorMessage(e);
-  }
-}
-
-function classify(e: unknown): Outcome {
-  const code = (e as NodeJS.ErrnoException).code;
-  const message = errorMessage(e);
-  if (code && CONNECTION_CODES.has(code)) return { kind: 'connection', message };
-  if (message === 'socket hang up') return { kind: 'connection', message };
-  return { kind: 'other', message };
-}
-
-function addSample(errors: ErrorCounts, msg: string): void {
-  if (errors.samples.length < MAX_SAMPLES && !errors.samples.includes(msg)) errors.samples.push(msg);
-}
-
-function errorMessage(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
-  }
-  return String(e);
-}
-
-/** Host header → SNI name (no port; undefined for IP literals). */
-function sniName(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
-  return net.isIP(name) ? undefined : name; // SNI must not be an IP address
 }

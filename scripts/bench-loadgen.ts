@@ -1,5 +1,5 @@
 /**
- * Benchmark: our closed-loop generator (helpers/loadgen.ts) against `hey` and
+ * Benchmark: our closed-loop generator (clients/loadgen.ts) against `hey` and
  * `wrk` (each only if on PATH), same endpoint, concurrency and duration.
  *
  *   node --import tsx scripts/bench-loadgen.ts [--url URL] [--method M] [--body JSON]
@@ -14,6 +14,8 @@
  * hey runs with `-cpus 1` and wrk with `-t 1`, so every tool gets one core.
  *
  * req/s for every tool = 2xx responses / wall seconds. Latencies in ms.
+ * The report's `ratio` is ours/hey req/s in this run, against the target
+ * ours >= 0.8 x hey (issue 12); null when either did not run.
  * Note: hey and wrk never verify TLS certificates and cannot take a CA.
  */
 import { execFile } from 'node:child_process';
@@ -28,6 +30,10 @@ import { runLoad } from '../clients/loadgen.ts';
 import { redact } from '../helpers/redact.ts';
 
 const run = promisify(execFile);
+
+/** Issue 12: our generator should reach at least this fraction of hey's req/s. */
+const TARGET_RATIO = 0.8;
+const OURS = 'ours (clients/loadgen)';
 
 interface ToolResult {
   tool: string;
@@ -103,12 +109,15 @@ async function main(): Promise<void> {
     await stopServer();
   }
 
+  const ratio = ratioToHey(results);
   printTable(results);
+  if (ratio) console.log(`\nours/hey = ${ratio.oursOverHey.toFixed(2)} (target >= ${TARGET_RATIO}: ${ratio.met ? 'met' : 'NOT met'})`);
   const report = {
     at: new Date().toISOString(),
     target: { url: t.url, method: t.method, host: t.host, concurrency: t.concurrency, durationS: t.durationS, server: serverMode ?? 'external' },
     machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}` },
     results,
+    ratio,
   };
   if (a.out) {
     mkdirSync(dirname(a.out), { recursive: true });
@@ -131,7 +140,7 @@ async function ours(t: Target): Promise<ToolResult> {
     durationMs: t.durationS * 1000,
   });
   return {
-    tool: 'ours (helpers/loadgen)',
+    tool: OURS,
     rps: r.throughputRps,
     successes: r.successes,
     errors: r.errors.total,
@@ -250,11 +259,22 @@ async function threadServer(): Promise<{ port: number; stop: () => Promise<void>
   return { port, stop: async () => void (await w.terminate()) };
 }
 
+/** ours/hey req/s and whether it meets TARGET_RATIO; null unless both ran. */
+function ratioToHey(rows: ToolResult[]): { oursOverHey: number; target: number; met: boolean } | null {
+  const ours = rows.find((r) => r.tool === OURS);
+  const hey = rows.find((r) => r.tool === 'hey');
+  if (!ours || !hey || !(hey.rps > 0)) return null;
+  const oursOverHey = ours.rps / hey.rps;
+  return { oursOverHey, target: TARGET_RATIO, met: oursOverHey >= TARGET_RATIO };
+}
+
 function printTable(rows: ToolResult[]): void {
   const f = (v: number | null, d = 2) => (v === null ? '-' : v.toFixed(d));
+  const heyRps = rows.find((r) => r.tool === 'hey')?.rps;
+  const vsHey = (r: ToolResult) => (heyRps ? f(r.rps / heyRps, 2) : '-');
   const lines = [
-    ['tool', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'ok', 'errors'],
-    ...rows.map((r) => [r.tool, f(r.rps, 0), f(r.p50, 3), f(r.p95, 3), f(r.p99, 3), String(r.successes), String(r.errors)]),
+    ['tool', 'req/s', 'x hey', 'p50 ms', 'p95 ms', 'p99 ms', 'ok', 'errors'],
+    ...rows.map((r) => [r.tool, f(r.rps, 0), vsHey(r), f(r.p50, 3), f(r.p95, 3), f(r.p99, 3), String(r.successes), String(r.errors)]),
   ];
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   for (const l of lines) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
