@@ -245,6 +245,22 @@ export function parseSinfoReasons(text: string): NodeReason[] {
   });
 }
 
+/** The preflight's one `sinfo -N -h -o`: the node fields, then the reason's time and the reason (last: it is free text). */
+export const SINFO_PROBE_FORMAT = `${SINFO_NODE_FORMAT}|%H|%E`;
+
+/** Nodes and SLURM's reasons from one `sinfo -N -h -o SINFO_PROBE_FORMAT`: one node-info and one partition-info RPC, not two of each. */
+export function parseSinfoProbe(text: string): { nodes: SinfoNode[]; reasons: NodeReason[] } {
+  const rows = lines(text).map((line) => {
+    const f = line.split('|');
+    if (f.length < 8) throw new Error(`unexpected sinfo line (want ${SINFO_PROBE_FORMAT}): ${line}`);
+    return f;
+  });
+  return {
+    nodes: parseSinfoNodes(rows.map((f) => f.slice(0, 6).join('|')).join('\n')),
+    reasons: rows.map((f) => ({ node: f[0]!, state: f[2]!, reason: f.slice(7).join('|'), since: f[6]! })),
+  };
+}
+
 /** A node state in which nothing starts until an administrator or the node itself acts. */
 export const UNAVAILABLE_NODE = /^(down|drain|drained|draining|fail|failing|maint|inval|future|unknown|power_down|powered_down|powering_down|reboot_issued|reboot_requested)/i;
 

@@ -8,6 +8,7 @@ import {
   expandHostlist,
   parsePing,
   parseSacctRuns,
+  parseSinfoProbe,
   parseSinfoReasons,
   pendingKind,
   slurmMessage,
@@ -21,6 +22,7 @@ import {
   parseTres,
   SACCT_FIELDS,
   SINFO_NODE_FORMAT,
+  SINFO_PROBE_FORMAT,
   SQUEUE_FORMAT,
 } from '../../helpers/slurm-parsers.ts';
 
@@ -32,6 +34,27 @@ test('the formats match the commands the recordings were made with', () => {
   assert.ok(readme.includes(`squeue -h -o '${SQUEUE_FORMAT.replace(/\|/g, '\\|')}'`));
   assert.ok(readme.includes(`-o ${SACCT_FIELDS.join(',')}`));
   assert.ok(readme.includes(`sinfo -N -h -o '${SINFO_NODE_FORMAT.replace(/\|/g, '\\|')}'`));
+  assert.ok(readme.includes(`sinfo -N -h -o '${SINFO_PROBE_FORMAT.replace(/\|/g, '\\|')}'`));
+});
+
+test("the preflight's one sinfo (recorded): nodes as sinfo -o SINFO_NODE_FORMAT gives them, and each node's reason", () => {
+  const idle = parseSinfoProbe(recorded('sinfo-probe-idle.txt'));
+  assert.deepEqual(idle.nodes, parseSinfoNodes(recorded('sinfo-nodes-idle.txt')));
+  assert.deepEqual(idle.reasons, [
+    { node: 'node1', state: 'idle', reason: 'none', since: 'Unknown' },
+    { node: 'node2', state: 'idle', reason: 'none', since: 'Unknown' },
+  ]);
+  const drained = parseSinfoProbe(recorded('sinfo-probe-drained.txt'));
+  assert.deepEqual(
+    drained.nodes.map((n) => [n.node, n.state, n.flags]),
+    [
+      ['node1', 'idle', ''],
+      ['node2', 'drained', ''],
+    ],
+  );
+  assert.deepEqual(drained.reasons[1], { node: 'node2', state: 'drained', reason: 'disk|full: recorded', since: drained.reasons[1]!.since });
+  assert.match(drained.reasons[1]!.since, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+  assert.throws(() => parseSinfoProbe('node1|lab*|idle|2|4000|gpu:4\n'), /unexpected sinfo line \(want %N\|%P\|%T\|%c\|%m\|%G\|%H\|%E\)/);
 });
 
 test('squeue (recorded): every job, pending reasons with commas, running nodes, comments', () => {
