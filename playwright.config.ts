@@ -22,9 +22,6 @@ const allureResults = process.env.MLV_ALLURE_RESULTS ?? 'reports/allure-results'
 // Each run's Allure report shows that run only: clear the previous run's results once, in the runner.
 if (inRunner) rmSync(allureResults, { recursive: true, force: true });
 process.env.MLV_RUNNER_PID ??= String(process.pid);
-// The AWS SDK warns in every worker that its releases after January 2027 need Node 22; the lockfile
-// pins the SDK release that runs here (Node 20, README), so the warning says nothing about this run.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 function stop(message: string): never {
   console.error(`\n${message}\n`);

@@ -15,21 +15,12 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildConnector, Client, type Dispatcher } from 'undici';
+import type { LoadOptions } from './loadgen.ts';
 
-export interface TransportOptions {
-  url: string;
-  method?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  hostHeader?: string;
-  servername?: string;
-  bearerToken?: string;
-  ca?: string | Buffer;
-  insecureSkipVerify?: boolean;
-  concurrency: number;
+/** What the transport needs of runLoad's options; `timeoutMs` is resolved (no default here). */
+export type TransportOptions = Pick<LoadOptions, 'url' | 'method' | 'body' | 'headers' | 'hostHeader' | 'servername' | 'bearerToken' | 'ca' | 'insecureSkipVerify' | 'concurrency' | 'validate'> & {
   timeoutMs: number;
-  validate?: (body: string, status: number) => boolean | string | void;
-}
+};
 
 export type FailureKind = 'timeout' | 'connection' | 'invalid' | 'other';
 /** A failed request: `status` for a non-2xx answer (kind undefined), else `kind` and `message`. */

@@ -22,7 +22,7 @@ import { LatencyRecorder, type HistogramBucket, type LatencySummary } from '../h
 import { redact } from '../helpers/redact.ts';
 import { createTransport, type Done, type Failure, type Lane } from './loadgen-transport.ts';
 
-interface LoadOptions {
+export interface LoadOptions {
   /** Full target URL (http or https). */
   url: string;
   /** HTTP method; defaults to POST when `body` is given, else GET. */

@@ -1,8 +1,20 @@
 /**
  * The lab's HTTP plumbing, shared by the API server, the ingress router and
- * the model server: read a request body under a size limit, send JSON.
+ * the model server: read a request body under a size limit, send JSON, listen.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Listen on host:port (0: a free port); rejects when the port cannot be taken. */
+export function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
 
 /**
  * Collect the request body. Past `limit` bytes the promise rejects with

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBody, send } from '../http.ts';
+import { listenOn, readBody, send } from '../http.ts';
 import { RequestError } from './model.ts';
 import { slowed } from './slowdown.ts';
 
@@ -45,13 +45,7 @@ export abstract class RuntimeHttpServer {
   protected abstract route(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   /** Stop accepting, let in-flight requests finish (up to graceMs), close. */

@@ -24,6 +24,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { listenOn } from '../http.ts';
 
 /** The Content-Type of Triton's metrics answer (HTTPMetricsServer::Handle). */
 export const TRITON_METRICS_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -170,13 +171,7 @@ export class MetricsServer {
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   close(): Promise<void> {
