@@ -143,11 +143,11 @@ test('fault node-drained: the 2-node test fails at once naming the node and the 
  * Run `grep` on the hpc project; when its job `job` runs, inject `name` (each of them in turn,
  * `afterMs` apart); returns the run and the time of the first injection.
  */
-async function midJob(grep: string, job: string, name: string | string[], node?: string, afterMs = 0): Promise<{ run: PwRun; injectedAt: number }> {
+async function midJob(grep: string, job: string, name: string | string[], node?: string, afterMs = 0, env: Record<string, string> = {}): Promise<{ run: PwRun; injectedAt: number }> {
   const names = [name].flat();
   const runId = `mlv-fault-${names[0]}-${Date.now().toString(36)}`;
   let injectedAt = 0;
-  const run = await runSuite(['--project=hpc', '--grep', grep], { MLV_RUN_ID: runId }, 6 * 60_000, () => {
+  const run = await runSuite(['--project=hpc', '--grep', grep], { MLV_RUN_ID: runId, ...env }, 6 * 60_000, () => {
     void waitFor('the job to run', async () => jobsOfRun(runId, job, 'RUNNING').length > 0, 180_000, 500).then(async () => {
       for (const n of names) {
         await new Promise((r) => setTimeout(r, afterMs));
@@ -213,7 +213,8 @@ test('one-shot faults ssh-dropped then job-requeued mid 1.1: each retried once, 
 test('fault slurmdbd-down after submission: INFRA naming accounting; no job left', { timeout: 8 * 60_000 }, async () => {
   let r: Awaited<ReturnType<typeof midJob>>;
   try {
-    r = await midJob('MLOPS-1.1', 'mlops-1.1', 'slurmdbd-down');
+    // At once, with a short training (hpc-quick): accounting is first asked at the job's end.
+    r = await midJob('MLOPS-1.1', 'mlops-1.1', 'slurmdbd-down', undefined, 0, { MLV_REFERENCES: 'tests/recorded/references/hpc-quick.yaml' });
   } finally {
     fault('slurmdbd-down', 'off');
   }

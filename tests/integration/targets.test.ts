@@ -49,7 +49,8 @@ test('a .env with only the cloud lab’s Kubernetes settings runs --project=clou
 });
 
 test('a .env with only the SLURM lab’s SSH settings runs --project=hpc; --project=cloud is refused at once', { timeout: 6 * 60_000 }, async () => {
-  const env = envFile('hpc-only', HPC_KEYS, { MLV_CAPABILITIES: 'gres-gpu,multi-gpu,multi-node' });
+  // A short training (hpc-quick): this checks the split target, not the model.
+  const env = envFile('hpc-only', HPC_KEYS, { MLV_CAPABILITIES: 'gres-gpu,multi-gpu,multi-node', MLV_REFERENCES: 'tests/recorded/references/hpc-quick.yaml' });
   const run = await runSuite(['--project=hpc', '--grep', 'MLOPS-1.1'], { MLV_ENV_FILE: env });
   const t = byTitle(run.tests(), /MLOPS-1\.1/)[0];
   assert.equal(t?.outcome, 'pass', run.output.slice(-3000));
