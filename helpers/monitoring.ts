@@ -45,6 +45,8 @@ export interface MonitoringQueries {
   requests: string;
   /** the oldest of the pods' latest samples (seconds since the epoch): every pod was scraped after it */
   scrapedAt: string;
+  /** every request-count series of the pods, one per pod and scrape job: the baseline waits until their set is stable */
+  series: string;
   /** the pods' latest request-count series, one per pod (which pods Prometheus sees) */
   perPod: string;
   /** how many request-count series each scrape job has: a pod scraped twice shows in two jobs */
@@ -63,6 +65,7 @@ export function monitoringQueries(dialect: MetricsDialect, svc: MonitoredService
     return {
       requests: `sum(nv_inference_request_success${sel})`,
       scrapedAt: `min(timestamp(nv_inference_request_success${sel}))`,
+      series: `nv_inference_request_success${sel}`,
       perPod: `sum by (pod) (nv_inference_request_success${sel})`,
       perJob: `count by (job) (nv_inference_request_success${sel})`,
       latencyMs: `max(nv_inference_request_summary_us{${pods},model=${str(svc.modelName)},quantile=${str(String(quantile))}}) / 1000`,
@@ -73,6 +76,7 @@ export function monitoringQueries(dialect: MetricsDialect, svc: MonitoredService
   return {
     requests: `sum(request_predict_seconds_count${sel})`,
     scrapedAt: `min(timestamp(request_predict_seconds_count${sel}))`,
+    series: `request_predict_seconds_count${sel}`,
     perPod: `sum by (pod) (request_predict_seconds_count${sel})`,
     perJob: `count by (job) (request_predict_seconds_count${sel})`,
     latencyMs: `histogram_quantile(${quantile}, sum by (le) (request_predict_seconds_bucket${sel})) * 1000`,

@@ -40,8 +40,11 @@ test('decisions: a counter reset, a missing or idle latency series, counted over
 });
 
 /** A model server and a Prometheus over it: `countEach` series per request, scrapes fresh unless `stale`. */
-async function fakeTarget(opts: { countEach: number; stale?: boolean; latencyMs?: number }) {
-  let served = 7; // requests before the check (the infer stage's)
+async function fakeTarget(opts: { countEach: number; stale?: boolean; latencyMs?: number; lateSecondJob?: boolean }) {
+  let requests = 7; // before the check (the infer stage's)
+  // One series per scrape job (two when each request is counted twice); a late second job shows once the check's requests began, counting from the start.
+  const jobs = () => ['kubernetes-pods', 'podmonitor-duplicate'].slice(0, opts.countEach === 2 && !(opts.lateSecondJob && requests <= 7) ? 2 : 1);
+  const perJob = () => (opts.countEach === 0 ? 7 : requests);
   const listen = (h: http.RequestListener) =>
     new Promise<http.Server>((r) => {
       const s = http.createServer(h);
@@ -50,24 +53,28 @@ async function fakeTarget(opts: { countEach: number; stale?: boolean; latencyMs?
   const model = await listen((req, res) => {
     req.resume();
     req.on('end', () => {
-      served += opts.countEach;
+      requests++;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[]}');
     });
   });
-  const vector = (value: number, metric: Record<string, string> = {}) => ({ status: 'success', data: { resultType: 'vector', result: [{ metric, value: [Date.now() / 1000, String(value)] }] } });
+  const pod = 'mnist-e2e-predictor-00001-abc';
+  const vectorOf = (result: { metric: Record<string, string>; v: number }[]) => ({
+    status: 'success',
+    data: { resultType: 'vector', result: result.map((r) => ({ metric: r.metric, value: [Date.now() / 1000, String(r.v)] })) },
+  });
+  const vector = (v: number, metric: Record<string, string> = {}) => vectorOf([{ metric, v }]);
   const prom = await listen((req, res) => {
     const q = new URL(req.url!, 'http://x').searchParams.get('query') ?? '';
     const now = Date.now() / 1000;
     let body: unknown;
     if (q === 'vector(time())') body = vector(now);
     else if (q.startsWith('min(timestamp(')) body = vector(opts.stale ? now - 3600 : now + 0.001);
-    else if (q.startsWith('sum by (pod)')) body = vector(served, { pod: 'mnist-e2e-predictor-00001-abc' });
-    else if (q.startsWith('count by (job)')) {
-      const jobs = ['kubernetes-pods', 'podmonitor-duplicate'].slice(0, Math.max(1, opts.countEach));
-      body = { status: 'success', data: { resultType: 'vector', result: jobs.map((job) => ({ metric: { job }, value: [now, '1'] })) } };
-    } else if (q.startsWith('sum(nv_inference_request_success')) body = vector(served);
+    else if (q.startsWith('sum by (pod)')) body = vector(jobs().length * perJob(), { pod });
+    else if (q.startsWith('sum(nv_inference_request_success')) body = vector(jobs().length * perJob());
+    else if (q.startsWith('nv_inference_request_success{')) body = vectorOf(jobs().map((job) => ({ metric: { job, pod }, v: perJob() })));
+    else if (q.startsWith('count by (job)')) body = vectorOf(jobs().map((job) => ({ metric: { job }, v: 1 })));
     else if (q.startsWith('max(nv_inference_request_summary_us')) body = vector(opts.latencyMs ?? 3);
-    else body = { status: 'success', data: { resultType: 'vector', result: [] } };
+    else body = vectorOf([]);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   const url = (s: http.Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
@@ -116,6 +123,18 @@ for (const [label, countEach, ok] of [
     assert.equal(out[MONITORING_CRITERIA.latency]?.ok, true);
   });
 }
+
+test("a second scrape job's series that shows up late does not count the requests before the baseline: the check measures again", async () => {
+  const t = await fakeTarget({ countEach: 2, lateSecondJob: true });
+  const { out, criteria } = recordingCriteria();
+  try {
+    await monitoringChecks({ criteria: criteria as never, prometheusUrl: t.prometheusUrl, pollMs: 20 }, t.svc, request);
+  } finally {
+    await t.close();
+  }
+  assert.equal(out[MONITORING_CRITERIA.requests]?.value, 2, out[MONITORING_CRITERIA.requests]?.detail);
+  assert.match(out[MONITORING_CRITERIA.requests]!.detail!, /counted 40 of 20 requests sent: 54 → 94 .*; measured 2 times: a series appeared during the earlier measurement/);
+});
 
 test('control: a slow model fails monitored_p95_latency_ms', async () => {
   const t = await fakeTarget({ countEach: 1, latencyMs: 500 });
