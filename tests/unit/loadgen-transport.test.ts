@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { runLoad } from '../../clients/loadgen.ts';
+import { hasOpenssl, selfSignedCert } from './tls-cert.ts';
 
 async function listen<S extends net.Server>(server: S): Promise<{ server: S; port: number; close: () => Promise<void> }> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -30,31 +30,10 @@ const dir = mkdtempSync(join(tmpdir(), 'loadgen-transport-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('https with a private CA: SNI from `servername`, Host header sent as given, token header sent', { skip: !hasOpenssl() }, async () => {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=model.example.com',
-      '-addext',
-      'subjectAltName=DNS:model.example.com',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = readFileSync(join(dir, 'cert.pem'));
+  const { key, cert } = selfSignedCert(dir);
   const seen: { host?: string; auth?: string; sni?: string }[] = [];
   const s = await listen(
-    https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+    https.createServer({ key: key, cert }, (req, res) => {
       seen.push({ host: req.headers.host, auth: req.headers.authorization, sni: (req.socket as import('node:tls').TLSSocket).servername || undefined });
       res.end('{"ok":true}');
     }),
@@ -197,12 +176,3 @@ test('refused connections on every worker; a request undici refuses (bad header)
   assert.ok(r.requests >= 4);
   await assert.rejects(runLoad({ url: `http://127.0.0.1:${port}/`, headers: { 'x-bad': 'a\nb' }, concurrency: 2, totalRequests: 2 }), /header/i);
 });
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -2,12 +2,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { runLoad } from '../../clients/loadgen.ts';
+import { hasOpenssl, selfSignedCert } from './tls-cert.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -175,29 +175,8 @@ test('rejects invalid options', async () => {
 test('https: verification is on by default; a custom CA and Host/SNI override work', { skip: !hasOpenssl() }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loadgen-tls-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=model.example.com',
-        '-addext',
-        'subjectAltName=DNS:model.example.com',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'));
-    const s = await startServer('https', { key: readFileSync(join(dir, 'key.pem')), cert });
+    const { key, cert } = selfSignedCert(dir);
+    const s = await startServer('https', { key: key, cert });
     try {
       const untrusted = await runLoad({ url: `${s.base}/`, concurrency: 1, totalRequests: 2 });
       assert.equal(untrusted.errors.other, 2);
@@ -215,12 +194,3 @@ test('https: verification is on by default; a custom CA and Host/SNI override wo
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
