@@ -57,28 +57,28 @@ export interface MonitoringQueries {
   latencyOf: string;
 }
 
+/** The request counter's queries: `counter` is the series selector, e.g. nv_inference_request_success{…}. */
+const counterQueries = (counter: string) => ({
+  requests: `sum(${counter})`,
+  scrapedAt: `min(timestamp(${counter}))`,
+  series: counter,
+  perPod: `sum by (pod) (${counter})`,
+  perJob: `count by (job) (${counter})`,
+});
+
 /** The check's queries for `svc` on a runtime publishing `dialect`. */
 export function monitoringQueries(dialect: MetricsDialect, svc: MonitoredService, quantile = MONITORING_QUANTILE): MonitoringQueries {
   const pods = `namespace=${str(svc.namespace)},pod=~${str(`${literalRe(svc.name)}-predictor-.*`)}`;
   if (dialect === 'triton') {
-    const sel = `{${pods},model=${str(svc.modelName)}}`;
     return {
-      requests: `sum(nv_inference_request_success${sel})`,
-      scrapedAt: `min(timestamp(nv_inference_request_success${sel}))`,
-      series: `nv_inference_request_success${sel}`,
-      perPod: `sum by (pod) (nv_inference_request_success${sel})`,
-      perJob: `count by (job) (nv_inference_request_success${sel})`,
+      ...counterQueries(`nv_inference_request_success{${pods},model=${str(svc.modelName)}}`),
       latencyMs: `max(nv_inference_request_summary_us{${pods},model=${str(svc.modelName)},quantile=${str(String(quantile))}}) / 1000`,
       latencyOf: `nv_inference_request_summary_us{quantile="${quantile}"} (Triton's latency summary, last 60 s)`,
     };
   }
   const sel = `{${pods},model_name=${str(svc.modelName)}}`;
   return {
-    requests: `sum(request_predict_seconds_count${sel})`,
-    scrapedAt: `min(timestamp(request_predict_seconds_count${sel}))`,
-    series: `request_predict_seconds_count${sel}`,
-    perPod: `sum by (pod) (request_predict_seconds_count${sel})`,
-    perJob: `count by (job) (request_predict_seconds_count${sel})`,
+    ...counterQueries(`request_predict_seconds_count${sel}`),
     latencyMs: `histogram_quantile(${quantile}, sum by (le) (request_predict_seconds_bucket${sel})) * 1000`,
     latencyOf: `histogram_quantile(${quantile}) over request_predict_seconds_bucket (KServe's predict histogram, since the pods started)`,
   };
