@@ -102,19 +102,25 @@ function recordingCriteria() {
 
 const request = { path: '/v2/models/mnist/infer', body: { inputs: [] }, validate: () => true as const };
 
+/** The whole check on a fake target, decided by the lab's references: what each criterion got. */
+async function checkOn(target: Parameters<typeof fakeTarget>[0], ctx: { scrapeWaitMs?: number } = {}) {
+  const t = await fakeTarget(target);
+  const { out, criteria } = recordingCriteria();
+  try {
+    await monitoringChecks({ criteria: criteria as never, prometheusUrl: t.prometheusUrl, pollMs: 20, ...ctx }, t.svc, request);
+  } finally {
+    await t.close();
+  }
+  return out;
+}
+
 for (const [label, countEach, ok] of [
   ['a Prometheus that counts every request once passes', 1, true],
   ['control: two scrape jobs on one pod (every request counted twice) fail monitored_requests_ratio', 2, false],
   ['control: a Prometheus that misses requests fails monitored_requests_ratio', 0, false],
 ] as const) {
   test(label, async () => {
-    const t = await fakeTarget({ countEach });
-    const { out, criteria } = recordingCriteria();
-    try {
-      await monitoringChecks({ criteria: criteria as never, prometheusUrl: t.prometheusUrl, pollMs: 20 }, t.svc, request);
-    } finally {
-      await t.close();
-    }
+    const out = await checkOn({ countEach });
     assert.equal(out[MONITORING_CRITERIA.scraped]?.ok, true);
     assert.equal(out[MONITORING_CRITERIA.requests]?.value, countEach);
     assert.equal(out[MONITORING_CRITERIA.requests]?.ok, ok, out[MONITORING_CRITERIA.requests]?.detail);
@@ -125,37 +131,19 @@ for (const [label, countEach, ok] of [
 }
 
 test("a second scrape job's series that shows up late does not count the requests before the baseline: the check measures again", async () => {
-  const t = await fakeTarget({ countEach: 2, lateSecondJob: true });
-  const { out, criteria } = recordingCriteria();
-  try {
-    await monitoringChecks({ criteria: criteria as never, prometheusUrl: t.prometheusUrl, pollMs: 20 }, t.svc, request);
-  } finally {
-    await t.close();
-  }
+  const out = await checkOn({ countEach: 2, lateSecondJob: true });
   assert.equal(out[MONITORING_CRITERIA.requests]?.value, 2, out[MONITORING_CRITERIA.requests]?.detail);
   assert.match(out[MONITORING_CRITERIA.requests]!.detail!, /counted 40 of 20 requests sent: 54 → 94 .*; measured 2 times: a series appeared during the earlier measurement/);
 });
 
 test('control: a slow model fails monitored_p95_latency_ms', async () => {
-  const t = await fakeTarget({ countEach: 1, latencyMs: 500 });
-  const { out, criteria } = recordingCriteria();
-  try {
-    await monitoringChecks({ criteria: criteria as never, prometheusUrl: t.prometheusUrl, pollMs: 20 }, t.svc, request);
-  } finally {
-    await t.close();
-  }
+  const out = await checkOn({ countEach: 1, latencyMs: 500 });
   assert.equal(out[MONITORING_CRITERIA.requests]?.ok, true);
   assert.deepEqual([out[MONITORING_CRITERIA.latency]?.ok, out[MONITORING_CRITERIA.latency]?.value], [false, 500]);
 });
 
 test('control: pods never scraped fail all three criteria, naming the wait', async () => {
-  const t = await fakeTarget({ countEach: 1, stale: true });
-  const { out, criteria } = recordingCriteria();
-  try {
-    await monitoringChecks({ criteria: criteria as never, prometheusUrl: t.prometheusUrl, pollMs: 20, scrapeWaitMs: 200 }, t.svc, request);
-  } finally {
-    await t.close();
-  }
+  const out = await checkOn({ countEach: 1, stale: true }, { scrapeWaitMs: 200 });
   for (const n of Object.values(MONITORING_CRITERIA)) assert.equal(out[n]?.ok, false, n);
   assert.match(out[MONITORING_CRITERIA.scraped]!.detail!, /no sample of sum\(nv_inference_request_success.* scraped in the 0\.2 s/);
 });
