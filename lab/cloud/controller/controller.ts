@@ -22,15 +22,15 @@ import { deleteStalePodsOf, deleteUnbackedPods, dropOrphansOfDeleted, removeStal
 import { Autoscaler, configFromIsvc, type ScalerDefaults } from './autoscaler.ts';
 import { CertIssuer } from './certs.ts';
 import { Informer, keyOf, type KObject } from './informer.ts';
-import { COMPONENT, EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type InvolvedObject } from './kube.ts';
-import { PodStatusWriter, podLabels } from './pods.ts';
+import { EventRecorder, ISVC_API_VERSION, Kube, describeError, httpCode, type InvolvedObject } from './kube.ts';
+import { PodStatusWriter } from './pods.ts';
 import { predictorSpec, slowdownFromIsvc } from './predictor.ts';
 import type { Replica, ReplicaMeta } from './replica.ts';
 import { Scheduler } from './nodes.ts';
 import { RuntimeInformers } from './runtime-catalog.ts';
 import { createRevision, ensureReplicas, teardownRevision } from './revisions.ts';
 import { IngressRouter } from './router.ts';
-import { ScrapeTargetsWriter, targetsFile, type ScrapeReplica } from './scrape-targets.ts';
+import { scrapeReplicas, ScrapeTargetsWriter, targetsFile } from './scrape-targets.ts';
 import { computeStatus, readinessEvent, readyCount } from './status.ts';
 import { StorageError, checkStorageUri } from './storage.ts';
 import { activeRevision, latestRevision, ts, type ControllerHost, type ControllerOptions, type EventKind, type Failure, type IsvcState } from './types.ts';
@@ -414,7 +414,7 @@ export class Controller {
 
   private tick(): void {
     if (this.stopping) return;
-    this.scrapeTargets.update(this.scrapeReplicas());
+    this.scrapeTargets.update(scrapeReplicas(this.states.values()));
     const now = Date.now();
     for (const st of this.states.values()) {
       for (const rev of st.revisions.values()) for (const r of rev.replicas.values()) void r.probe();
@@ -437,19 +437,6 @@ export class Controller {
         this.enqueue(st.key);
       }
     }
-  }
-
-  /** Every running replica, for the scrape targets (pods are scraped whether ready or not, as kubernetes_sd lists them). */
-  private scrapeReplicas(): ScrapeReplica[] {
-    const out: ScrapeReplica[] = [];
-    for (const st of this.states.values())
-      for (const rev of st.revisions.values())
-        for (const r of rev.replicas.values()) {
-          if (r.status.state !== 'running' || r.isStopping) continue;
-          const labels = { ...podLabels(st, rev), 'app.kubernetes.io/managed-by': COMPONENT };
-          out.push({ namespace: st.namespace, podName: r.spec.podName, runtime: r.spec.runtime, podLabels: labels, port: r.status.port, metricsPort: r.status.metricsPort });
-        }
-    return out;
   }
 
   // ---------------------------------------------------------------- status

@@ -36,6 +36,9 @@ export function podLabels(st: IsvcState, rev: Revision): Record<string, string> 
   };
 }
 
+/** The labels of a pod a replica backs: KServe's and Knative's, and this controller's managed-by. */
+export const replicaPodLabels = (st: IsvcState, rev: Revision): Record<string, string> => ({ ...podLabels(st, rev), 'app.kubernetes.io/managed-by': COMPONENT });
+
 /** The log files of a replica's pod, by container. */
 export function podLogFiles(r: Replica): Record<string, string> {
   return {
@@ -66,7 +69,7 @@ export function podObject(st: IsvcState, rev: Revision, r: Replica): Record<stri
     metadata: {
       name: s.podName,
       namespace: st.namespace,
-      labels: { ...podLabels(st, rev), 'app.kubernetes.io/managed-by': COMPONENT },
+      labels: replicaPodLabels(st, rev),
       annotations: {
         [LOG_PATH_ANNOTATION]: s.logPath,
         ...Object.fromEntries(Object.entries(logs).map(([c, f]) => [`${LOG_PATH_ANNOTATION}.${c}`, f])),

@@ -16,7 +16,8 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RuntimeFlavor } from './types.ts';
+import { replicaPodLabels } from './pods.ts';
+import type { IsvcState, RuntimeFlavor } from './types.ts';
 
 /** One entry of a file_sd targets file. */
 export interface FileSdGroup {
@@ -34,6 +35,18 @@ export interface ScrapeReplica {
   /** the inference port, and the metrics listener's where the runtime has one */
   port?: number;
   metricsPort?: number;
+}
+
+/** Every running replica of `states` (pods are scraped whether ready or not, as kubernetes_sd lists them). */
+export function scrapeReplicas(states: Iterable<IsvcState>): ScrapeReplica[] {
+  const out: ScrapeReplica[] = [];
+  for (const st of states)
+    for (const rev of st.revisions.values())
+      for (const r of rev.replicas.values()) {
+        if (r.status.state !== 'running' || r.isStopping) continue;
+        out.push({ namespace: st.namespace, podName: r.spec.podName, runtime: r.spec.runtime, podLabels: replicaPodLabels(st, rev), port: r.status.port, metricsPort: r.status.metricsPort });
+      }
+  return out;
 }
 
 export const targetsFile = (stateDir: string): string => join(stateDir, 'prometheus', 'targets', 'pods.json');
