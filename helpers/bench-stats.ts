@@ -3,6 +3,7 @@
  * `sacctmgr show stats`) read by message type and by user, the jobs' accounting turned into
  * overhead and queue wait, and the Markdown table. Pure: every input is text a command printed.
  */
+import { median } from './calibrate.ts';
 
 export interface RpcCounts {
   byType: Record<string, number>;
@@ -147,11 +148,6 @@ export function targetChecks(s: PhaseSummary): { measure: string; target: string
     { measure: 'SSH connections per Playwright worker', target: '1', value: `${s.sshConnections} for ${s.workers} worker(s)`, met: s.sshConnections <= s.workers },
   ];
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
 
 /** The Markdown table: one column per way, medians over the runs, then the targets. */
 export function benchTable(runs: { suite: PhaseSummary; baseline?: PhaseSummary }[]): string {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { JobPoller } from '../clients/slurm-poller.ts';
 import type { RemoteShell } from '../clients/ssh.ts';
 import type { SshTarget } from '../helpers/config.ts';
+import { median } from '../helpers/calibrate.ts';
 import { parseSacct, parseScontrolJobs, parseSqueue } from '../helpers/slurm-parsers.ts';
 import { recordedAnswers, scaleRecording, SCALE_NODES, type ScaleRecording } from '../tests/fixtures/scale/generate.ts';
 
@@ -49,7 +50,6 @@ export interface ScaleResult {
 }
 
 const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const lineCount = (s: string) => s.split('\n').filter(Boolean).length;
 
 /** A login-node shell that answers squeue, sacct and scontrol from the recording; anything else is a bug. */
